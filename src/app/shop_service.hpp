@@ -1,0 +1,61 @@
+#pragma once
+/// The shop use cases (users, catalog, orders, payments). Each call checks the business rules of
+/// its input, then runs one repository operation. Blocking: call from a blocking thread pool.
+
+#include <cstdint>
+#include <memory>
+
+#include "app/ports/catalog_repository.hpp"
+#include "app/ports/order_repository.hpp"
+#include "app/ports/user_repository.hpp"
+#include "app/shop_types.hpp"
+#include "app/view_counter.hpp"
+#include "common/clock.hpp"
+
+namespace joopang {
+
+struct ShopSettings {
+    /// How long an unpaid order holds its stock.
+    EpochMs order_ttl_ms = 15 * 60 * 1000;
+};
+
+class ShopService {
+public:
+    ShopService(UserRepository& users,
+                CatalogRepository& catalog,
+                OrderRepository& orders,
+                ViewCounter& views,
+                ShopSettings settings)
+        : users_(users), catalog_(catalog), orders_(orders), views_(views), settings_(settings) {}
+
+    Result<User> CreateUser(const NewUser& input);
+    Result<User> GetUser(std::int64_t id);
+    Result<Money> ChargeBalance(std::int64_t user_id, Money amount);
+
+    Result<Category> CreateCategory(const std::string& name, std::optional<std::int64_t> parent);
+    Result<std::vector<Category>> ListCategories();
+    Result<Product> CreateProduct(const NewProduct& input);
+    Result<Product> UpdateProduct(std::int64_t id, const ProductUpdate& update);
+    /// Reads a product and counts a view for it.
+    Result<Product> ViewProduct(std::int64_t id);
+    Result<Page<Product>> ListProducts(const ProductQuery& query);
+    Result<StockCheck> CheckStock(std::int64_t product_id, std::int64_t quantity);
+
+    Result<Order> PlaceOrder(const PlaceOrderRequest& request);
+    /// FORBIDDEN when `user_id` is given and is not the owner.
+    Result<Order> GetOrder(std::int64_t order_id, std::optional<std::int64_t> user_id);
+    Result<Page<Order>> ListOrders(std::int64_t user_id, std::int64_t page, std::int64_t size);
+    Result<Payment> Pay(std::int64_t order_id, std::int64_t user_id);
+    Result<Order> Cancel(std::int64_t order_id, std::int64_t user_id);
+    /// Expires due orders; returns how many.
+    Result<int> ExpireDueOrders(int limit);
+
+private:
+    UserRepository& users_;
+    CatalogRepository& catalog_;
+    OrderRepository& orders_;
+    ViewCounter& views_;
+    ShopSettings settings_;
+};
+
+}  // namespace joopang

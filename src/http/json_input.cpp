@@ -1,0 +1,163 @@
+#include "http/json_input.hpp"
+
+#include <boost/json/parse.hpp>
+#include <charconv>
+#include <cmath>
+
+namespace joopang::http {
+namespace json = boost::json;
+
+Result<json::object> ParseJsonObject(std::string_view body) {
+    if (body.empty()) return Error::Validation("body", "a JSON object body is required");
+    boost::system::error_code ec;
+    json::parse_options opts;
+    opts.max_depth = 32;
+    json::value v = json::parse(body, ec, {}, opts);
+    if (ec) return Error::Validation("body", "malformed JSON: " + ec.message());
+    if (!v.is_object()) return Error::Validation("body", "the body must be a JSON object");
+    return std::move(v.as_object());
+}
+
+const json::value* JsonFields::Get(std::string_view key) const {
+    auto it = obj_.find(key);
+    if (it == obj_.end() || it->value().is_null()) return nullptr;
+    return &it->value();
+}
+
+bool JsonFields::Has(std::string_view key) const { return obj_.contains(key); }
+bool JsonFields::IsNull(std::string_view key) const {
+    auto it = obj_.find(key);
+    return it != obj_.end() && it->value().is_null();
+}
+
+static Result<std::int64_t> IntFromJson(const json::value& v, const std::string& field,
+                                        std::int64_t min, std::int64_t max) {
+    std::int64_t n = 0;
+    if (v.is_int64()) {
+        n = v.get_int64();
+    } else if (v.is_uint64()) {
+        return Error::Validation(field, field + " is out of range");
+    } else if (v.is_double()) {
+        double d = v.get_double();
+        if (!std::isfinite(d) || std::fabs(d) >= 9.2e18)
+            return Error::Validation(field, field + " is out of range");
+        return Error::Validation(field, field + " must be an integer");
+    } else {
+        return Error::Validation(field, field + " must be an integer");
+    }
+    if (n < min || n > max)
+        return Error::Validation(field, field + " must be within " + std::to_string(min) + ".." +
+                                            std::to_string(max));
+    return n;
+}
+
+Result<std::int64_t> JsonFields::Int(std::string_view key, std::int64_t min,
+                                     std::int64_t max) const {
+    const auto* v = Get(key);
+    if (!v) return Error::Validation(Name(key), Name(key) + " is required");
+    return IntFromJson(*v, Name(key), min, max);
+}
+
+Result<std::optional<std::int64_t>> JsonFields::OptInt(std::string_view key, std::int64_t min,
+                                                       std::int64_t max) const {
+    const auto* v = Get(key);
+    if (!v) return std::optional<std::int64_t>{};
+    auto r = IntFromJson(*v, Name(key), min, max);
+    if (!r) return r.error();
+    return std::optional<std::int64_t>{*r};
+}
+
+Result<std::int64_t> JsonFields::Id(std::string_view key) const {
+    const auto* v = Get(key);
+    if (!v) return Error::Validation(Name(key), Name(key) + " is required");
+    auto r = IntFromJson(*v, Name(key), 1, INT64_MAX);
+    if (!r && (v->is_int64() && v->get_int64() <= 0))
+        return Error::Validation(Name(key), Name(key) + " must be a positive id");
+    return r;
+}
+
+Result<std::optional<std::int64_t>> JsonFields::OptId(std::string_view key) const {
+    if (!Get(key)) return std::optional<std::int64_t>{};
+    auto r = Id(key);
+    if (!r) return r.error();
+    return std::optional<std::int64_t>{*r};
+}
+
+Result<std::string> JsonFields::Text(std::string_view key) const {
+    const auto* v = Get(key);
+    if (!v) return Error::Validation(Name(key), Name(key) + " is required");
+    if (!v->is_string()) return Error::Validation(Name(key), Name(key) + " must be a string");
+    return std::string(v->get_string());
+}
+
+Result<std::optional<std::string>> JsonFields::OptText(std::string_view key) const {
+    if (!Get(key)) return std::optional<std::string>{};
+    auto r = Text(key);
+    if (!r) return r.error();
+    return std::optional<std::string>{std::move(*r)};
+}
+
+Result<Money> MoneyFromJson(const json::value& v, const std::string& field) {
+    if (v.is_string()) {
+        auto m = Money::Parse(v.get_string());
+        if (!m)
+            return Error::Validation(field, field +
+                                                " must be a decimal amount with at most two "
+                                                "decimals, like \"12.50\"");
+        return *m;
+    }
+    if (v.is_int64()) {
+        std::int64_t n = v.get_int64();
+        if (n > Money::kMaxCents / 100 || n < -Money::kMaxCents / 100)
+            return Error::Validation(field, field + " is out of range");
+        return Money::FromCents(n * 100);
+    }
+    if (v.is_double()) {
+        double d = v.get_double() * 100.0;
+        if (!std::isfinite(d) || std::fabs(d) > static_cast<double>(Money::kMaxCents))
+            return Error::Validation(field, field + " is out of range");
+        double r = std::round(d);
+        if (std::fabs(d - r) > 1e-6)
+            return Error::Validation(field, field + " has more than two decimals");
+        return Money::FromCents(static_cast<std::int64_t>(r));
+    }
+    if (v.is_uint64()) return Error::Validation(field, field + " is out of range");
+    return Error::Validation(field, field + " must be a decimal string or a number");
+}
+
+Result<Money> JsonFields::MoneyField(std::string_view key) const {
+    const auto* v = Get(key);
+    if (!v) return Error::Validation(Name(key), Name(key) + " is required");
+    return MoneyFromJson(*v, Name(key));
+}
+
+Result<std::optional<Money>> JsonFields::OptMoney(std::string_view key) const {
+    const auto* v = Get(key);
+    if (!v) return std::optional<Money>{};
+    auto r = MoneyFromJson(*v, Name(key));
+    if (!r) return r.error();
+    return std::optional<Money>{*r};
+}
+
+Result<const json::array*> JsonFields::Array(std::string_view key) const {
+    const auto* v = Get(key);
+    if (!v) return Error::Validation(Name(key), Name(key) + " is required");
+    if (!v->is_array()) return Error::Validation(Name(key), Name(key) + " must be an array");
+    return &v->get_array();
+}
+
+Result<std::int64_t> ParseQueryInt(std::string_view text, const std::string& field,
+                                   std::int64_t min, std::int64_t max) {
+    std::int64_t v = 0;
+    auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (ec == std::errc::result_out_of_range)
+        return Error::Validation(field, field + " is out of range");
+    if (ec != std::errc() || p != text.data() + text.size() || text.empty())
+        return Error::Validation(field, field + " must be an integer");
+    if (v < min || v > max)
+        return Error::Validation(field, field + " must be within " + std::to_string(min) + ".." +
+                                            std::to_string(max));
+    return v;
+}
+
+}  // namespace joopang::http

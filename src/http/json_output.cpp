@@ -1,0 +1,108 @@
+#include "http/json_output.hpp"
+
+#include <boost/json/serialize.hpp>
+
+#include "common/clock.hpp"
+
+namespace joopang::http {
+namespace json = boost::json;
+
+namespace {
+json::value OptTime(const std::optional<EpochMs>& t) {
+    return t ? json::value(FormatRfc3339(*t)) : json::value(nullptr);
+}
+}  // namespace
+
+std::string PercentString(std::int64_t bp) { return Money::FromCents(bp).ToString(); }
+
+json::value ToJson(const User& u) {
+    return {{"id", u.id},
+            {"email", u.email},
+            {"firstName", u.first_name},
+            {"lastName", u.last_name},
+            {"fullName", u.FullName()},
+            {"balance", u.balance.ToString()},
+            {"createdAt", FormatRfc3339(u.created_at)}};
+}
+
+json::value ToJson(const Category& c) {
+    return {{"id", c.id},
+            {"name", c.name},
+            {"parentId", c.parent_id ? json::value(*c.parent_id) : json::value(nullptr)}};
+}
+
+json::value ToJson(const Product& p) {
+    json::array items;
+    for (const auto& i : p.items) {
+        items.push_back({{"id", i.id},
+                         {"name", i.name},
+                         {"code", i.code},
+                         {"unitPrice", i.unit_price.ToString()},
+                         {"stock", i.stock},
+                         {"status", ToString(i.status())}});
+    }
+    return {{"id", p.id},
+            {"name", p.name},
+            {"code", p.code},
+            {"description", p.description},
+            {"price", p.price.ToString()},
+            {"discountRate", PercentString(p.discount_rate_bp)},
+            {"categoryId", p.category_id ? json::value(*p.category_id) : json::value(nullptr)},
+            {"version", p.version},
+            {"viewCount", p.view_count},
+            {"salesCount", p.sales_count},
+            {"totalStock", p.TotalStock()},
+            {"createdAt", FormatRfc3339(p.created_at)},
+            {"items", std::move(items)}};
+}
+
+json::value ToJson(const Order& o) {
+    json::array items;
+    for (const auto& l : o.lines) {
+        items.push_back({{"productItemId", l.product_item_id},
+                         {"productId", l.product_id},
+                         {"productName", l.product_name},
+                         {"quantity", l.quantity},
+                         {"unitPrice", l.unit_price.ToString()},
+                         {"subtotal", l.subtotal.ToString()}});
+    }
+    return {{"orderId", o.id},
+            {"id", o.id},
+            {"userId", o.user_id},
+            {"recipientName", o.recipient_name},
+            {"memo", o.memo},
+            {"status", ToString(o.status)},
+            {"items", std::move(items)},
+            {"totalAmount", o.total_amount.ToString()},
+            {"discountAmount", o.discount_amount.ToString()},
+            {"payableAmount", o.payable_amount.ToString()},
+            {"couponId", o.coupon_id ? json::value(*o.coupon_id) : json::value(nullptr)},
+            {"orderedAt", FormatRfc3339(o.ordered_at)},
+            {"expiresAt", FormatRfc3339(o.expires_at)},
+            {"paidAt", OptTime(o.paid_at)},
+            {"canceledAt", OptTime(o.canceled_at)}};
+}
+
+json::value ToJson(const Payment& p) {
+    return {{"orderId", p.order_id},
+            {"status", "PAID"},
+            {"paidAmount", p.paid_amount.ToString()},
+            {"remainingBalance", p.remaining_balance.ToString()},
+            {"paidAt", FormatRfc3339(p.paid_at)}};
+}
+
+json::value ToJson(const StockCheck& s) {
+    return {{"productId", s.product_id},
+            {"available", s.available},
+            {"currentStock", s.current_stock},
+            {"requested", s.requested}};
+}
+
+HttpResponse JsonResponse(int status, const json::value& body) {
+    HttpResponse r;
+    r.status = status;
+    r.body = json::serialize(body);
+    return r;
+}
+
+}  // namespace joopang::http

@@ -1,0 +1,49 @@
+#pragma once
+/// What a route handler sees: the request, its path captures, query access, and the way to run
+/// blocking work while accounting its time for the Server-Timing header.
+
+#include <atomic>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/error.hpp"
+#include "http/blocking_pool.hpp"
+#include "http/http_types.hpp"
+
+namespace joopang::http {
+
+class RequestContext {
+public:
+    RequestContext(HttpRequest& request, std::vector<std::string> params, BlockingPool& pool)
+        : request_(request), params_(std::move(params)), pool_(pool) {}
+
+    HttpRequest& request() { return request_; }
+    const std::string& path() const { return request_.path; }
+
+    /// Path capture i as a positive id; VALIDATION_FAILED naming `name` otherwise.
+    Result<std::int64_t> PathId(std::size_t i, std::string_view name) const;
+    /// Decoded query parameter, if present.
+    std::optional<std::string> Query(std::string_view name) const;
+
+    /// Runs blocking database work on the blocking pool; its time counts as "db".
+    template <class F>
+    boost::asio::awaitable<std::invoke_result_t<F&>> Db(F f) {
+        return pool_.Run(std::move(f), &db_ns_);
+    }
+
+    std::int64_t db_ns() const { return db_ns_; }
+    std::int64_t redis_ns() const { return redis_ns_; }
+    void AddRedisNs(std::int64_t ns) { redis_ns_ += ns; }
+
+private:
+    HttpRequest& request_;
+    std::vector<std::string> params_;
+    BlockingPool& pool_;
+    std::int64_t db_ns_ = 0;
+    std::int64_t redis_ns_ = 0;
+};
+
+}  // namespace joopang::http

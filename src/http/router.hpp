@@ -1,0 +1,58 @@
+#pragma once
+/// Maps (method, path) to a route. Patterns are literal segments and `{name}` captures, e.g.
+/// "/api/v1/orders/{id}/payment". A path that matches a pattern under another method gives
+/// kMethodNotAllowed with the allowed methods (for the Allow header).
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "http/http_types.hpp"
+
+namespace joopang::obs {
+class Histogram;
+}
+
+namespace joopang::http {
+
+class RequestContext;
+using RouteHandler = std::function<boost::asio::awaitable<HttpResponse>(RequestContext&)>;
+
+struct RouteOptions {
+    bool admin = false;        // requires the admin bearer token
+    bool idempotent = false;   // honours Idempotency-Key
+    std::string summary;       // for /openapi.json
+};
+
+struct Route {
+    std::string method;
+    std::string pattern;
+    std::vector<std::string> segments;
+    RouteHandler handler;
+    RouteOptions options;
+    obs::Histogram* latency = nullptr;  // set by the API when registering
+};
+
+class Router {
+public:
+    enum class Outcome { kFound, kNotFound, kMethodNotAllowed };
+    struct Match {
+        Outcome outcome = Outcome::kNotFound;
+        const Route* route = nullptr;
+        std::vector<std::string> params;
+        std::string allowed;  // "GET, POST" for kMethodNotAllowed
+    };
+
+    Route& Add(std::string method, std::string pattern, RouteHandler handler, RouteOptions options);
+    Match Find(std::string_view method, std::string_view path) const;
+    const std::vector<std::unique_ptr<Route>>& routes() const { return routes_; }
+
+private:
+    std::vector<std::unique_ptr<Route>> routes_;
+};
+
+}  // namespace joopang::http

@@ -1,0 +1,52 @@
+#pragma once
+/// The HTTP/1.1 server: Beast on Asio C++20 coroutines, one coroutine per connection on its own
+/// strand, keep-alive, a read timeout on every read (a stalled client is closed), header and body
+/// limits (413 before the body is read, `Expect: 100-continue` honoured), and graceful shutdown:
+/// Stop() closes the listener and idle connections, lets requests in flight finish, and Wait()
+/// returns once every connection has ended (or the drain deadline passed).
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include "http/http_types.hpp"
+
+namespace joopang::http {
+
+struct ServerSettings {
+    std::string listen = "127.0.0.1:8080";
+    std::chrono::milliseconds read_timeout{10'000};
+    std::chrono::milliseconds idle_timeout{60'000};
+    std::size_t max_body_bytes = 1 << 20;
+    std::size_t max_header_bytes = 16 << 10;
+    std::chrono::milliseconds drain_timeout{10'000};
+};
+
+/// Produces the response to one request. Runs on the connection's strand; must not throw (the
+/// server answers 500 if it does, and logs it as a bug).
+using Handler = std::function<boost::asio::awaitable<HttpResponse>(HttpRequest&)>;
+
+class Server {
+public:
+    Server(boost::asio::any_io_executor executor, ServerSettings settings, Handler handler);
+    ~Server();
+    /// Binds and starts accepting. Throws on a bind failure (start-up error).
+    void Start();
+    /// The bound port (useful with port 0).
+    unsigned short port() const;
+    /// Stops accepting and closes idle connections. Thread-safe; idempotent.
+    void Stop();
+    /// Blocks until all connections ended or the drain deadline passed.
+    void Wait();
+
+private:
+    struct Impl;
+    std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace joopang::http

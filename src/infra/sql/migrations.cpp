@@ -1,0 +1,183 @@
+#include "infra/sql/migrations.hpp"
+
+#include <string>
+#include <vector>
+
+namespace joopang::sql {
+namespace {
+
+/// One schema step. `{{PK}}` is the dialect's auto-increment primary key.
+struct Migration {
+    int version;
+    const char* name;
+    std::vector<const char*> statements;
+};
+
+const std::vector<Migration>& AllMigrations() {
+    static const std::vector<Migration> kMigrations = {
+        {1,
+         "shop",
+         {
+             R"(CREATE TABLE users (
+                  id {{PK}},
+                  email TEXT NOT NULL UNIQUE,
+                  password_hash TEXT NOT NULL,
+                  first_name TEXT NOT NULL DEFAULT '',
+                  last_name TEXT NOT NULL DEFAULT '',
+                  balance BIGINT NOT NULL CHECK (balance >= 0),
+                  created_at BIGINT NOT NULL))",
+             R"(CREATE TABLE categories (
+                  id {{PK}},
+                  name TEXT NOT NULL,
+                  parent_id BIGINT REFERENCES categories(id)))",
+             R"(CREATE TABLE products (
+                  id {{PK}},
+                  name TEXT NOT NULL,
+                  code TEXT NOT NULL UNIQUE,
+                  description TEXT NOT NULL DEFAULT '',
+                  price BIGINT NOT NULL,
+                  discount_rate_bp BIGINT NOT NULL DEFAULT 0,
+                  category_id BIGINT REFERENCES categories(id),
+                  version BIGINT NOT NULL DEFAULT 0,
+                  view_count BIGINT NOT NULL DEFAULT 0,
+                  sales_count BIGINT NOT NULL DEFAULT 0,
+                  created_at BIGINT NOT NULL))",
+             "CREATE INDEX products_category ON products(category_id, id)",
+             "CREATE INDEX products_sales ON products(sales_count, id)",
+             "CREATE INDEX products_price ON products(price, id)",
+             R"(CREATE TABLE product_items (
+                  id {{PK}},
+                  product_id BIGINT NOT NULL REFERENCES products(id),
+                  name TEXT NOT NULL,
+                  code TEXT NOT NULL,
+                  unit_price BIGINT NOT NULL,
+                  stock BIGINT NOT NULL CHECK (stock >= 0),
+                  active INTEGER NOT NULL DEFAULT 1,
+                  UNIQUE (product_id, code)))",
+             R"(CREATE TABLE coupon_templates (
+                  id {{PK}},
+                  title TEXT NOT NULL,
+                  type TEXT NOT NULL,
+                  value BIGINT NOT NULL,
+                  total_quantity BIGINT NOT NULL,
+                  per_user_limit BIGINT NOT NULL DEFAULT 1,
+                  min_order_amount BIGINT NOT NULL DEFAULT 0,
+                  max_discount_amount BIGINT,
+                  start_at BIGINT,
+                  end_at BIGINT,
+                  valid_days BIGINT,
+                  status TEXT NOT NULL,
+                  created_at BIGINT NOT NULL,
+                  updated_at BIGINT NOT NULL))",
+             R"(CREATE TABLE coupons (
+                  id {{PK}},
+                  template_id BIGINT NOT NULL REFERENCES coupon_templates(id),
+                  user_id BIGINT NOT NULL,
+                  seq BIGINT NOT NULL DEFAULT 1,
+                  request_id TEXT UNIQUE,
+                  position BIGINT,
+                  type TEXT NOT NULL,
+                  value BIGINT NOT NULL,
+                  min_order_amount BIGINT NOT NULL DEFAULT 0,
+                  max_discount_amount BIGINT,
+                  used INTEGER NOT NULL DEFAULT 0,
+                  issued_at BIGINT NOT NULL,
+                  expires_at BIGINT NOT NULL,
+                  used_at BIGINT,
+                  order_id BIGINT,
+                  UNIQUE (template_id, user_id, seq)))",
+             "CREATE INDEX coupons_user ON coupons(user_id, id)",
+             R"(CREATE TABLE orders (
+                  id {{PK}},
+                  user_id BIGINT NOT NULL REFERENCES users(id),
+                  recipient_name TEXT NOT NULL,
+                  memo TEXT NOT NULL DEFAULT '',
+                  status TEXT NOT NULL,
+                  total_amount BIGINT NOT NULL,
+                  discount_amount BIGINT NOT NULL,
+                  payable_amount BIGINT NOT NULL,
+                  coupon_id BIGINT,
+                  ordered_at BIGINT NOT NULL,
+                  expires_at BIGINT NOT NULL,
+                  paid_at BIGINT,
+                  canceled_at BIGINT))",
+             "CREATE INDEX orders_user ON orders(user_id, id)",
+             "CREATE INDEX orders_status_expiry ON orders(status, expires_at)",
+             R"(CREATE TABLE order_items (
+                  id {{PK}},
+                  order_id BIGINT NOT NULL REFERENCES orders(id),
+                  product_item_id BIGINT NOT NULL,
+                  product_id BIGINT NOT NULL,
+                  product_name TEXT NOT NULL,
+                  quantity BIGINT NOT NULL,
+                  unit_price BIGINT NOT NULL,
+                  subtotal BIGINT NOT NULL))",
+             "CREATE INDEX order_items_order ON order_items(order_id)",
+             R"(CREATE TABLE outbox (
+                  id {{PK}},
+                  topic TEXT NOT NULL,
+                  aggregate_id BIGINT NOT NULL,
+                  payload TEXT NOT NULL,
+                  created_at BIGINT NOT NULL,
+                  sent_at BIGINT))",
+             "CREATE INDEX outbox_unsent ON outbox(id) WHERE sent_at IS NULL",
+             R"(CREATE TABLE idempotency_keys (
+                  scope TEXT NOT NULL,
+                  idem_key TEXT NOT NULL,
+                  fingerprint TEXT NOT NULL,
+                  status INTEGER NOT NULL DEFAULT 0,
+                  body TEXT,
+                  created_at BIGINT NOT NULL,
+                  PRIMARY KEY (scope, idem_key)))",
+         }},
+    };
+    return kMigrations;
+}
+
+std::string ForDialect(std::string sql, Dialect d) {
+    const std::string token = "{{PK}}";
+    const std::string pk = d == Dialect::kSqlite
+                               ? "INTEGER PRIMARY KEY AUTOINCREMENT"
+                               : "BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY";
+    for (auto pos = sql.find(token); pos != std::string::npos; pos = sql.find(token))
+        sql.replace(pos, token.size(), pk);
+    return sql;
+}
+
+}  // namespace
+
+Status Migrate(Db& db) {
+    Status st = db.Run(TxMode::kNone, [](Connection& c) -> Status {
+        auto r = c.Exec(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, "
+            "name TEXT NOT NULL, applied_at BIGINT NOT NULL)");
+        if (!r) return r.error();
+        return {};
+    });
+    if (!st) return st;
+    for (const auto& m : AllMigrations()) {
+        st = db.Run(TxMode::kWrite, [&](Connection& c) -> Status {
+            if (c.dialect() == Dialect::kPostgres) {
+                // Serialises concurrent start-ups; released at commit.
+                if (auto r = c.Exec("SELECT pg_advisory_xact_lock(7413001)"); !r) return r.error();
+            }
+            auto seen = c.Exec("SELECT 1 FROM schema_migrations WHERE version = ?",
+                               {std::int64_t{m.version}});
+            if (!seen) return seen.error();
+            if (!seen->rows.empty()) return {};
+            for (const char* stmt : m.statements) {
+                if (auto r = c.Exec(ForDialect(stmt, c.dialect())); !r) return r.error();
+            }
+            auto r = c.Exec(
+                "INSERT INTO schema_migrations(version, name, applied_at) VALUES (?, ?, "
+                "CAST(? AS BIGINT))",
+                {std::int64_t{m.version}, std::string(m.name), std::int64_t{0}});
+            if (!r) return r.error();
+            return {};
+        });
+        if (!st) return st;
+    }
+    return {};
+}
+
+}  // namespace joopang::sql

@@ -1,0 +1,385 @@
+#include "infra/sql/sql_order_repository.hpp"
+
+#include <algorithm>
+#include <map>
+
+#include "domain/coupon.hpp"
+#include "infra/sql/sql_util.hpp"
+
+namespace joopang::sql {
+namespace {
+
+constexpr const char* kOrderColumns =
+    "id, user_id, recipient_name, memo, status, total_amount, discount_amount, payable_amount, "
+    "coupon_id, ordered_at, expires_at, paid_at, canceled_at";
+
+Order ToOrder(const Row& r) {
+    Order o;
+    o.id = r.Int(0);
+    o.user_id = r.Int(1);
+    o.recipient_name = r.Text(2);
+    o.memo = r.Text(3);
+    o.status = ParseOrderStatus(r.Text(4)).value_or(OrderStatus::kPending);
+    o.total_amount = Money::FromCents(r.Int(5));
+    o.discount_amount = Money::FromCents(r.Int(6));
+    o.payable_amount = Money::FromCents(r.Int(7));
+    o.coupon_id = r.OptInt(8);
+    o.ordered_at = r.Int(9);
+    o.expires_at = r.Int(10);
+    o.paid_at = r.OptInt(11);
+    o.canceled_at = r.OptInt(12);
+    return o;
+}
+
+Status AttachLines(Connection& c, std::vector<Order>& orders) {
+    if (orders.empty()) return {};
+    std::vector<Value> ids;
+    std::map<std::int64_t, Order*> by_id;
+    for (auto& o : orders) {
+        ids.emplace_back(o.id);
+        by_id[o.id] = &o;
+    }
+    auto r = c.Exec(
+        "SELECT order_id, product_item_id, product_id, product_name, quantity, unit_price, "
+        "subtotal FROM order_items WHERE order_id IN (" +
+            Placeholders(ids.size()) + ") ORDER BY id",
+        ids);
+    if (!r) return r.error();
+    for (const auto& row : r->rows) {
+        OrderLine l;
+        l.product_item_id = row.Int(1);
+        l.product_id = row.Int(2);
+        l.product_name = row.Text(3);
+        l.quantity = row.Int(4);
+        l.unit_price = Money::FromCents(row.Int(5));
+        l.subtotal = Money::FromCents(row.Int(6));
+        by_id[row.Int(0)]->lines.push_back(std::move(l));
+    }
+    return {};
+}
+
+Result<Order> LoadOrder(Connection& c, std::int64_t id) {
+    auto r = c.Exec(std::string("SELECT ") + kOrderColumns + " FROM orders WHERE id = ?", {id});
+    if (!r) return r.error();
+    if (r->rows.empty())
+        return Error{ErrorCode::kOrderNotFound, "order " + std::to_string(id) + " not found"};
+    std::vector<Order> one{ToOrder(r->rows[0])};
+    if (auto st = AttachLines(c, one); !st) return st.error();
+    return std::move(one[0]);
+}
+
+Result<Coupon> LoadCoupon(Connection& c, std::int64_t id) {
+    auto r = c.Exec(
+        "SELECT id, template_id, user_id, type, value, min_order_amount, max_discount_amount, "
+        "used, issued_at, expires_at, used_at, order_id FROM coupons WHERE id = ?",
+        {id});
+    if (!r) return r.error();
+    if (r->rows.empty())
+        return Error{ErrorCode::kCouponNotFound, "coupon " + std::to_string(id) + " not found",
+                     "couponId"};
+    const Row& row = r->rows[0];
+    Coupon cp;
+    cp.id = row.Int(0);
+    cp.template_id = row.Int(1);
+    cp.user_id = row.Int(2);
+    cp.terms.type = ParseCouponType(row.Text(3)).value_or(CouponType::kAmount);
+    cp.terms.value = Money::FromCents(row.Int(4));
+    cp.terms.min_order_amount = Money::FromCents(row.Int(5));
+    if (auto m = row.OptInt(6)) cp.terms.max_discount_amount = Money::FromCents(*m);
+    cp.used = row.Int(7) != 0;
+    cp.issued_at = row.Int(8);
+    cp.expires_at = row.Int(9);
+    cp.used_at = row.OptInt(10);
+    cp.order_id = row.OptInt(11);
+    return cp;
+}
+
+/// Lines sorted by item id: the one lock order for stock rows.
+std::vector<OrderLine> ByItemId(std::vector<OrderLine> lines) {
+    std::sort(lines.begin(), lines.end(), [](const auto& a, const auto& b) {
+        return a.product_item_id < b.product_item_id;
+    });
+    return lines;
+}
+
+/// Puts the stock of `order`'s lines back.
+Status ReleaseStock(Connection& c, const Order& order) {
+    for (const auto& l : ByItemId(order.lines)) {
+        auto r = c.Exec("UPDATE product_items SET stock = stock + ? WHERE id = ?",
+                        {l.quantity, l.product_item_id});
+        if (!r) return r.error();
+    }
+    return {};
+}
+
+/// Adds `sign` × quantities to the products' sales counts, in product id order.
+Status AddSales(Connection& c, const Order& order, std::int64_t sign) {
+    std::map<std::int64_t, std::int64_t> per_product;
+    for (const auto& l : order.lines) per_product[l.product_id] += l.quantity;
+    for (auto [pid, qty] : per_product) {
+        auto r = c.Exec("UPDATE products SET sales_count = sales_count + ? WHERE id = ?",
+                        {sign * qty, pid});
+        if (!r) return r.error();
+    }
+    return {};
+}
+
+/// The outbox event describing a paid or canceled order (ids and cents only, so no escaping).
+std::string OrderEventPayload(const Order& o, EpochMs at) {
+    std::string s = "{\"orderId\":" + std::to_string(o.id) +
+                    ",\"userId\":" + std::to_string(o.user_id) + ",\"at\":" + std::to_string(at) +
+                    ",\"payableCents\":" + std::to_string(o.payable_amount.cents()) + ",\"items\":[";
+    for (std::size_t i = 0; i < o.lines.size(); ++i) {
+        const auto& l = o.lines[i];
+        if (i) s += ',';
+        s += "{\"productId\":" + std::to_string(l.product_id) +
+             ",\"productItemId\":" + std::to_string(l.product_item_id) +
+             ",\"quantity\":" + std::to_string(l.quantity) +
+             ",\"amountCents\":" + std::to_string(l.subtotal.cents()) + "}";
+    }
+    return s + "]}";
+}
+
+Status WriteOutbox(Connection& c, const std::string& topic, const Order& o, EpochMs now) {
+    auto r = c.Exec(
+        "INSERT INTO outbox(topic, aggregate_id, payload, created_at) VALUES (?, ?, ?, ?)",
+        {topic, o.id, OrderEventPayload(o, now), now});
+    if (!r) return r.error();
+    return {};
+}
+
+/// Moves a PENDING or PAID order to `to` (CANCELED / EXPIRED), releasing what it holds.
+/// Returns false when the order was no longer in `from` (someone else moved it first).
+Result<bool> CloseOrder(Connection& c, Order& order, OrderStatus to, EpochMs now) {
+    OrderStatus from = order.status;
+    auto r = c.Exec("UPDATE orders SET status = ?, canceled_at = ? WHERE id = ? AND status = ?",
+                    {std::string(ToString(to)), now, order.id, std::string(ToString(from))});
+    if (!r) return r.error();
+    if (r->affected == 0) return false;
+    if (auto st = ReleaseStock(c, order); !st) return st.error();
+    if (from == OrderStatus::kPaid) {
+        auto refund = c.Exec("UPDATE users SET balance = balance + ? WHERE id = ?",
+                             {order.payable_amount.cents(), order.user_id});
+        if (!refund) return refund.error();
+    }
+    if (order.coupon_id) {
+        auto cr = c.Exec(
+            "UPDATE coupons SET order_id = NULL, used = 0, used_at = NULL "
+            "WHERE id = ? AND order_id = ?",
+            {*order.coupon_id, order.id});
+        if (!cr) return cr.error();
+    }
+    if (from == OrderStatus::kPaid) {
+        if (auto st = AddSales(c, order, -1); !st) return st.error();
+        if (auto st = WriteOutbox(c, "order-canceled", order, now); !st) return st.error();
+    }
+    order.status = to;
+    order.canceled_at = now;
+    return true;
+}
+
+}  // namespace
+
+Result<Order> SqlOrderRepository::Place(const PlaceOrderRequest& req, EpochMs now,
+                                        EpochMs expires_at) {
+    return db_.Transact<Order>(TxMode::kWrite, [&](Connection& c) -> Result<Order> {
+        auto user = c.Exec("SELECT 1 FROM users WHERE id = ?", {req.user_id});
+        if (!user) return user.error();
+        if (user->rows.empty())
+            return Error{ErrorCode::kUserNotFound,
+                         "user " + std::to_string(req.user_id) + " not found", "userId"};
+        Order order;
+        order.user_id = req.user_id;
+        order.recipient_name = req.recipient_name;
+        order.memo = req.memo;
+        order.ordered_at = now;
+        order.expires_at = expires_at;
+        for (std::size_t i = 0; i < req.items.size(); ++i) {
+            const auto& line = req.items[i];
+            auto r = c.Exec(
+                "SELECT i.product_id, p.name, i.unit_price, i.active FROM product_items i "
+                "JOIN products p ON p.id = i.product_id WHERE i.id = ?",
+                {line.product_item_id});
+            if (!r) return r.error();
+            if (r->rows.empty() || r->rows[0].Int(3) == 0)
+                return Error{ErrorCode::kItemNotFound,
+                             "item " + std::to_string(line.product_item_id) + " not found",
+                             "items[" + std::to_string(i) + "].productItemId"};
+            OrderLine l;
+            l.product_item_id = line.product_item_id;
+            l.product_id = r->rows[0].Int(0);
+            l.product_name = r->rows[0].Text(1);
+            l.unit_price = Money::FromCents(r->rows[0].Int(2));
+            l.quantity = line.quantity;
+            order.lines.push_back(std::move(l));
+        }
+        if (auto st = PriceLines(order); !st) return st.error();
+        for (const auto& l : ByItemId(order.lines)) {
+            auto r = c.Exec(
+                "UPDATE product_items SET stock = stock - ? WHERE id = ? AND stock >= ?",
+                {l.quantity, l.product_item_id, l.quantity});
+            if (!r) return r.error();
+            if (r->affected == 0)
+                return Error{ErrorCode::kOutOfStock,
+                             "not enough stock for item " + std::to_string(l.product_item_id)};
+        }
+        std::optional<Coupon> coupon;
+        if (req.coupon_id) {
+            auto cp = LoadCoupon(c, *req.coupon_id);
+            if (!cp) return cp.error();
+            if (auto st = CheckCouponUsable(*cp, req.user_id, now); !st) return st.error();
+            auto discount = ComputeDiscount(cp->terms, order.total_amount);
+            if (!discount) return discount.error();
+            ApplyDiscount(order, *discount);
+            order.coupon_id = cp->id;
+            coupon = *cp;
+        }
+        auto ins = c.Exec(
+            "INSERT INTO orders(user_id, recipient_name, memo, status, total_amount, "
+            "discount_amount, payable_amount, coupon_id, ordered_at, expires_at) VALUES (?, ?, ?, "
+            "?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            {order.user_id, order.recipient_name, order.memo,
+             std::string(ToString(OrderStatus::kPending)), order.total_amount.cents(),
+             order.discount_amount.cents(), order.payable_amount.cents(),
+             OptValue(order.coupon_id), order.ordered_at, order.expires_at});
+        if (!ins) return ins.error();
+        order.id = ins->rows.at(0).Int(0);
+        for (auto& l : order.lines) {
+            auto r = c.Exec(
+                "INSERT INTO order_items(order_id, product_item_id, product_id, product_name, "
+                "quantity, unit_price, subtotal) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                {order.id, l.product_item_id, l.product_id, l.product_name, l.quantity,
+                 l.unit_price.cents(), l.subtotal.cents()});
+            if (!r) return r.error();
+        }
+        if (coupon) {
+            // Holds the coupon for this order; a concurrent order holding it first wins.
+            auto r = c.Exec(
+                "UPDATE coupons SET order_id = ? WHERE id = ? AND order_id IS NULL AND used = 0",
+                {order.id, coupon->id});
+            if (!r) return r.error();
+            if (r->affected == 0)
+                return Error{ErrorCode::kCouponNotUsable, "the coupon is held by another order",
+                             "couponId"};
+        }
+        return order;
+    });
+}
+
+Result<Order> SqlOrderRepository::Find(std::int64_t order_id) {
+    return db_.Transact<Order>(TxMode::kRead,
+                               [&](Connection& c) -> Result<Order> { return LoadOrder(c, order_id); });
+}
+
+Result<Page<Order>> SqlOrderRepository::ListByUser(std::int64_t user_id, std::int64_t page,
+                                                   std::int64_t size) {
+    using Out = Page<Order>;
+    return db_.Transact<Out>(TxMode::kRead, [&](Connection& c) -> Result<Out> {
+        auto count = c.Exec("SELECT COUNT(*) FROM orders WHERE user_id = ?", {user_id});
+        if (!count) return count.error();
+        auto r = c.Exec(std::string("SELECT ") + kOrderColumns +
+                            " FROM orders WHERE user_id = ? ORDER BY id DESC LIMIT ? OFFSET ?",
+                        {user_id, size, page * size});
+        if (!r) return r.error();
+        Out out;
+        out.page = page;
+        out.size = size;
+        out.total = count->rows.at(0).Int(0);
+        for (const auto& row : r->rows) out.items.push_back(ToOrder(row));
+        if (auto st = AttachLines(c, out.items); !st) return st.error();
+        return out;
+    });
+}
+
+Result<Payment> SqlOrderRepository::Pay(std::int64_t order_id, std::int64_t user_id, EpochMs now) {
+    return db_.Transact<Payment>(TxMode::kWrite, [&](Connection& c) -> Result<Payment> {
+        auto order = LoadOrder(c, order_id);
+        if (!order) return order.error();
+        if (order->user_id != user_id)
+            return Error{ErrorCode::kForbidden, "the order belongs to another user"};
+        if (!CanPay(order->status))
+            return Error{ErrorCode::kOrderNotPayable,
+                         "order is " + std::string(ToString(order->status))};
+        if (order->expires_at <= now)
+            return Error{ErrorCode::kOrderNotPayable, "order has expired"};
+        auto claimed = c.Exec(
+            "UPDATE orders SET status = 'PAID', paid_at = ? WHERE id = ? AND status = 'PENDING'",
+            {now, order_id});
+        if (!claimed) return claimed.error();
+        if (claimed->affected == 0)
+            return Error{ErrorCode::kOrderNotPayable, "order is no longer PENDING"};
+        auto debit = c.Exec(
+            "UPDATE users SET balance = balance - ? WHERE id = ? AND balance >= ? "
+            "RETURNING balance",
+            {order->payable_amount.cents(), user_id, order->payable_amount.cents()});
+        if (!debit) return debit.error();
+        if (debit->rows.empty())
+            return Error{ErrorCode::kInsufficientBalance,
+                         "the wallet cannot pay " + order->payable_amount.ToString()};
+        if (order->coupon_id) {
+            auto r = c.Exec(
+                "UPDATE coupons SET used = 1, used_at = ? WHERE id = ? AND order_id = ? AND "
+                "used = 0",
+                {now, *order->coupon_id, order_id});
+            if (!r) return r.error();
+            if (r->affected == 0)
+                return Error{ErrorCode::kCouponNotUsable, "the order's coupon is not usable"};
+        }
+        if (auto st = AddSales(c, *order, +1); !st) return st.error();
+        order->status = OrderStatus::kPaid;
+        if (auto st = WriteOutbox(c, "order-paid", *order, now); !st) return st.error();
+        Payment p;
+        p.order_id = order_id;
+        p.paid_amount = order->payable_amount;
+        p.remaining_balance = Money::FromCents(debit->rows[0].Int(0));
+        p.paid_at = now;
+        return p;
+    });
+}
+
+Result<Order> SqlOrderRepository::Cancel(std::int64_t order_id, std::int64_t user_id,
+                                         EpochMs now) {
+    return db_.Transact<Order>(TxMode::kWrite, [&](Connection& c) -> Result<Order> {
+        auto order = LoadOrder(c, order_id);
+        if (!order) return order.error();
+        if (order->user_id != user_id)
+            return Error{ErrorCode::kForbidden, "the order belongs to another user"};
+        if (!CanCancel(order->status))
+            return Error{ErrorCode::kOrderNotCancelable,
+                         "order is " + std::string(ToString(order->status))};
+        auto closed = CloseOrder(c, *order, OrderStatus::kCanceled, now);
+        if (!closed) return closed.error();
+        if (!*closed)
+            return Error{ErrorCode::kOrderNotCancelable, "order changed state meanwhile"};
+        return std::move(*order);
+    });
+}
+
+Result<int> SqlOrderRepository::ExpireDue(EpochMs now, int limit) {
+    auto due = db_.Transact<std::vector<std::int64_t>>(
+        TxMode::kNone, [&](Connection& c) -> Result<std::vector<std::int64_t>> {
+            auto r = c.Exec(
+                "SELECT id FROM orders WHERE status = 'PENDING' AND expires_at <= ? "
+                "ORDER BY expires_at LIMIT ?",
+                {now, std::int64_t{limit}});
+            if (!r) return r.error();
+            std::vector<std::int64_t> ids;
+            for (const auto& row : r->rows) ids.push_back(row.Int(0));
+            return ids;
+        });
+    if (!due) return due.error();
+    int expired = 0;
+    for (std::int64_t id : *due) {
+        auto done = db_.Transact<bool>(TxMode::kWrite, [&](Connection& c) -> Result<bool> {
+            auto order = LoadOrder(c, id);
+            if (!order) return order.error();
+            if (!CanExpire(order->status)) return false;
+            return CloseOrder(c, *order, OrderStatus::kExpired, now);
+        });
+        if (!done) return done.error();
+        if (*done) ++expired;
+    }
+    return expired;
+}
+
+}  // namespace joopang::sql

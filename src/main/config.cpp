@@ -1,0 +1,125 @@
+#include "main/config.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <cctype>
+#include <iostream>
+
+namespace joopang {
+
+bool ParseDuration(const std::string& text, std::chrono::milliseconds& out) {
+    if (text.empty()) return false;
+    std::size_t i = 0;
+    std::int64_t n = 0;
+    while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) {
+        if (n > 1'000'000'000'000) return false;
+        n = n * 10 + (text[i++] - '0');
+    }
+    if (i == 0) return false;
+    std::string unit = text.substr(i);
+    std::int64_t ms;
+    if (unit == "ms")
+        ms = n;
+    else if (unit.empty() || unit == "s")
+        ms = n * 1000;
+    else if (unit == "m")
+        ms = n * 60'000;
+    else if (unit == "h")
+        ms = n * 3'600'000;
+    else
+        return false;
+    out = std::chrono::milliseconds(ms);
+    return true;
+}
+
+namespace {
+
+/// "--order-ttl" → "JOOPANG_ORDER_TTL": every flag has its environment variable.
+std::string EnvName(const std::string& flag) {
+    std::string env = "JOOPANG_";
+    for (char c : flag.substr(2))
+        env += c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return env;
+}
+
+/// The option table: one line per setting; the env name and file key derive from the flag.
+template <class T>
+CLI::Option* Opt(CLI::App& app, const std::string& flag, T& target, const std::string& help) {
+    return app.add_option(flag, target, help)->envname(EnvName(flag))->capture_default_str();
+}
+
+CLI::Option* DurationOpt(CLI::App& app, const std::string& flag, std::chrono::milliseconds& target,
+                         const std::string& help) {
+    auto* o = app.add_option_function<std::string>(
+        flag,
+        [&target, flag](const std::string& v) {
+            if (!ParseDuration(v, target))
+                throw CLI::ValidationError(flag, "expects a duration like 500ms, 2s, 15m or 1h");
+        },
+        help + " (duration: 500ms, 2s, 15m, 1h)");
+    o->envname(EnvName(flag));
+    o->default_str(std::to_string(target.count()) + "ms");
+    return o;
+}
+
+CLI::Option* FlagOpt(CLI::App& app, const std::string& flag, bool& target, const std::string& help) {
+    return app.add_flag(flag, target, help)->envname(EnvName(flag));
+}
+
+}  // namespace
+
+int ParseConfig(int argc, char** argv, Config& c) {
+    CLI::App app{
+        "joopang — a commerce backend for high-traffic sales events.\n"
+        "Every flag can also be set by the environment variable shown (JOOPANG_*) or in the "
+        "--config file (TOML/INI, keys named like the flags without dashes prefix)."};
+    app.set_config("--config", "", "read settings from this TOML/INI file")
+        ->envname("JOOPANG_CONFIG");
+    app.fallthrough(true);
+    app.require_subcommand(0, 1);
+    app.add_subcommand("serve", "run the HTTP API together with the background jobs (default)");
+    app.add_subcommand("worker", "run the background consumers and jobs without the HTTP API");
+
+    Opt(app, "--listen", c.listen, "HTTP listen address host:port");
+    Opt(app, "--data-dir", c.data_dir, "directory for embedded data (SQLite file, redis-server)");
+    Opt(app, "--redis", c.redis,
+        "Redis URL: redis://host:port, unix:///path, redis-cluster://h1:p1,h2:p2; "
+        "empty = start a private redis-server under <data-dir>/redis");
+    Opt(app, "--database", c.database,
+        "database URL: postgresql://user@host:port/db or sqlite:///path.db; "
+        "empty = SQLite at <data-dir>/joopang.db");
+    Opt(app, "--admin-token", c.admin_token,
+        "bearer token for admin endpoints; empty = read or create <data-dir>/admin-token");
+    Opt(app, "--threads", c.threads, "HTTP I/O threads (0 = one per core)")
+        ->check(CLI::Range(0, 256));
+    Opt(app, "--db-pool", c.db_pool, "database connections (and blocking threads)")
+        ->check(CLI::Range(1, 256));
+    DurationOpt(app, "--order-ttl", c.order_ttl, "how long an unpaid order holds its stock");
+    DurationOpt(app, "--order-expiry-interval", c.order_expiry_interval,
+                "how often expired orders are released");
+    DurationOpt(app, "--view-flush-interval", c.view_flush_interval,
+                "how often counted product views are written to the database");
+    DurationOpt(app, "--read-timeout", c.read_timeout,
+                "a request must arrive completely within this time, else the connection closes");
+    DurationOpt(app, "--idle-timeout", c.idle_timeout, "idle keep-alive connections close after");
+    DurationOpt(app, "--shutdown-timeout", c.shutdown_timeout,
+                "on SIGTERM/SIGINT, requests in flight get this long to finish");
+    Opt(app, "--max-body-bytes", c.max_body_bytes, "largest accepted request body (413 above)")
+        ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 30));
+    Opt(app, "--log-level", c.log_level, "trace|debug|info|warn|error|off")
+        ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+    FlagOpt(app, "--log-json", c.log_json, "write logs as JSON lines");
+    FlagOpt(app, "--access-log", c.access_log, "log one line per HTTP request (info level)");
+    Opt(app, "--redis-server-binary", c.redis_server_binary,
+        "redis-server executable for the embedded default");
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e);
+    }
+    for (auto* sub : app.get_subcommands()) c.command = sub->get_name();
+    return -1;
+}
+
+}  // namespace joopang

@@ -1,0 +1,40 @@
+#pragma once
+/// All settings of joopang, parsed once from flags, JOOPANG_* environment variables and an optional
+/// config file (in that order of precedence), then handed out as typed parts.
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+namespace joopang {
+
+struct Config {
+    std::string command = "serve";  // serve | worker
+    std::string listen = "127.0.0.1:8080";
+    std::string data_dir = "./data";
+    std::string redis;     // empty: a private redis-server under <data-dir>/redis
+    std::string database;  // empty: SQLite at <data-dir>/joopang.db
+    std::string admin_token;  // empty: <data-dir>/admin-token (created on first start)
+    int threads = 0;          // HTTP I/O threads; 0 = number of cores
+    int db_pool = 8;          // database connections = blocking threads
+    std::chrono::milliseconds order_ttl{15 * 60 * 1000};
+    std::chrono::milliseconds order_expiry_interval{1000};
+    std::chrono::milliseconds view_flush_interval{1000};
+    std::chrono::milliseconds read_timeout{10'000};
+    std::chrono::milliseconds idle_timeout{60'000};
+    std::chrono::milliseconds shutdown_timeout{10'000};
+    std::int64_t max_body_bytes = 1 << 20;
+    std::string log_level = "info";
+    bool log_json = false;
+    bool access_log = false;
+    std::string redis_server_binary = "redis-server";
+};
+
+/// Parses argv. Returns the exit code to use when parsing ended the program (--help, errors),
+/// or -1 to go on.
+int ParseConfig(int argc, char** argv, Config& config);
+
+/// "500ms", "2s", "15m", "1h", or a plain number of seconds.
+bool ParseDuration(const std::string& text, std::chrono::milliseconds& out);
+
+}  // namespace joopang

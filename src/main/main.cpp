@@ -1,0 +1,204 @@
+/// joopang entry point: parses the configuration and wires every layer together. This is the only
+/// code that sees all layers.
+
+#include <openssl/rand.h>
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/use_future.hpp>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <thread>
+
+#include "app/shop_service.hpp"
+#include "app/view_counter.hpp"
+#include "http/api.hpp"
+#include "http/server.hpp"
+#include "http/shop_routes.hpp"
+#include "http/system_routes.hpp"
+#include "infra/redis/client.hpp"
+#include "infra/redis/redis_supervisor.hpp"
+#include "infra/sql/db.hpp"
+#include "infra/sql/migrations.hpp"
+#include "infra/sql/sql_catalog_repository.hpp"
+#include "infra/sql/sql_idempotency_store.hpp"
+#include "infra/sql/sql_order_repository.hpp"
+#include "infra/sql/sql_user_repository.hpp"
+#include "main/config.hpp"
+#include "observability/logging.hpp"
+#include "observability/metrics.hpp"
+#include "workers/periodic_task.hpp"
+
+namespace asio = boost::asio;
+namespace fs = std::filesystem;
+using namespace joopang;
+
+namespace {
+
+/// The admin token: the flag, else <data-dir>/admin-token, created with a random value once.
+std::string ResolveAdminToken(const Config& c) {
+    if (!c.admin_token.empty()) return c.admin_token;
+    fs::path file = fs::path(c.data_dir) / "admin-token";
+    if (std::ifstream in(file); in) {
+        std::string token;
+        std::getline(in, token);
+        if (!token.empty()) return token;
+    }
+    unsigned char raw[24];
+    RAND_bytes(raw, sizeof raw);
+    std::string token;
+    for (unsigned char b : raw) {
+        static const char* kHex = "0123456789abcdef";
+        token += kHex[b >> 4];
+        token += kHex[b & 15];
+    }
+    std::ofstream out(file);
+    out << token << "\n";
+    fs::permissions(file, fs::perms::owner_read | fs::perms::owner_write);
+    spdlog::info("created admin token in {}", file.string());
+    return token;
+}
+
+std::string DatabaseUrl(const Config& c) {
+    if (!c.database.empty()) return c.database;
+    return "sqlite://" + fs::absolute(fs::path(c.data_dir) / "joopang.db").string();
+}
+
+int Run(const Config& config) {
+    fs::create_directories(config.data_dir);
+    std::unique_ptr<redis::RedisSupervisor> supervisor;
+    std::string redis_url = config.redis;
+    if (redis_url.empty()) {
+        supervisor = std::make_unique<redis::RedisSupervisor>(
+            redis::SupervisorSettings{config.data_dir, config.redis_server_binary});
+        supervisor->Start();
+        redis_url = supervisor->Url();
+    }
+
+    auto db = sql::OpenDb(DatabaseUrl(config), config.db_pool);
+    if (!db) throw std::runtime_error("cannot open the database: " + db.error().message);
+    if (auto st = sql::Migrate(**db); !st)
+        throw std::runtime_error("database migration failed: " + st.error().message);
+
+    sql::SqlUserRepository users(**db);
+    sql::SqlCatalogRepository catalog(**db);
+    sql::SqlOrderRepository orders(**db);
+    sql::SqlIdempotencyStore idempotency(**db);
+    ViewCounter views;
+    ShopService shop(users, catalog, orders, views, ShopSettings{config.order_ttl.count()});
+
+    int io_threads = config.threads > 0 ? config.threads
+                                        : static_cast<int>(std::thread::hardware_concurrency());
+    if (io_threads <= 0) io_threads = 1;
+    asio::io_context ioc(io_threads);
+    auto work = asio::make_work_guard(ioc);
+    std::vector<std::thread> threads;
+    for (int i = 0; i < io_threads; ++i) threads.emplace_back([&ioc] { ioc.run(); });
+
+    redis::ClientOptions redis_options;
+    redis_options.url = redis_url;
+    redis_options.wait_connected = false;
+    redis_options.client_name = "joopang";
+    auto redis_client =
+        asio::co_spawn(ioc, redis::Connect(ioc.get_executor(), redis_options), asio::use_future)
+            .get();
+    if (!redis_client) throw std::runtime_error("redis: " + redis_client.error().message);
+    std::shared_ptr<redis::Client> redis = *redis_client;
+
+    // Background jobs: idempotent and safe to run on every instance at once (conditional updates).
+    std::vector<std::unique_ptr<workers::PeriodicTask>> jobs;
+    jobs.push_back(std::make_unique<workers::PeriodicTask>(
+        workers::PeriodicSettings{"order-expiry", config.order_expiry_interval},
+        [&shop]() -> Status {
+            for (;;) {
+                auto n = shop.ExpireDueOrders(200);
+                if (!n) return n.error();
+                if (*n < 200) return {};
+            }
+        }));
+    jobs.push_back(std::make_unique<workers::PeriodicTask>(
+        workers::PeriodicSettings{"view-flush", config.view_flush_interval},
+        [&views, &catalog]() -> Status {
+            auto counts = views.Drain();
+            auto st = catalog.AddViews(counts);
+            if (!st) views.Restore(counts);
+            return st;
+        }));
+    for (auto& j : jobs) j->Start();
+
+    http::BlockingPool blocking(static_cast<std::size_t>(config.db_pool));
+    std::unique_ptr<http::Server> server;
+    std::unique_ptr<http::Api> api;
+    if (config.command == "serve") {
+        api = std::make_unique<http::Api>(
+            blocking, idempotency, obs::Registry::Global(),
+            http::ApiSettings{ResolveAdminToken(config), config.access_log});
+        http::RegisterUserRoutes(api->router(), shop);
+        http::RegisterCatalogRoutes(api->router(), shop);
+        http::RegisterOrderRoutes(api->router(), shop);
+        http::ReadinessProbes probes;
+        sql::Db* dbp = db->get();
+        probes.database = [dbp] { return dbp->Ping(); };
+        probes.redis = [redis]() -> asio::awaitable<Status> {
+            co_return co_await redis->Ping({.timeout = std::chrono::milliseconds(500)});
+        };
+        http::RegisterSystemRoutes(api->router(), probes, obs::Registry::Global());
+        api->Seal();
+        http::ServerSettings settings;
+        settings.listen = config.listen;
+        settings.read_timeout = config.read_timeout;
+        settings.idle_timeout = config.idle_timeout;
+        settings.max_body_bytes = static_cast<std::size_t>(config.max_body_bytes);
+        settings.drain_timeout = config.shutdown_timeout;
+        http::Api* api_ptr = api.get();
+        server = std::make_unique<http::Server>(
+            ioc.get_executor(), settings,
+            [api_ptr](http::HttpRequest& r) { return api_ptr->Handle(r); });
+        server->Start();
+        spdlog::info("joopang listening on {} (redis {}, database {})", config.listen,
+                     redis->Describe(), (*db)->dialect() == sql::Dialect::kSqlite ? "sqlite" : "postgresql");
+    } else {
+        spdlog::info("joopang worker running (redis {})", redis->Describe());
+    }
+
+    // Wait for SIGINT/SIGTERM, then shut down in order: stop accepting, let requests in flight
+    // finish, stop jobs, close Redis, stop the I/O threads, stop the embedded redis-server.
+    std::promise<int> stop_signal;
+    asio::signal_set signals(ioc, SIGINT, SIGTERM);
+    signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+        if (!ec) stop_signal.set_value(sig);
+    });
+    int sig = stop_signal.get_future().get();
+    spdlog::info("signal {} received: shutting down", sig);
+    if (server) {
+        server->Stop();
+        server->Wait();
+    }
+    for (auto& j : jobs) j->Stop();
+    redis->Close();
+    work.reset();
+    ioc.stop();
+    for (auto& t : threads) t.join();
+    blocking.Stop();
+    if (supervisor) supervisor->Stop();
+    spdlog::info("stopped");
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    Config config;
+    if (int code = ParseConfig(argc, argv, config); code >= 0) return code;
+    obs::SetUpLogging({config.log_level, config.log_json, config.access_log});
+    try {
+        return Run(config);
+    } catch (const std::exception& e) {
+        spdlog::critical("joopang failed to start: {}", e.what());
+        spdlog::shutdown();
+        return 1;
+    }
+}
