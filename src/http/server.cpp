@@ -165,7 +165,14 @@ awaitable<void> Server::Impl::Session(std::shared_ptr<Connection> conn, std::uin
         stream.expires_after(settings.read_timeout);
         auto [hec, hn] = co_await bhttp::async_read_header(stream, buffer, parser, kTuple);
         if (hec) {
-            if (hec == bhttp::error::header_limit) {
+            if (hec == bhttp::error::body_limit) {
+                // A declared Content-Length above the limit: refuse before reading the body.
+                auto r = ProtocolError(ErrorCode::kPayloadTooLarge,
+                                       "request body exceeds " +
+                                           std::to_string(settings.max_body_bytes) + " bytes");
+                auto out = ToBeast(r, 11, false);
+                co_await WriteAndDrain(*conn, out);
+            } else if (hec == bhttp::error::header_limit) {
                 auto r = ProtocolError(ErrorCode::kValidationFailed, "request headers too large", 431);
                 auto out = ToBeast(r, 11, false);
                 co_await WriteAndDrain(*conn, out);

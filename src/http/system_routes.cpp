@@ -47,7 +47,9 @@ json::value OpenApi(const Router& router) {
              {{"description", "error"},
               {"content",
                {{"application/json", {{"schema", {{"$ref", "#/components/schemas/Error"}}}}}}}}}};
-        paths[r->pattern].as_object()[method] = std::move(op);
+        auto& path_item = paths[r->pattern];
+        if (!path_item.is_object()) path_item = json::object{};
+        path_item.as_object()[method] = std::move(op);
     }
     json::object error_schema = {
         {"type", "object"},

@@ -116,6 +116,11 @@ std::string Num(double v) {
     std::snprintf(buf, sizeof buf, "%.17g", v);
     return buf;
 }
+std::string Bound(double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%g", v);
+    return buf;
+}
 /// Adds a label to an already-rendered label set.
 std::string WithLabel(const std::string& rendered, const std::string& extra) {
     if (rendered.empty()) return "{" + extra + "}";
@@ -141,7 +146,7 @@ std::string Registry::RenderPrometheus() const {
             for (std::size_t i = 0; i < Histogram::kBuckets; ++i) {
                 cumulative += h->buckets_[i].load(std::memory_order_relaxed);
                 out += name + "_bucket" +
-                       WithLabel(labels, "le=\"" + Num(Histogram::kBounds[i]) + "\"") + " " +
+                       WithLabel(labels, "le=\"" + Bound(Histogram::kBounds[i]) + "\"") + " " +
                        std::to_string(cumulative) + "\n";
             }
             out += name + "_bucket" + WithLabel(labels, "le=\"+Inf\"") + " " +

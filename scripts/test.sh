@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Sets up, builds and runs every test (unit, integration against real redis-server, Redis Cluster,
+# SQLite and PostgreSQL, and black-box HTTP tests against the built binary).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+cd "${JOOPANG_BUILD_DIR:-build}"
+ctest --output-on-failure --timeout 900 -j "${JOOPANG_TEST_JOBS:-2}" "$@"

@@ -1,0 +1,65 @@
+#include <gtest/gtest.h>
+
+#include "http/json_input.hpp"
+
+using namespace joopang;
+using namespace joopang::http;
+
+namespace {
+Error FieldError(const char* body, const char* key) {
+    auto obj = ParseJsonObject(body);
+    EXPECT_TRUE(obj) << body;
+    auto r = JsonFields(*obj).Id(key);
+    EXPECT_FALSE(r) << body;
+    return r.error();
+}
+}  // namespace
+
+TEST(JsonInput, MalformedOrNonObjectBodiesAreValidationErrors) {
+    for (const char* bad : {"", "{", "[1]", "42", "{\"a\":}", "nul"}) {
+        auto r = ParseJsonObject(bad);
+        ASSERT_FALSE(r) << bad;
+        EXPECT_EQ(r.error().code, ErrorCode::kValidationFailed);
+        EXPECT_EQ(r.error().field, "body");
+    }
+}
+
+TEST(JsonInput, IdsMustBePositive64BitIntegers) {
+    EXPECT_EQ(FieldError(R"({})", "userId").field, "userId");
+    EXPECT_EQ(FieldError(R"({"userId":"7"})", "userId").field, "userId");
+    EXPECT_EQ(FieldError(R"({"userId":-1})", "userId").field, "userId");
+    EXPECT_EQ(FieldError(R"({"userId":0})", "userId").field, "userId");
+    EXPECT_EQ(FieldError(R"({"userId":1.5})", "userId").field, "userId");
+    EXPECT_EQ(FieldError(R"({"userId":9223372036854775808})", "userId").field, "userId");
+    EXPECT_EQ(FieldError(R"({"userId":99999999999999999999})", "userId").field, "userId");
+    auto ok = ParseJsonObject(R"({"userId":9223372036854775807})");
+    EXPECT_EQ(*JsonFields(*ok).Id("userId"), INT64_MAX);
+}
+
+TEST(JsonInput, MoneyAcceptsDecimalStringsAndNumbersWithTwoDecimals) {
+    auto obj = ParseJsonObject(R"({"a":"12.50","b":12.5,"c":7,"d":"1.234","e":1.234,"f":true})");
+    JsonFields f(*obj);
+    EXPECT_EQ(f.MoneyField("a")->cents(), 1250);
+    EXPECT_EQ(f.MoneyField("b")->cents(), 1250);
+    EXPECT_EQ(f.MoneyField("c")->cents(), 700);
+    EXPECT_FALSE(f.MoneyField("d"));
+    EXPECT_FALSE(f.MoneyField("e"));
+    EXPECT_FALSE(f.MoneyField("f"));
+    EXPECT_EQ(f.MoneyField("missing").error().field, "missing");
+}
+
+TEST(JsonInput, NestedFieldsAreNamedByPath) {
+    auto obj = ParseJsonObject(R"({"quantity":0})");
+    JsonFields f(*obj, "items[3].");
+    auto r = f.Int("quantity", 1, 10);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().field, "items[3].quantity");
+}
+
+TEST(JsonInput, QueryIntegersAreRangeChecked) {
+    EXPECT_EQ(*ParseQueryInt("20", "size", 1, 100), 20);
+    EXPECT_FALSE(ParseQueryInt("0", "size", 1, 100));
+    EXPECT_FALSE(ParseQueryInt("abc", "size", 1, 100));
+    EXPECT_FALSE(ParseQueryInt("", "size", 1, 100));
+    EXPECT_FALSE(ParseQueryInt("99999999999999999999", "size", 1, 100));
+}

@@ -1,0 +1,36 @@
+#include <gtest/gtest.h>
+
+#include "http/router.hpp"
+
+using namespace joopang::http;
+
+namespace {
+RouteHandler Noop() { return {}; }
+}  // namespace
+
+TEST(Router, MatchesLiteralsAndCapturesParameters) {
+    Router r;
+    r.Add("GET", "/api/v1/orders/{id}", Noop(), {});
+    r.Add("POST", "/api/v1/orders/{id}/payment", Noop(), {});
+    auto m = r.Find("POST", "/api/v1/orders/42/payment");
+    ASSERT_EQ(m.outcome, Router::Outcome::kFound);
+    EXPECT_EQ(m.route->pattern, "/api/v1/orders/{id}/payment");
+    EXPECT_EQ(m.params, std::vector<std::string>{"42"});
+    EXPECT_EQ(r.Find("GET", "/api/v1/orders/42/").outcome, Router::Outcome::kFound);
+}
+
+TEST(Router, WrongMethodListsTheAllowedOnes) {
+    Router r;
+    r.Add("GET", "/api/v1/categories", Noop(), {});
+    r.Add("POST", "/api/v1/categories", Noop(), {});
+    auto m = r.Find("DELETE", "/api/v1/categories");
+    EXPECT_EQ(m.outcome, Router::Outcome::kMethodNotAllowed);
+    EXPECT_EQ(m.allowed, "GET, POST");
+}
+
+TEST(Router, UnknownPathsAreNotFound) {
+    Router r;
+    r.Add("GET", "/api/v1/users/{id}", Noop(), {});
+    EXPECT_EQ(r.Find("GET", "/api/v1/users").outcome, Router::Outcome::kNotFound);
+    EXPECT_EQ(r.Find("GET", "/api/v1/users/1/x").outcome, Router::Outcome::kNotFound);
+}
