@@ -11,7 +11,7 @@
 
 #include "app/ports/idempotency_store.hpp"
 #include "common/error.hpp"
-#include "http/blocking_pool.hpp"
+#include "common/blocking_pool.hpp"
 #include "http/router.hpp"
 
 namespace joopang::obs {
@@ -29,7 +29,7 @@ struct ApiSettings {
 
 class Api {
 public:
-    Api(BlockingPool& pool, IdempotencyStore& idempotency, obs::Registry& metrics,
+    Api(joopang::BlockingPool& pool, IdempotencyStore& idempotency, obs::Registry& metrics,
         ApiSettings settings);
 
     /// Register routes before serving; not thread-safe with Handle.
@@ -45,7 +45,7 @@ private:
                                                        const std::string& key);
     bool IsAdmin(const HttpRequest& request) const;
 
-    BlockingPool& pool_;
+    joopang::BlockingPool& pool_;
     IdempotencyStore& idempotency_;
     obs::Registry& metrics_;
     ApiSettings settings_;

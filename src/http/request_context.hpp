@@ -10,14 +10,15 @@
 #include <vector>
 
 #include "common/error.hpp"
-#include "http/blocking_pool.hpp"
+#include "common/request_timing.hpp"
+#include "common/blocking_pool.hpp"
 #include "http/http_types.hpp"
 
 namespace joopang::http {
 
 class RequestContext {
 public:
-    RequestContext(HttpRequest& request, std::vector<std::string> params, BlockingPool& pool)
+    RequestContext(HttpRequest& request, std::vector<std::string> params, joopang::BlockingPool& pool)
         : request_(request), params_(std::move(params)), pool_(pool) {}
 
     HttpRequest& request() { return request_; }
@@ -31,19 +32,18 @@ public:
     /// Runs blocking database work on the blocking pool; its time counts as "db".
     template <class F>
     boost::asio::awaitable<std::invoke_result_t<F&>> Db(F f) {
-        return pool_.Run(std::move(f), &db_ns_);
+        return pool_.Run(std::move(f), &timing_.db_ns);
     }
 
-    std::int64_t db_ns() const { return db_ns_; }
-    std::int64_t redis_ns() const { return redis_ns_; }
-    void AddRedisNs(std::int64_t ns) { redis_ns_ += ns; }
+    RequestTiming& timing() { return timing_; }
+    std::int64_t db_ns() const { return timing_.db_ns; }
+    std::int64_t redis_ns() const { return timing_.redis_ns; }
 
 private:
     HttpRequest& request_;
     std::vector<std::string> params_;
-    BlockingPool& pool_;
-    std::int64_t db_ns_ = 0;
-    std::int64_t redis_ns_ = 0;
+    joopang::BlockingPool& pool_;
+    RequestTiming timing_;
 };
 
 }  // namespace joopang::http

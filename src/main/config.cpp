@@ -113,6 +113,27 @@ int ParseConfig(int argc, char** argv, Config& c) {
     Opt(app, "--redis-server-binary", c.redis_server_binary,
         "redis-server executable for the embedded default");
 
+    Opt(app, "--coupon-persister", c.coupon_persister,
+        "run the coupon persister (issue stream → database) in this process");
+    Opt(app, "--max-deliveries", c.max_deliveries,
+        "failed writes of one stream entry before it moves to the dead-letter stream")
+        ->check(CLI::Range(std::int64_t{1}, std::int64_t{1000}));
+    Opt(app, "--persist-batch", c.persist_batch, "stream entries per database transaction")
+        ->check(CLI::Range(1, 5000));
+    DurationOpt(app, "--persist-retry-delay", c.persist_retry_delay,
+                "first retry delay of a failed entry (doubles per failure)");
+    DurationOpt(app, "--claim-idle", c.claim_idle,
+                "entries pending this long with another consumer are taken over");
+    Opt(app, "--issue-rate-limit", c.issue_rate_limit,
+        "coupon issue requests per user per template per second (0 = unlimited)")
+        ->check(CLI::Range(std::int64_t{0}, std::int64_t{1'000'000'000}));
+    DurationOpt(app, "--reconcile-interval", c.reconcile_interval,
+                "how often Redis and the database are compared per template");
+    FlagOpt(app, "--repair", c.repair,
+            "let the reconciliation job restore Redis counters from the database");
+    DurationOpt(app, "--template-sync-interval", c.template_sync_interval,
+                "how often coupon template metadata is re-synced into Redis");
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

@@ -28,6 +28,16 @@ struct Config {
     bool log_json = false;
     bool access_log = false;
     std::string redis_server_binary = "redis-server";
+    // Coupon drops
+    bool coupon_persister = true;
+    std::int64_t max_deliveries = 5;
+    int persist_batch = 500;
+    std::chrono::milliseconds persist_retry_delay{1000};
+    std::chrono::milliseconds claim_idle{5000};
+    std::int64_t issue_rate_limit = 20;
+    std::chrono::milliseconds reconcile_interval{60'000};
+    bool repair = false;
+    std::chrono::milliseconds template_sync_interval{30'000};
 };
 
 /// Parses argv. Returns the exit code to use when parsing ended the program (--help, errors),

@@ -12,24 +12,35 @@
 #include <fstream>
 #include <future>
 #include <thread>
+#include <unistd.h>
 
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/detached.hpp>
+
+#include "app/coupon_service.hpp"
 #include "app/shop_service.hpp"
 #include "app/view_counter.hpp"
 #include "http/api.hpp"
+#include "http/coupon_routes.hpp"
 #include "http/server.hpp"
 #include "http/shop_routes.hpp"
 #include "http/system_routes.hpp"
 #include "infra/redis/client.hpp"
+#include "infra/redis/redis_coupon_store.hpp"
+#include "infra/redis/redis_lease.hpp"
 #include "infra/redis/redis_supervisor.hpp"
 #include "infra/sql/db.hpp"
 #include "infra/sql/migrations.hpp"
 #include "infra/sql/sql_catalog_repository.hpp"
+#include "infra/sql/sql_coupon_repository.hpp"
 #include "infra/sql/sql_idempotency_store.hpp"
 #include "infra/sql/sql_order_repository.hpp"
 #include "infra/sql/sql_user_repository.hpp"
 #include "main/config.hpp"
 #include "observability/logging.hpp"
 #include "observability/metrics.hpp"
+#include "workers/coupon_persister.hpp"
 #include "workers/periodic_task.hpp"
 
 namespace asio = boost::asio;
@@ -65,6 +76,32 @@ std::string ResolveAdminToken(const Config& c) {
 std::string DatabaseUrl(const Config& c) {
     if (!c.database.empty()) return c.database;
     return "sqlite://" + fs::absolute(fs::path(c.data_dir) / "joopang.db").string();
+}
+
+/// A name unique to this process, for stream consumers and lease tokens.
+std::string InstanceName() {
+    char host[256] = {};
+    gethostname(host, sizeof host - 1);
+    return std::string(host) + "-" + std::to_string(getpid());
+}
+
+/// Runs `fn` every `period` on the I/O threads until `stopping`; with a lease, on one instance.
+asio::awaitable<void> EveryPeriod(std::chrono::milliseconds period, std::atomic<bool>& stopping,
+                                  std::shared_ptr<redis::Client> redis, std::string lease,
+                                  std::string token, std::function<asio::awaitable<void>()> fn) {
+    auto next = std::chrono::steady_clock::now() + period;
+    while (!stopping) {
+        asio::steady_timer timer(co_await asio::this_coro::executor, std::chrono::milliseconds(100));
+        co_await timer.async_wait(asio::use_awaitable);
+        if (std::chrono::steady_clock::now() < next) continue;
+        next = std::chrono::steady_clock::now() + period;
+        if (!lease.empty() && !co_await redis::TryLease(*redis, lease, token, period)) continue;
+        try {
+            co_await fn();
+        } catch (const std::exception& e) {
+            spdlog::error("job {} failed: {}", lease, e.what());
+        }
+    }
 }
 
 int Run(const Config& config) {
@@ -107,6 +144,48 @@ int Run(const Config& config) {
             .get();
     if (!redis_client) throw std::runtime_error("redis: " + redis_client.error().message);
     std::shared_ptr<redis::Client> redis = *redis_client;
+    BlockingPool blocking(static_cast<std::size_t>(config.db_pool));
+    const std::string instance = InstanceName();
+
+    sql::SqlCouponRepository coupon_repo(**db);
+    redis::RedisCouponStore coupon_store(redis, {config.issue_rate_limit});
+    CouponService coupons(coupon_repo, users, coupon_store, coupon_store, blocking);
+    std::unique_ptr<workers::CouponPersister> persister;
+    if (config.coupon_persister || config.command == "worker") {
+        workers::PersisterSettings ps;
+        ps.consumer = instance;
+        ps.batch = config.persist_batch;
+        ps.max_deliveries = config.max_deliveries;
+        ps.retry_delay = config.persist_retry_delay;
+        ps.claim_idle = config.claim_idle;
+        persister = std::make_unique<workers::CouponPersister>(asio::make_strand(ioc), coupon_store,
+                                                               coupon_repo, blocking, ps);
+        persister->Start();
+    }
+    // Coupon jobs: metadata re-sync (idempotent, every instance) and reconciliation (one
+    // instance at a time, under a lease).
+    std::atomic<bool> jobs_stopping{false};
+    asio::co_spawn(ioc,
+                   EveryPeriod(config.template_sync_interval, jobs_stopping, redis, "", instance,
+                               [&]() -> asio::awaitable<void> {
+                                   if (auto st = co_await coupons.SyncTemplates(); !st)
+                                       spdlog::warn("template sync failed: {}",
+                                                    st.error().message);
+                               }),
+                   asio::detached);
+    asio::co_spawn(ioc,
+                   EveryPeriod(config.reconcile_interval, jobs_stopping, redis, "coupon-reconcile",
+                               instance,
+                               [&]() -> asio::awaitable<void> {
+                                   auto r = co_await coupons.Reconcile(config.repair);
+                                   if (!r)
+                                       spdlog::warn("reconciliation failed: {}",
+                                                    r.error().message);
+                               }),
+                   asio::detached);
+    // Templates created while Redis was unreachable, or lost by Redis, are published again now.
+    asio::co_spawn(ioc, [&]() -> asio::awaitable<void> { co_await coupons.SyncTemplates(); },
+                   asio::detached);
 
     // Background jobs: idempotent and safe to run on every instance at once (conditional updates).
     std::vector<std::unique_ptr<workers::PeriodicTask>> jobs;
@@ -129,7 +208,6 @@ int Run(const Config& config) {
         }));
     for (auto& j : jobs) j->Start();
 
-    http::BlockingPool blocking(static_cast<std::size_t>(config.db_pool));
     std::unique_ptr<http::Server> server;
     std::unique_ptr<http::Api> api;
     if (config.command == "serve") {
@@ -139,6 +217,8 @@ int Run(const Config& config) {
         http::RegisterUserRoutes(api->router(), shop);
         http::RegisterCatalogRoutes(api->router(), shop);
         http::RegisterOrderRoutes(api->router(), shop);
+        http::RegisterCouponRoutes(api->router(), coupons);
+        http::RegisterAdminRoutes(api->router(), coupons, coupon_store);
         http::ReadinessProbes probes;
         sql::Db* dbp = db->get();
         probes.database = [dbp] { return dbp->Ping(); };
@@ -178,6 +258,8 @@ int Run(const Config& config) {
         server->Wait();
     }
     for (auto& j : jobs) j->Stop();
+    jobs_stopping = true;
+    if (persister) persister->Stop();
     redis->Close();
     work.reset();
     ioc.stop();

@@ -14,7 +14,7 @@
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-namespace joopang::http {
+namespace joopang {
 
 class BlockingPool {
 public:
@@ -57,4 +57,4 @@ private:
     boost::asio::thread_pool pool_;
 };
 
-}  // namespace joopang::http
+}  // namespace joopang

@@ -1,0 +1,66 @@
+#pragma once
+/// The Redis side of coupon drops, as the request path sees it. Async: every call is one or a few
+/// pipelined Redis commands; no SQL.
+
+#include <cstdint>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "common/error.hpp"
+#include "domain/coupon_template.hpp"
+
+namespace joopang {
+
+struct IssueDecision {
+    enum class Kind { kReserved, kAlreadyIssued, kSoldOut, kNotActive, kUnknownTemplate, kRateLimited };
+    Kind kind = Kind::kSoldOut;
+    std::int64_t request_id = 0;
+    std::int64_t position = 0;
+    std::int64_t remaining = 0;
+    /// Winners not yet persisted when this one was reserved (for estimatedPersistMs).
+    std::int64_t backlog = 0;
+    std::int64_t retry_after_ms = 0;
+};
+
+/// What became of an issue request.
+struct IssueRequestState {
+    enum class Kind { kReserved, kIssued, kFailed };
+    Kind kind = Kind::kReserved;
+    std::int64_t user_id = 0;
+    std::int64_t position = 0;
+    std::int64_t coupon_id = 0;
+};
+
+struct TemplateCounters {
+    bool known = false;        // metadata present in Redis
+    std::int64_t reserved = 0; // winners decided in Redis
+    std::int64_t stock = 0;    // coupons left
+    std::int64_t persisted = 0;
+};
+
+class CouponGate {
+public:
+    virtual ~CouponGate() = default;
+    /// One atomic decision: rate limit, status and window, per-user limit, stock, arrival order
+    /// and the append to the issue stream, together or not at all.
+    virtual boost::asio::awaitable<Result<IssueDecision>> TryIssue(std::int64_t template_id,
+                                                                   std::int64_t user_id) = 0;
+    /// Writes the template's metadata to Redis; creates its stock (total − `already_issued`) only
+    /// if absent; registers it for the persister.
+    virtual boost::asio::awaitable<Status> Publish(const CouponTemplate& t,
+                                                   std::int64_t already_issued) = 0;
+    virtual boost::asio::awaitable<Result<std::optional<IssueRequestState>>> FindRequest(
+        std::int64_t template_id, std::int64_t request_id) = 0;
+    virtual boost::asio::awaitable<Result<TemplateCounters>> Counters(std::int64_t template_id) = 0;
+    /// Repair after Redis lost data: sets the position counter, the stock and the per-user counts
+    /// (adding to what is there) from the database's view, and republishes the metadata.
+    virtual boost::asio::awaitable<Status> Restore(
+        const CouponTemplate& t,
+        std::int64_t reserved,
+        const std::vector<std::pair<std::int64_t, std::int64_t>>& user_counts) = 0;
+};
+
+}  // namespace joopang

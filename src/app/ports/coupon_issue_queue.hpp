@@ -1,0 +1,77 @@
+#pragma once
+/// The issue stream as the persister sees it: one stream per template, one consumer group, a
+/// consumer name per process, a dead-letter stream beside each.
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "app/ports/coupon_repository.hpp"
+#include "common/error.hpp"
+
+namespace joopang {
+
+/// A stream entry as delivered: its id and decoded winner (or `malformed` when it cannot be
+/// decoded — such an entry can never be written).
+struct IssueEntry {
+    std::string entry_id;
+    IssuedCoupon coupon;
+    bool malformed = false;
+};
+
+struct StreamStats {
+    std::string name;
+    std::int64_t length = 0;
+    std::int64_t pending = 0;
+    std::int64_t lag = 0;
+    std::int64_t oldest_pending_age_ms = 0;
+    std::int64_t deliveries_retried = 0;
+    std::int64_t dead_lettered = 0;
+    std::int64_t dead_letter_length = 0;
+    std::int64_t consumers = 0;
+};
+
+class CouponIssueQueue {
+public:
+    virtual ~CouponIssueQueue() = default;
+    template <class T>
+    using Awaitable = boost::asio::awaitable<T>;
+
+    /// Templates whose streams exist.
+    virtual Awaitable<Result<std::vector<std::int64_t>>> Templates() = 0;
+    /// Creates the consumer group (tolerates an existing one).
+    virtual Awaitable<Status> EnsureGroup(std::int64_t template_id) = 0;
+    /// This consumer's delivered-but-unacknowledged entries (retries after a failure or restart).
+    virtual Awaitable<Result<std::vector<IssueEntry>>> ReadPending(std::int64_t template_id,
+                                                                   const std::string& consumer,
+                                                                   int count) = 0;
+    /// Entries never delivered to the group.
+    virtual Awaitable<Result<std::vector<IssueEntry>>> ReadNew(std::int64_t template_id,
+                                                               const std::string& consumer,
+                                                               int count) = 0;
+    /// Takes over entries another consumer has held for `min_idle_ms` (a dead process).
+    virtual Awaitable<Result<std::vector<IssueEntry>>> Reclaim(std::int64_t template_id,
+                                                               const std::string& consumer,
+                                                               std::int64_t min_idle_ms,
+                                                               int count) = 0;
+    /// After a commit: records the coupon ids of the requests, acknowledges and deletes entries.
+    virtual Awaitable<Status> Complete(std::int64_t template_id,
+                                       const std::vector<std::string>& entry_ids,
+                                       const std::vector<PersistedCoupon>& persisted,
+                                       const std::vector<IssueEntry>& entries) = 0;
+    /// Counts an entry-specific failure; returns how many it has had.
+    virtual Awaitable<Result<std::int64_t>> RecordFailure(std::int64_t template_id,
+                                                          const std::string& entry_id) = 0;
+    /// Moves an entry to the dead-letter stream (with the reason) and acknowledges it.
+    virtual Awaitable<Status> DeadLetter(std::int64_t template_id,
+                                         const IssueEntry& entry,
+                                         const std::string& reason) = 0;
+    /// Moves every dead letter of `stream` back into it; returns how many.
+    virtual Awaitable<Result<std::int64_t>> Replay(const std::string& stream) = 0;
+    virtual Awaitable<Result<std::vector<StreamStats>>> Stats() = 0;
+};
+
+}  // namespace joopang

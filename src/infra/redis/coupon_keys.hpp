@@ -1,0 +1,34 @@
+#pragma once
+/// Every Redis key of coupon drops, named in one place. All keys of one template share the hash
+/// tag `{<id>}`, so the issue script touches one cluster slot.
+
+#include <cstdint>
+#include <string>
+
+namespace joopang::redis::coupon_keys {
+
+inline std::string Tag(std::int64_t t) { return "{" + std::to_string(t) + "}"; }
+/// HASH status, start_at, end_at, limit, total, persisted, retried, dead.
+inline std::string Meta(std::int64_t t) { return "coupon:" + Tag(t) + ":meta"; }
+/// Coupons left.
+inline std::string Stock(std::int64_t t) { return "coupon:" + Tag(t) + ":stock"; }
+/// HASH user id → coupons won.
+inline std::string Users(std::int64_t t) { return "coupon:" + Tag(t) + ":users"; }
+/// Winners so far (the position counter).
+inline std::string Seq(std::int64_t t) { return "coupon:" + Tag(t) + ":seq"; }
+/// HASH stream entry id → request state "R:user:pos", "I:user:pos:coupon", "F:user:pos".
+inline std::string Requests(std::int64_t t) { return "coupon:" + Tag(t) + ":req"; }
+/// HASH stream entry id → entry-specific write failures.
+inline std::string Failures(std::int64_t t) { return "coupon:" + Tag(t) + ":fail"; }
+/// Per-user request counter of the current second.
+inline std::string RateLimit(std::int64_t t, const std::string& user) {
+    return "coupon:" + Tag(t) + ":rl:" + user;
+}
+/// The issue stream and its dead letters.
+inline std::string Stream(std::int64_t t) { return "coupon-issue:" + Tag(t); }
+inline std::string DeadLetters(std::int64_t t) { return Stream(t) + ":dlq"; }
+/// SET of template ids with a stream (no tag: read by the persister to find streams).
+inline const std::string kTemplates = "coupon:templates";
+inline const std::string kGroup = "coupon-persister";
+
+}  // namespace joopang::redis::coupon_keys

@@ -1,0 +1,475 @@
+#include "infra/redis/redis_coupon_store.hpp"
+
+#include <charconv>
+
+#include "infra/redis/coupon_keys.hpp"
+#include "infra/redis/script.hpp"
+#include "infra/redis/streams.hpp"
+
+namespace joopang::redis {
+namespace keys = coupon_keys;
+
+namespace {
+
+/// The issue decision. Checks first (nothing written unless the caller wins, except the rate-limit
+/// counter), then every write of a win: stock, the user's count, the position, the stream entry and
+/// the request state — one script, so all of them or none. Arrival order and issue time come from
+/// the Redis server's own clock (TIME) and execution order (INCR).
+/// KEYS: meta stock users seq stream requests ratelimit; ARGV: user, rate limit per second.
+/// Returns {1, position, remaining, entry id, backlog} or {-1} duplicate, {-2} sold out,
+/// {-3} not active, {-4} unknown template, {-5, retry after ms} rate limited.
+const Script kIssueScript("coupon-issue", R"lua(
+local meta = redis.call('HMGET', KEYS[1], 'status', 'start_at', 'end_at', 'limit', 'persisted')
+if not meta[1] then return {-4} end
+local rl = tonumber(ARGV[2])
+if rl > 0 then
+  local n = redis.call('INCR', KEYS[7])
+  if n == 1 then redis.call('PEXPIRE', KEYS[7], 1000) end
+  if n > rl then return {-5, redis.call('PTTL', KEYS[7])} end
+end
+if meta[1] ~= 'ACTIVE' then return {-3} end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+if meta[2] and meta[2] ~= '' and now < tonumber(meta[2]) then return {-3} end
+if meta[3] and meta[3] ~= '' and now >= tonumber(meta[3]) then return {-3} end
+local have = tonumber(redis.call('HGET', KEYS[3], ARGV[1]) or '0')
+if have >= tonumber(meta[4]) then return {-1} end
+local stock = tonumber(redis.call('GET', KEYS[2]) or '0')
+if stock <= 0 then return {-2} end
+redis.call('DECR', KEYS[2])
+redis.call('HSET', KEYS[3], ARGV[1], have + 1)
+local pos = redis.call('INCR', KEYS[4])
+local id = redis.call('XADD', KEYS[5], '*', 'u', ARGV[1], 's', have + 1, 'p', pos, 't', now)
+redis.call('HSET', KEYS[6], id, 'R:' .. ARGV[1] .. ':' .. pos)
+return {1, pos, stock - 1, id, pos - tonumber(meta[5] or '0')}
+)lua");
+
+std::int64_t ToInt(std::string_view s) {
+    std::int64_t v = 0;
+    std::from_chars(s.data(), s.data() + s.size(), v);
+    return v;
+}
+
+std::optional<std::int64_t> ParseInt(std::string_view s) {
+    std::int64_t v = 0;
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc() || p != s.data() + s.size() || s.empty()) return std::nullopt;
+    return v;
+}
+
+Error RedisError(const std::string& what, const Reply& r) {
+    return Error::Unavailable("redis " + what + ": " + r.ToString());
+}
+
+/// Decodes a stream entry into a winner; an entry that does not decode is `malformed`.
+IssueEntry Decode(std::int64_t template_id, const StreamEntry& e) {
+    IssueEntry out;
+    out.entry_id = e.id;
+    out.coupon.template_id = template_id;
+    out.coupon.request_id = RedisCouponStore::RequestIdOf(e.id);
+    std::optional<std::int64_t> user, seq, pos, at;
+    for (const auto& [k, v] : e.fields) {
+        if (k == "u") user = ParseInt(v);
+        else if (k == "s") seq = ParseInt(v);
+        else if (k == "p") pos = ParseInt(v);
+        else if (k == "t") at = ParseInt(v);
+        else if (k == "r") {
+            if (auto r = ParseInt(v)) out.coupon.request_id = *r;  // replayed: keep the original
+        }
+    }
+    if (!user || !seq || !pos || !at || *user <= 0 || *seq <= 0 || out.coupon.request_id <= 0) {
+        out.malformed = true;
+        return out;
+    }
+    out.coupon.user_id = *user;
+    out.coupon.seq = *seq;
+    out.coupon.position = *pos;
+    out.coupon.issued_at = *at;
+    return out;
+}
+
+std::vector<IssueEntry> DecodeAll(std::int64_t template_id, const std::vector<StreamEntry>& entries) {
+    std::vector<IssueEntry> out;
+    out.reserve(entries.size());
+    for (const auto& e : entries) {
+        if (e.fields.empty()) continue;  // deleted while pending
+        out.push_back(Decode(template_id, e));
+    }
+    return out;
+}
+
+/// "coupon-issue:{42}" → 42.
+std::optional<std::int64_t> TemplateOfStream(const std::string& stream) {
+    const std::string prefix = "coupon-issue:{";
+    if (stream.rfind(prefix, 0) != 0 || stream.back() != '}') return std::nullopt;
+    return ParseInt(std::string_view(stream).substr(prefix.size(),
+                                                     stream.size() - prefix.size() - 1));
+}
+
+}  // namespace
+
+std::int64_t RedisCouponStore::RequestIdOf(const std::string& entry_id) {
+    auto dash = entry_id.find('-');
+    if (dash == std::string::npos) return 0;
+    std::int64_t ms = ToInt(std::string_view(entry_id).substr(0, dash));
+    std::int64_t seq = ToInt(std::string_view(entry_id).substr(dash + 1));
+    if (seq >= 1'000'000) return 0;
+    return ms * 1'000'000 + seq;
+}
+
+std::string RedisCouponStore::EntryIdOf(std::int64_t request_id) {
+    return std::to_string(request_id / 1'000'000) + "-" + std::to_string(request_id % 1'000'000);
+}
+
+Awaitable<Result<IssueDecision>> RedisCouponStore::TryIssue(std::int64_t t, std::int64_t user_id) {
+    std::string user = std::to_string(user_id);
+    std::vector<std::string> script_keys;
+    script_keys.reserve(7);
+    script_keys.push_back(keys::Meta(t));
+    script_keys.push_back(keys::Stock(t));
+    script_keys.push_back(keys::Users(t));
+    script_keys.push_back(keys::Seq(t));
+    script_keys.push_back(keys::Stream(t));
+    script_keys.push_back(keys::Requests(t));
+    script_keys.push_back(keys::RateLimit(t, user));
+    std::vector<std::string> script_args;
+    script_args.push_back(user);
+    script_args.push_back(std::to_string(settings_.rate_limit_per_second));
+    auto r = co_await client_->Eval(kIssueScript, std::move(script_keys), std::move(script_args));
+    if (!r) co_return r.error();
+    if (!r->IsArray() || r->elements.empty() || !r->elements[0].IsInteger())
+        co_return RedisError("coupon-issue script", *r);
+    IssueDecision d;
+    const auto& e = r->elements;
+    switch (e[0].integer) {
+        case 1:
+            if (e.size() < 5) co_return RedisError("coupon-issue script", *r);
+            d.kind = IssueDecision::Kind::kReserved;
+            d.position = e[1].integer;
+            d.remaining = e[2].integer;
+            d.request_id = RequestIdOf(e[3].str);
+            d.backlog = e[4].integer;
+            break;
+        case -1:
+            d.kind = IssueDecision::Kind::kAlreadyIssued;
+            break;
+        case -2:
+            d.kind = IssueDecision::Kind::kSoldOut;
+            break;
+        case -3:
+            d.kind = IssueDecision::Kind::kNotActive;
+            break;
+        case -4:
+            d.kind = IssueDecision::Kind::kUnknownTemplate;
+            break;
+        case -5:
+            d.kind = IssueDecision::Kind::kRateLimited;
+            d.retry_after_ms = e.size() > 1 ? e[1].integer : 1000;
+            break;
+        default:
+            co_return RedisError("coupon-issue script", *r);
+    }
+    co_return d;
+}
+
+Awaitable<Status> RedisCouponStore::Publish(const CouponTemplate& t, std::int64_t already_issued) {
+    auto opt = [](const std::optional<EpochMs>& v) { return v ? std::to_string(*v) : std::string(); };
+    std::vector<Args> batch;
+    batch.push_back(MakeArgs("HSET", keys::Meta(t.id), "status", std::string(ToString(t.status)),
+                             "start_at", opt(t.start_at), "end_at", opt(t.end_at), "limit",
+                             std::to_string(t.per_user_limit), "total",
+                             std::to_string(t.total_quantity)));
+    batch.push_back(MakeArgs("SET", keys::Stock(t.id),
+                             std::to_string(std::max<std::int64_t>(0, t.total_quantity - already_issued)),
+                             "NX"));
+    batch.push_back(MakeArgs("SADD", keys::kTemplates, std::to_string(t.id)));
+    batch.push_back(
+        MakeArgs("XGROUP", "CREATE", keys::Stream(t.id), keys::kGroup, "0", "MKSTREAM"));
+    auto r = co_await client_->Batch(std::move(batch));
+    if (!r) co_return r.error();
+    for (std::size_t i = 0; i < r->size(); ++i) {
+        const Reply& reply = (*r)[i];
+        if (reply.IsError() && !(i == 3 && reply.IsErrorCode("BUSYGROUP")))
+            co_return RedisError("publishing template", reply);
+    }
+    co_return Status{};
+}
+
+Awaitable<Result<std::optional<IssueRequestState>>> RedisCouponStore::FindRequest(
+    std::int64_t t, std::int64_t request_id) {
+    using Out = std::optional<IssueRequestState>;
+    auto r = co_await client_->Command(MakeArgs("HGET", keys::Requests(t), EntryIdOf(request_id)));
+    if (!r) co_return r.error();
+    if (r->IsNil()) co_return Out{};
+    if (!r->IsString()) co_return RedisError("HGET request", *r);
+    // "R:user:pos", "I:user:pos:coupon", "F:user:pos"
+    std::vector<std::string_view> parts;
+    std::string_view s = r->str;
+    for (std::size_t start = 0;;) {
+        auto colon = s.find(':', start);
+        parts.push_back(s.substr(start, colon - start));
+        if (colon == std::string_view::npos) break;
+        start = colon + 1;
+    }
+    if (parts.size() < 3) co_return RedisError("request state", *r);
+    IssueRequestState st;
+    st.kind = parts[0] == "I"   ? IssueRequestState::Kind::kIssued
+              : parts[0] == "F" ? IssueRequestState::Kind::kFailed
+                                : IssueRequestState::Kind::kReserved;
+    st.user_id = ToInt(parts[1]);
+    st.position = ToInt(parts[2]);
+    if (parts.size() > 3) st.coupon_id = ToInt(parts[3]);
+    co_return Out{st};
+}
+
+Awaitable<Result<TemplateCounters>> RedisCouponStore::Counters(std::int64_t t) {
+    std::vector<Args> batch;
+    batch.push_back(MakeArgs("HMGET", keys::Meta(t), "total", "persisted"));
+    batch.push_back(MakeArgs("GET", keys::Stock(t)));
+    batch.push_back(MakeArgs("GET", keys::Seq(t)));
+    auto r = co_await client_->Batch(std::move(batch));
+    if (!r) co_return r.error();
+    TemplateCounters c;
+    const auto& meta = (*r)[0];
+    if (!meta.IsArray() || meta.elements.size() < 2) co_return RedisError("HMGET meta", meta);
+    c.known = meta.elements[0].IsString();
+    if (meta.elements[1].IsString()) c.persisted = ToInt(meta.elements[1].str);
+    if ((*r)[1].IsString()) c.stock = ToInt((*r)[1].str);
+    if ((*r)[2].IsString()) c.reserved = ToInt((*r)[2].str);
+    co_return c;
+}
+
+Awaitable<Status> RedisCouponStore::Restore(
+    const CouponTemplate& t, std::int64_t reserved,
+    const std::vector<std::pair<std::int64_t, std::int64_t>>& user_counts) {
+    if (auto st = co_await Publish(t, reserved); !st) co_return st;
+    std::vector<Args> batch;
+    batch.push_back(MakeArgs("SET", keys::Seq(t.id), std::to_string(reserved)));
+    batch.push_back(MakeArgs("SET", keys::Stock(t.id),
+                             std::to_string(std::max<std::int64_t>(0, t.total_quantity - reserved))));
+    // Users Redis forgot get their database count back; a count Redis still has is left alone
+    // (it may include a win that is still in the stream).
+    for (const auto& [user, count] : user_counts)
+        batch.push_back(MakeArgs("HSETNX", keys::Users(t.id), std::to_string(user),
+                                 std::to_string(count)));
+    auto r = co_await client_->Batch(std::move(batch));
+    if (!r) co_return r.error();
+    for (const auto& reply : *r)
+        if (reply.IsError()) co_return RedisError("restoring counters", reply);
+    co_return Status{};
+}
+
+Awaitable<Result<std::vector<std::int64_t>>> RedisCouponStore::Templates() {
+    auto r = co_await client_->Command(MakeArgs("SMEMBERS", keys::kTemplates));
+    if (!r) co_return r.error();
+    if (!r->IsArray()) co_return RedisError("SMEMBERS", *r);
+    std::vector<std::int64_t> out;
+    for (const auto& e : r->elements)
+        if (auto id = ParseInt(e.str)) out.push_back(*id);
+    co_return out;
+}
+
+Awaitable<Status> RedisCouponStore::EnsureGroup(std::int64_t t) {
+    auto r = co_await CreateGroup(*client_, keys::Stream(t), keys::kGroup, "0", true);
+    if (!r) co_return r.error();
+    co_return Status{};
+}
+
+Awaitable<Result<std::vector<IssueEntry>>> RedisCouponStore::ReadGroup(std::int64_t t,
+                                                                       const std::string& consumer,
+                                                                       int count,
+                                                                       const std::string& from) {
+    XReadGroupOptions o;
+    o.group = keys::kGroup;
+    o.consumer = consumer;
+    o.count = static_cast<std::size_t>(count);
+    std::vector<std::pair<std::string, std::string>> streams;
+    streams.emplace_back(keys::Stream(t), from);
+    auto r = co_await XReadGroup(*client_, o, std::move(streams));
+    if (!r) {
+        // The stream or group vanished (e.g. Redis lost its data): recreate and read nothing now.
+        if (r.error().message.find("NOGROUP") != std::string::npos) co_await EnsureGroup(t);
+        co_return r.error();
+    }
+    std::vector<IssueEntry> out;
+    for (const auto& read : *r) {
+        auto decoded = DecodeAll(t, read.entries);
+        out.insert(out.end(), decoded.begin(), decoded.end());
+    }
+    co_return out;
+}
+
+Awaitable<Result<std::vector<IssueEntry>>> RedisCouponStore::ReadPending(
+    std::int64_t t, const std::string& consumer, int count) {
+    co_return co_await ReadGroup(t, consumer, count, "0");
+}
+
+Awaitable<Result<std::vector<IssueEntry>>> RedisCouponStore::ReadNew(std::int64_t t,
+                                                                     const std::string& consumer,
+                                                                     int count) {
+    co_return co_await ReadGroup(t, consumer, count, ">");
+}
+
+Awaitable<Result<std::vector<IssueEntry>>> RedisCouponStore::Reclaim(std::int64_t t,
+                                                                     const std::string& consumer,
+                                                                     std::int64_t min_idle_ms,
+                                                                     int count) {
+    auto r = co_await XAutoClaim(*client_, keys::Stream(t), keys::kGroup, consumer,
+                                 std::chrono::milliseconds(min_idle_ms), "0-0",
+                                 static_cast<std::size_t>(count));
+    if (!r) co_return r.error();
+    auto out = DecodeAll(t, r->entries);
+    if (!out.empty()) {
+        co_await client_->Command(MakeArgs("HINCRBY", keys::Meta(t), "retried",
+                                           std::to_string(out.size())));
+    }
+    co_return out;
+}
+
+Awaitable<Status> RedisCouponStore::Complete(std::int64_t t,
+                                             const std::vector<std::string>& entry_ids,
+                                             const std::vector<PersistedCoupon>& persisted,
+                                             const std::vector<IssueEntry>& entries) {
+    if (entry_ids.empty()) co_return Status{};
+    std::vector<Args> batch;
+    Args states = MakeArgs("HSET", keys::Requests(t));
+    for (std::size_t i = 0; i < entries.size() && i < persisted.size(); ++i) {
+        const auto& c = entries[i].coupon;
+        states.push_back(EntryIdOf(c.request_id));
+        states.push_back("I:" + std::to_string(c.user_id) + ":" + std::to_string(c.position) +
+                         ":" + std::to_string(persisted[i].coupon_id));
+    }
+    if (states.size() > 2) batch.push_back(std::move(states));
+    batch.push_back(MakeArgs("HINCRBY", keys::Meta(t), "persisted",
+                             std::to_string(persisted.size())));
+    Args ack = MakeArgs("XACK", keys::Stream(t), keys::kGroup);
+    Args del = MakeArgs("XDEL", keys::Stream(t));
+    Args fails = MakeArgs("HDEL", keys::Failures(t));
+    for (const auto& id : entry_ids) {
+        ack.push_back(id);
+        del.push_back(id);
+        fails.push_back(id);
+    }
+    batch.push_back(std::move(ack));
+    batch.push_back(std::move(del));
+    batch.push_back(std::move(fails));
+    auto r = co_await client_->Batch(std::move(batch));
+    if (!r) co_return r.error();
+    for (const auto& reply : *r)
+        if (reply.IsError()) co_return RedisError("completing entries", reply);
+    co_return Status{};
+}
+
+Awaitable<Result<std::int64_t>> RedisCouponStore::RecordFailure(std::int64_t t,
+                                                                const std::string& entry_id) {
+    auto r = co_await client_->Command(MakeArgs("HINCRBY", keys::Failures(t), entry_id, "1"));
+    if (!r) co_return r.error();
+    if (!r->IsInteger()) co_return RedisError("HINCRBY failures", *r);
+    co_return static_cast<std::int64_t>(r->integer);
+}
+
+Awaitable<Status> RedisCouponStore::DeadLetter(std::int64_t t, const IssueEntry& entry,
+                                               const std::string& reason) {
+    const auto& c = entry.coupon;
+    std::vector<Args> batch;
+    batch.push_back(MakeArgs("XADD", keys::DeadLetters(t), "*", "u", std::to_string(c.user_id),
+                             "s", std::to_string(c.seq), "p", std::to_string(c.position), "t",
+                             std::to_string(c.issued_at), "r", std::to_string(c.request_id),
+                             "source", entry.entry_id, "error", reason));
+    batch.push_back(MakeArgs("XACK", keys::Stream(t), keys::kGroup, entry.entry_id));
+    batch.push_back(MakeArgs("XDEL", keys::Stream(t), entry.entry_id));
+    batch.push_back(MakeArgs("HDEL", keys::Failures(t), entry.entry_id));
+    batch.push_back(MakeArgs("HINCRBY", keys::Meta(t), "dead", "1"));
+    if (!entry.malformed)
+        batch.push_back(MakeArgs("HSET", keys::Requests(t), EntryIdOf(c.request_id),
+                                 "F:" + std::to_string(c.user_id) + ":" +
+                                     std::to_string(c.position)));
+    auto r = co_await client_->Batch(std::move(batch));
+    if (!r) co_return r.error();
+    for (const auto& reply : *r)
+        if (reply.IsError()) co_return RedisError("dead-lettering", reply);
+    co_return Status{};
+}
+
+Awaitable<Result<std::int64_t>> RedisCouponStore::Replay(const std::string& stream) {
+    auto t = TemplateOfStream(stream);
+    if (!t)
+        co_return Error{ErrorCode::kNotFound, "no dead-letter stream for '" + stream + "'"};
+    std::int64_t replayed = 0;
+    for (;;) {
+        auto r = co_await client_->Command(
+            MakeArgs("XRANGE", keys::DeadLetters(*t), "-", "+", "COUNT", "500"));
+        if (!r) co_return r.error();
+        auto entries = ParseStreamEntries(*r);
+        if (!entries) co_return entries.error();
+        if (entries->empty()) break;
+        std::vector<Args> batch;
+        Args del = MakeArgs("XDEL", keys::DeadLetters(*t));
+        for (const auto& e : *entries) {
+            Args add = MakeArgs("XADD", keys::Stream(*t), "*");
+            std::string request, user, pos;
+            for (const auto& [k, v] : e.fields) {
+                if (k == "u" || k == "s" || k == "p" || k == "t" || k == "r") {
+                    add.push_back(k);
+                    add.push_back(v);
+                }
+                if (k == "r") request = v;
+                if (k == "u") user = v;
+                if (k == "p") pos = v;
+            }
+            batch.push_back(std::move(add));
+            if (auto rid = ParseInt(request))
+                batch.push_back(MakeArgs("HSET", keys::Requests(*t), EntryIdOf(*rid),
+                                         "R:" + user + ":" + pos));
+            del.push_back(e.id);
+        }
+        batch.push_back(std::move(del));
+        auto br = co_await client_->Batch(std::move(batch));
+        if (!br) co_return br.error();
+        for (const auto& reply : *br)
+            if (reply.IsError()) co_return RedisError("replaying dead letters", reply);
+        replayed += static_cast<std::int64_t>(entries->size());
+    }
+    co_return replayed;
+}
+
+Awaitable<Result<std::vector<StreamStats>>> RedisCouponStore::Stats() {
+    auto templates = co_await Templates();
+    if (!templates) co_return templates.error();
+    std::vector<StreamStats> out;
+    for (std::int64_t t : *templates) {
+        std::vector<Args> batch;
+        batch.push_back(MakeArgs("XLEN", keys::Stream(t)));
+        batch.push_back(MakeArgs("XINFO", "GROUPS", keys::Stream(t)));
+        batch.push_back(MakeArgs("XPENDING", keys::Stream(t), keys::kGroup, "-", "+", "1"));
+        batch.push_back(MakeArgs("XLEN", keys::DeadLetters(t)));
+        batch.push_back(MakeArgs("HMGET", keys::Meta(t), "retried", "dead"));
+        auto r = co_await client_->Batch(std::move(batch));
+        if (!r) co_return r.error();
+        StreamStats s;
+        s.name = keys::Stream(t);
+        s.length = (*r)[0].integer;
+        if (auto groups = ParseGroupsInfo((*r)[1])) {
+            for (const auto& g : *groups) {
+                if (g.name != keys::kGroup) continue;
+                s.pending = g.pending;
+                s.lag = g.lag.value_or(0);
+                s.consumers = g.consumers;
+            }
+        }
+        const Reply& oldest = (*r)[2];
+        if (oldest.IsArray() && !oldest.elements.empty() && oldest.elements[0].IsArray() &&
+            oldest.elements[0].elements.size() >= 3)
+            s.oldest_pending_age_ms = oldest.elements[0].elements[2].integer;
+        s.dead_letter_length = (*r)[3].integer;
+        const Reply& meta = (*r)[4];
+        if (meta.IsArray() && meta.elements.size() == 2) {
+            if (meta.elements[0].IsString()) s.deliveries_retried = ToInt(meta.elements[0].str);
+            if (meta.elements[1].IsString()) s.dead_lettered = ToInt(meta.elements[1].str);
+        }
+        out.push_back(std::move(s));
+    }
+    co_return out;
+}
+
+}  // namespace joopang::redis

@@ -1,0 +1,74 @@
+#pragma once
+/// The Redis side of coupon drops: the atomic issue script (CouponGate) and the issue streams as
+/// the persister consumes them (CouponIssueQueue). Keys are in coupon_keys.hpp.
+
+#include <memory>
+
+#include "app/ports/coupon_gate.hpp"
+#include "app/ports/coupon_issue_queue.hpp"
+#include "infra/redis/client.hpp"
+
+namespace joopang::redis {
+
+struct CouponStoreSettings {
+    /// Issue requests per user per template per second; 0 = unlimited.
+    std::int64_t rate_limit_per_second = 20;
+};
+
+class RedisCouponStore final : public CouponGate, public CouponIssueQueue {
+public:
+    RedisCouponStore(std::shared_ptr<Client> client, CouponStoreSettings settings)
+        : client_(std::move(client)), settings_(settings) {}
+
+    // CouponGate
+    Awaitable<Result<IssueDecision>> TryIssue(std::int64_t template_id,
+                                              std::int64_t user_id) override;
+    Awaitable<Status> Publish(const CouponTemplate& t, std::int64_t already_issued) override;
+    Awaitable<Result<std::optional<IssueRequestState>>> FindRequest(
+        std::int64_t template_id, std::int64_t request_id) override;
+    Awaitable<Result<TemplateCounters>> Counters(std::int64_t template_id) override;
+    Awaitable<Status> Restore(
+        const CouponTemplate& t,
+        std::int64_t reserved,
+        const std::vector<std::pair<std::int64_t, std::int64_t>>& user_counts) override;
+
+    // CouponIssueQueue
+    Awaitable<Result<std::vector<std::int64_t>>> Templates() override;
+    Awaitable<Status> EnsureGroup(std::int64_t template_id) override;
+    Awaitable<Result<std::vector<IssueEntry>>> ReadPending(std::int64_t template_id,
+                                                           const std::string& consumer,
+                                                           int count) override;
+    Awaitable<Result<std::vector<IssueEntry>>> ReadNew(std::int64_t template_id,
+                                                       const std::string& consumer,
+                                                       int count) override;
+    Awaitable<Result<std::vector<IssueEntry>>> Reclaim(std::int64_t template_id,
+                                                       const std::string& consumer,
+                                                       std::int64_t min_idle_ms,
+                                                       int count) override;
+    Awaitable<Status> Complete(std::int64_t template_id,
+                               const std::vector<std::string>& entry_ids,
+                               const std::vector<PersistedCoupon>& persisted,
+                               const std::vector<IssueEntry>& entries) override;
+    Awaitable<Result<std::int64_t>> RecordFailure(std::int64_t template_id,
+                                                  const std::string& entry_id) override;
+    Awaitable<Status> DeadLetter(std::int64_t template_id,
+                                 const IssueEntry& entry,
+                                 const std::string& reason) override;
+    Awaitable<Result<std::int64_t>> Replay(const std::string& stream) override;
+    Awaitable<Result<std::vector<StreamStats>>> Stats() override;
+
+    /// "1732200000000-3" ↔ 1732200000000000003: request ids are stream entry ids as integers.
+    static std::int64_t RequestIdOf(const std::string& entry_id);
+    static std::string EntryIdOf(std::int64_t request_id);
+
+private:
+    Awaitable<Result<std::vector<IssueEntry>>> ReadGroup(std::int64_t template_id,
+                                                         const std::string& consumer,
+                                                         int count,
+                                                         const std::string& from);
+
+    std::shared_ptr<Client> client_;
+    CouponStoreSettings settings_;
+};
+
+}  // namespace joopang::redis

@@ -1,0 +1,199 @@
+#include "infra/sql/sql_coupon_repository.hpp"
+
+#include <map>
+
+#include "infra/sql/sql_util.hpp"
+
+namespace joopang::sql {
+namespace {
+
+constexpr const char* kTemplateColumns =
+    "id, title, type, value, total_quantity, per_user_limit, min_order_amount, "
+    "max_discount_amount, start_at, end_at, valid_days, status, created_at";
+
+CouponTemplate ToTemplate(const Row& r) {
+    CouponTemplate t;
+    t.id = r.Int(0);
+    t.title = r.Text(1);
+    t.terms.type = ParseCouponType(r.Text(2)).value_or(CouponType::kAmount);
+    t.terms.value = Money::FromCents(r.Int(3));
+    t.total_quantity = r.Int(4);
+    t.per_user_limit = r.Int(5);
+    t.terms.min_order_amount = Money::FromCents(r.Int(6));
+    if (auto m = r.OptInt(7)) t.terms.max_discount_amount = Money::FromCents(*m);
+    t.start_at = r.OptInt(8);
+    t.end_at = r.OptInt(9);
+    t.valid_days = r.OptInt(10);
+    t.status = ParseTemplateStatus(r.Text(11)).value_or(TemplateStatus::kEnded);
+    t.created_at = r.Int(12);
+    return t;
+}
+
+Result<CouponTemplate> LoadTemplate(Connection& c, std::int64_t id) {
+    auto r = c.Exec(std::string("SELECT ") + kTemplateColumns + " FROM coupon_templates WHERE id = ?",
+                    {id});
+    if (!r) return r.error();
+    if (r->rows.empty())
+        return Error{ErrorCode::kCouponTemplateNotFound,
+                     "coupon template " + std::to_string(id) + " not found"};
+    return ToTemplate(r->rows[0]);
+}
+
+Value OptMoney(const std::optional<Money>& m) {
+    return m ? Value{m->cents()} : Value{std::monostate{}};
+}
+
+}  // namespace
+
+Result<CouponTemplate> SqlCouponRepository::CreateTemplate(const CouponTemplate& t) {
+    return db_.Transact<CouponTemplate>(TxMode::kWrite, [&](Connection& c) -> Result<CouponTemplate> {
+        EpochMs now = NowMs();
+        auto r = c.Exec(
+            "INSERT INTO coupon_templates(title, type, value, total_quantity, per_user_limit, "
+            "min_order_amount, max_discount_amount, start_at, end_at, valid_days, status, "
+            "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            {t.title, std::string(ToString(t.terms.type)), t.terms.value.cents(), t.total_quantity,
+             t.per_user_limit, t.terms.min_order_amount.cents(),
+             OptMoney(t.terms.max_discount_amount), OptValue(t.start_at), OptValue(t.end_at),
+             OptValue(t.valid_days), std::string(ToString(t.status)), now, now});
+        if (!r) return r.error();
+        CouponTemplate out = t;
+        out.id = r->rows.at(0).Int(0);
+        out.created_at = now;
+        return out;
+    });
+}
+
+Result<CouponTemplate> SqlCouponRepository::FindTemplate(std::int64_t id) {
+    return db_.Transact<CouponTemplate>(
+        TxMode::kNone, [&](Connection& c) -> Result<CouponTemplate> { return LoadTemplate(c, id); });
+}
+
+Result<CouponTemplate> SqlCouponRepository::SetTemplateStatus(std::int64_t id,
+                                                              TemplateStatus status) {
+    return db_.Transact<CouponTemplate>(TxMode::kWrite, [&](Connection& c) -> Result<CouponTemplate> {
+        auto r = c.Exec("UPDATE coupon_templates SET status = ?, updated_at = ? WHERE id = ?",
+                        {std::string(ToString(status)), NowMs(), id});
+        if (!r) return r.error();
+        return LoadTemplate(c, id);
+    });
+}
+
+Result<std::vector<CouponTemplate>> SqlCouponRepository::ListLiveTemplates() {
+    using Out = std::vector<CouponTemplate>;
+    return db_.Transact<Out>(TxMode::kNone, [&](Connection& c) -> Result<Out> {
+        auto r = c.Exec(std::string("SELECT ") + kTemplateColumns +
+                        " FROM coupon_templates WHERE status <> 'ENDED' ORDER BY id");
+        if (!r) return r.error();
+        Out out;
+        for (const auto& row : r->rows) out.push_back(ToTemplate(row));
+        return out;
+    });
+}
+
+Result<std::int64_t> SqlCouponRepository::CountIssued(std::int64_t template_id) {
+    return db_.Transact<std::int64_t>(TxMode::kNone, [&](Connection& c) -> Result<std::int64_t> {
+        auto r = c.Exec("SELECT COUNT(*) FROM coupons WHERE template_id = ?", {template_id});
+        if (!r) return r.error();
+        return r->rows.at(0).Int(0);
+    });
+}
+
+Result<std::vector<std::pair<std::int64_t, std::int64_t>>> SqlCouponRepository::CountByUser(
+    std::int64_t template_id) {
+    using Out = std::vector<std::pair<std::int64_t, std::int64_t>>;
+    return db_.Transact<Out>(TxMode::kNone, [&](Connection& c) -> Result<Out> {
+        auto r = c.Exec(
+            "SELECT user_id, COUNT(*) FROM coupons WHERE template_id = ? GROUP BY user_id",
+            {template_id});
+        if (!r) return r.error();
+        Out out;
+        for (const auto& row : r->rows) out.emplace_back(row.Int(0), row.Int(1));
+        return out;
+    });
+}
+
+Result<std::vector<PersistedCoupon>> SqlCouponRepository::PersistBatch(
+    const CouponTemplate& t, const std::vector<IssuedCoupon>& coupons) {
+    using Out = std::vector<PersistedCoupon>;
+    if (coupons.empty()) return Out{};
+    return db_.Transact<Out>(TxMode::kWrite, [&](Connection& c) -> Result<Out> {
+        // One multi-row INSERT; rows that exist (replayed or redelivered entries) are skipped by
+        // the unique keys (template_id, user_id, seq) and request_id.
+        std::string sql =
+            "INSERT INTO coupons(template_id, user_id, seq, request_id, position, type, value, "
+            "min_order_amount, max_discount_amount, issued_at, expires_at) VALUES ";
+        std::vector<Value> params;
+        params.reserve(coupons.size() * 11);
+        for (std::size_t i = 0; i < coupons.size(); ++i) {
+            const auto& k = coupons[i];
+            sql += i ? ", (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" : "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+            params.emplace_back(t.id);
+            params.emplace_back(k.user_id);
+            params.emplace_back(k.seq);
+            params.emplace_back(std::to_string(t.id) + ":" + std::to_string(k.request_id));
+            params.emplace_back(k.position);
+            params.emplace_back(std::string(ToString(t.terms.type)));
+            params.emplace_back(t.terms.value.cents());
+            params.emplace_back(t.terms.min_order_amount.cents());
+            params.push_back(OptMoney(t.terms.max_discount_amount));
+            params.emplace_back(k.issued_at);
+            params.emplace_back(t.ExpiryFor(k.issued_at));
+        }
+        sql += " ON CONFLICT DO NOTHING";
+        if (auto r = c.Exec(sql, params); !r) return r.error();
+        // Every input now has a row: find each one's id by (user, seq), the key a winner owns.
+        std::vector<Value> keys{t.id};
+        for (const auto& k : coupons) keys.emplace_back(k.user_id);
+        auto r = c.Exec("SELECT id, user_id, seq FROM coupons WHERE template_id = ? AND user_id IN (" +
+                            Placeholders(coupons.size()) + ")",
+                        keys);
+        if (!r) return r.error();
+        std::map<std::pair<std::int64_t, std::int64_t>, std::int64_t> ids;
+        for (const auto& row : r->rows) ids[{row.Int(1), row.Int(2)}] = row.Int(0);
+        Out out;
+        out.reserve(coupons.size());
+        for (const auto& k : coupons) {
+            auto it = ids.find({k.user_id, k.seq});
+            if (it == ids.end())
+                return Error::Internal("coupon row missing after insert for user " +
+                                       std::to_string(k.user_id));
+            out.push_back({k.request_id, it->second});
+        }
+        return out;
+    });
+}
+
+Result<std::vector<std::pair<Coupon, std::string>>> SqlCouponRepository::ListByUser(
+    std::int64_t user_id) {
+    using Out = std::vector<std::pair<Coupon, std::string>>;
+    return db_.Transact<Out>(TxMode::kNone, [&](Connection& c) -> Result<Out> {
+        auto r = c.Exec(
+            "SELECT c.id, c.template_id, c.user_id, c.type, c.value, c.min_order_amount, "
+            "c.max_discount_amount, c.used, c.issued_at, c.expires_at, c.used_at, c.order_id, "
+            "t.title FROM coupons c JOIN coupon_templates t ON t.id = c.template_id "
+            "WHERE c.user_id = ? ORDER BY c.id DESC LIMIT 1000",
+            {user_id});
+        if (!r) return r.error();
+        Out out;
+        for (const auto& row : r->rows) {
+            Coupon cp;
+            cp.id = row.Int(0);
+            cp.template_id = row.Int(1);
+            cp.user_id = row.Int(2);
+            cp.terms.type = ParseCouponType(row.Text(3)).value_or(CouponType::kAmount);
+            cp.terms.value = Money::FromCents(row.Int(4));
+            cp.terms.min_order_amount = Money::FromCents(row.Int(5));
+            if (auto m = row.OptInt(6)) cp.terms.max_discount_amount = Money::FromCents(*m);
+            cp.used = row.Int(7) != 0;
+            cp.issued_at = row.Int(8);
+            cp.expires_at = row.Int(9);
+            cp.used_at = row.OptInt(10);
+            cp.order_id = row.OptInt(11);
+            out.emplace_back(std::move(cp), row.Text(12));
+        }
+        return out;
+    });
+}
+
+}  // namespace joopang::sql

@@ -1,0 +1,229 @@
+#include "workers/coupon_persister.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "observability/metrics.hpp"
+
+namespace joopang::workers {
+namespace asio = boost::asio;
+using asio::awaitable;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+awaitable<void> Sleep(std::chrono::milliseconds d) {
+    asio::steady_timer timer(co_await asio::this_coro::executor, d);
+    co_await timer.async_wait(asio::use_awaitable);
+}
+
+obs::Labels TemplateLabel(std::int64_t t) { return {{"template", std::to_string(t)}}; }
+
+}  // namespace
+
+CouponPersister::CouponPersister(asio::any_io_executor executor, CouponIssueQueue& queue,
+                                 CouponRepository& repo, BlockingPool& pool,
+                                 PersisterSettings settings)
+    : executor_(executor), queue_(queue), repo_(repo), pool_(pool), settings_(std::move(settings)) {}
+
+CouponPersister::~CouponPersister() { Stop(); }
+
+void CouponPersister::Start() {
+    started_ = true;
+    asio::co_spawn(executor_, Loop(), [this](std::exception_ptr e) {
+        if (e) {
+            try {
+                std::rethrow_exception(e);
+            } catch (const std::exception& ex) {
+                spdlog::error("coupon persister stopped on an exception: {}", ex.what());
+            }
+        }
+        done_.set_value();
+    });
+}
+
+void CouponPersister::Stop() {
+    if (!started_ || stopping_.exchange(true)) return;
+    done_.get_future().wait();
+}
+
+awaitable<void> CouponPersister::Loop() {
+    auto last_templates = Clock::time_point{};
+    auto last_stats = Clock::time_point{};
+    std::vector<std::int64_t> templates;
+    while (!stopping_) {
+        auto now = Clock::now();
+        if (now - last_templates > std::chrono::seconds(1)) {
+            auto t = co_await queue_.Templates();
+            if (t) {
+                templates = std::move(*t);
+                last_templates = now;
+            } else {
+                spdlog::warn("coupon persister: cannot list templates: {}", t.error().message);
+                co_await Sleep(std::chrono::milliseconds(500));
+                continue;
+            }
+        }
+        if (now - last_stats > settings_.stats_interval) {
+            co_await PublishStats();
+            last_stats = now;
+        }
+        bool worked = false;
+        for (std::int64_t t : templates) {
+            if (stopping_) break;
+            worked |= co_await DrainOnce(t, streams_[t]);
+        }
+        if (db_failures_ > 0) {
+            // The database is down: back off (doubling up to 5 s); entries wait in Redis.
+            auto delay = std::min<std::chrono::milliseconds>(
+                settings_.retry_delay * (1 << std::min(db_failures_ - 1, 6)),
+                std::chrono::milliseconds(5000));
+            co_await Sleep(delay);
+        } else if (!worked) {
+            co_await Sleep(settings_.idle_poll);
+        }
+    }
+}
+
+awaitable<bool> CouponPersister::DrainOnce(std::int64_t t, StreamState& state) {
+    if (!state.ready) {
+        auto tmpl = co_await pool_.Run([&] { return repo_.FindTemplate(t); });
+        if (!tmpl) {
+            if (tmpl.error().code == ErrorCode::kUnavailable) ++db_failures_;
+            co_return false;
+        }
+        if (auto st = co_await queue_.EnsureGroup(t); !st) co_return false;
+        state.tmpl = std::move(*tmpl);
+        state.ready = true;
+    }
+    bool worked = false;
+    auto now = Clock::now();
+    if (now >= state.retry_at) {
+        auto pending = co_await queue_.ReadPending(t, settings_.consumer, settings_.batch);
+        if (pending && !pending->empty()) {
+            worked = true;
+            co_await Persist(t, state, std::move(*pending));
+        }
+    }
+    if (db_failures_ > 0) co_return worked;
+    if (now >= state.claim_at) {
+        state.claim_at = now + settings_.claim_idle / 2;
+        auto claimed = co_await queue_.Reclaim(t, settings_.consumer, settings_.claim_idle.count(),
+                                               settings_.batch);
+        if (claimed && !claimed->empty()) {
+            spdlog::info("coupon persister: took over {} entries of template {} from a silent "
+                         "consumer",
+                         claimed->size(), t);
+            worked = true;
+            co_await Persist(t, state, std::move(*claimed));
+        }
+    }
+    auto fresh = co_await queue_.ReadNew(t, settings_.consumer, settings_.batch);
+    if (fresh && !fresh->empty()) {
+        worked = true;
+        co_await Persist(t, state, std::move(*fresh));
+    }
+    co_return worked;
+}
+
+awaitable<CouponPersister::Outcome> CouponPersister::Persist(std::int64_t t, StreamState& state,
+                                                            std::vector<IssueEntry> entries) {
+    auto& registry = obs::Registry::Global();
+    std::vector<IssueEntry> good;
+    for (auto& e : entries) {
+        if (e.malformed) {
+            spdlog::error("coupon persister: entry {} of template {} is malformed; dead-lettered",
+                          e.entry_id, t);
+            co_await queue_.DeadLetter(t, e, "malformed entry");
+            registry.GetCounter("joopang_stream_dead_lettered_total", "Entries dead-lettered",
+                                {{"stream", "coupon-issue:{" + std::to_string(t) + "}"}})
+                .Add();
+        } else {
+            good.push_back(std::move(e));
+        }
+    }
+    if (good.empty()) co_return Outcome::kDone;
+    std::vector<IssuedCoupon> coupons;
+    coupons.reserve(good.size());
+    for (const auto& e : good) coupons.push_back(e.coupon);
+    auto start = Clock::now();
+    auto persisted = co_await pool_.Run([&] { return repo_.PersistBatch(*state.tmpl, coupons); });
+    if (persisted) {
+        std::vector<std::string> ids;
+        ids.reserve(good.size());
+        for (const auto& e : good) ids.push_back(e.entry_id);
+        if (auto st = co_await queue_.Complete(t, ids, *persisted, good); !st) {
+            // Committed but not acknowledged: the entries come back and are no-ops then.
+            spdlog::warn("coupon persister: acknowledging failed: {}", st.error().message);
+        }
+        db_failures_ = 0;
+        registry.GetCounter("joopang_coupons_persisted_total", "Coupons written to the database",
+                            TemplateLabel(t))
+            .Add(good.size());
+        registry
+            .GetHistogram("joopang_coupon_persist_batch_seconds", "Coupon batch write duration")
+            .ObserveNs(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start)
+                           .count());
+        co_return Outcome::kDone;
+    }
+    const Error& error = persisted.error();
+    if (error.code == ErrorCode::kUnavailable) {
+        if (db_failures_++ == 0)
+            spdlog::warn("coupon persister: database unavailable, backing off: {}", error.message);
+        co_return Outcome::kDatabaseDown;
+    }
+    if (good.size() > 1) {
+        // Isolate the entry that cannot be written; the others land now.
+        for (auto& e : good) {
+            std::vector<IssueEntry> one;
+            one.push_back(e);
+            auto outcome = co_await Persist(t, state, std::move(one));
+            if (outcome == Outcome::kDatabaseDown) co_return outcome;
+        }
+        co_return Outcome::kEntryFailed;
+    }
+    const IssueEntry& e = good.front();
+    auto failures = co_await queue_.RecordFailure(t, e.entry_id);
+    std::int64_t n = failures ? *failures : 1;
+    if (n >= settings_.max_deliveries) {
+        spdlog::error("coupon persister: entry {} of template {} failed {} times ({}); "
+                      "dead-lettered",
+                      e.entry_id, t, n, error.message);
+        co_await queue_.DeadLetter(t, e, error.message);
+        registry.GetCounter("joopang_stream_dead_lettered_total", "Entries dead-lettered",
+                            {{"stream", "coupon-issue:{" + std::to_string(t) + "}"}})
+            .Add();
+    } else {
+        auto delay = settings_.retry_delay * (1 << std::min<std::int64_t>(n - 1, 6));
+        state.retry_at = Clock::now() + delay;
+        spdlog::warn("coupon persister: entry {} of template {} failed ({}); retry {} in {} ms",
+                     e.entry_id, t, error.message, n, delay.count());
+    }
+    co_return Outcome::kEntryFailed;
+}
+
+awaitable<void> CouponPersister::PublishStats() {
+    auto stats = co_await queue_.Stats();
+    if (!stats) co_return;
+    auto& r = obs::Registry::Global();
+    for (const auto& s : *stats) {
+        obs::Labels l{{"stream", s.name}};
+        r.GetGauge("joopang_stream_length", "Entries in the stream", l).Set(s.length);
+        r.GetGauge("joopang_stream_pending", "Entries delivered, not acknowledged", l)
+            .Set(s.pending);
+        r.GetGauge("joopang_stream_lag", "Entries not yet delivered to the group", l).Set(s.lag);
+        r.GetGauge("joopang_stream_oldest_pending_age_seconds", "Age of the oldest pending entry",
+                   l)
+            .Set(s.oldest_pending_age_ms / 1000.0);
+        r.GetGauge("joopang_stream_deliveries_retried", "Entries redelivered (reclaimed)", l)
+            .Set(s.deliveries_retried);
+        r.GetGauge("joopang_stream_dead_letters", "Entries in the dead-letter stream", l)
+            .Set(s.dead_letter_length);
+    }
+}
+
+}  // namespace joopang::workers
