@@ -1,6 +1,7 @@
 #include "http/coupon_routes.hpp"
 
 #include "http/handler_support.hpp"
+#include "observability/metrics.hpp"
 
 namespace joopang::http {
 using boost::asio::awaitable;
@@ -157,6 +158,12 @@ void RegisterCouponRoutes(Router& router, CouponService& coupons) {
             JP_TRY(body, ParseJsonObject(ctx.request().body));
             JP_TRY(user, JsonFields(body).Id("userId"));
             auto r = co_await coupons.Issue(id, user, ctx.timing());
+            obs::Registry::Global()
+                .GetCounter("joopang_coupon_issue_total",
+                            "Coupon issue decisions by template and outcome",
+                            {{"template", std::to_string(id)},
+                             {"outcome", r ? "RESERVED" : std::string(WireCode(r.error().code))}})
+                .Add();
             if (!r) co_return ErrorResponse(r.error(), ctx.path());
             co_return JsonResponse(202, {{"requestId", r->request_id},
                                          {"templateId", id},

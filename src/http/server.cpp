@@ -111,8 +111,11 @@ bhttp::response<bhttp::string_body> ToBeast(HttpResponse& res, unsigned version,
     return out;
 }
 
-HttpResponse ProtocolError(ErrorCode code, std::string message, int status_override = 0) {
-    HttpResponse r = ErrorResponse(Error{code, std::move(message)}, "");
+/// An error answered by the server itself (before routing); `path` is the request target's path
+/// when the start line was read.
+HttpResponse ProtocolError(ErrorCode code, std::string message, std::string_view path,
+                           int status_override = 0) {
+    HttpResponse r = ErrorResponse(Error{code, std::move(message)}, path);
     if (status_override) r.status = status_override;
     r.close = true;
     return r;
@@ -164,21 +167,26 @@ awaitable<void> Server::Impl::Session(std::shared_ptr<Connection> conn, std::uin
         parser.body_limit(settings.max_body_bytes);
         stream.expires_after(settings.read_timeout);
         auto [hec, hn] = co_await bhttp::async_read_header(stream, buffer, parser, kTuple);
+        std::string target_path = PercentDecode(parser.get().target().substr(
+            0, parser.get().target().find('?')));
         if (hec) {
             if (hec == bhttp::error::body_limit) {
                 // A declared Content-Length above the limit: refuse before reading the body.
                 auto r = ProtocolError(ErrorCode::kPayloadTooLarge,
                                        "request body exceeds " +
-                                           std::to_string(settings.max_body_bytes) + " bytes");
+                                           std::to_string(settings.max_body_bytes) + " bytes",
+                                       target_path);
                 auto out = ToBeast(r, 11, false);
                 co_await WriteAndDrain(*conn, out);
             } else if (hec == bhttp::error::header_limit) {
-                auto r = ProtocolError(ErrorCode::kValidationFailed, "request headers too large", 431);
+                auto r = ProtocolError(ErrorCode::kValidationFailed, "request headers too large",
+                                       target_path, 431);
                 auto out = ToBeast(r, 11, false);
                 co_await WriteAndDrain(*conn, out);
             } else if (hec.category() == bhttp::make_error_code(bhttp::error::end_of_stream).category() &&
                        hec != bhttp::error::end_of_stream && hec != bhttp::error::partial_message) {
-                auto r = ProtocolError(ErrorCode::kValidationFailed, "malformed HTTP request");
+                auto r = ProtocolError(ErrorCode::kValidationFailed, "malformed HTTP request",
+                                       target_path);
                 auto out = ToBeast(r, 11, false);
                 co_await WriteAndDrain(*conn, out);
             }
@@ -188,7 +196,8 @@ awaitable<void> Server::Impl::Session(std::shared_ptr<Connection> conn, std::uin
         if (auto len = parser.content_length(); len && *len > settings.max_body_bytes) {
             auto r = ProtocolError(ErrorCode::kPayloadTooLarge,
                                    "request body exceeds " +
-                                       std::to_string(settings.max_body_bytes) + " bytes");
+                                       std::to_string(settings.max_body_bytes) + " bytes",
+                                   target_path);
             auto out = ToBeast(r, header.version(), false);
             co_await WriteAndDrain(*conn, out);
             break;
@@ -201,13 +210,15 @@ awaitable<void> Server::Impl::Session(std::shared_ptr<Connection> conn, std::uin
         auto [bec, bn] = co_await bhttp::async_read(stream, buffer, parser, kTuple);
         if (bec) {
             if (bec == bhttp::error::body_limit) {
-                auto r = ProtocolError(ErrorCode::kPayloadTooLarge, "request body too large");
+                auto r = ProtocolError(ErrorCode::kPayloadTooLarge, "request body too large",
+                                       target_path);
                 auto out = ToBeast(r, header.version(), false);
                 co_await WriteAndDrain(*conn, out);
             } else if (bec.category() == bhttp::make_error_code(bhttp::error::end_of_stream).category() &&
                        bec != bhttp::error::end_of_stream &&
                        bec != bhttp::error::partial_message) {
-                auto r = ProtocolError(ErrorCode::kValidationFailed, "malformed HTTP request body");
+                auto r = ProtocolError(ErrorCode::kValidationFailed, "malformed HTTP request body",
+                                       target_path);
                 auto out = ToBeast(r, header.version(), false);
                 co_await WriteAndDrain(*conn, out);
             }

@@ -1,0 +1,56 @@
+// The scenarios of joopang-bench. Each runs as a coroutine on Env::control and returns the exit
+// code: 0 PASS, 1 verification failed, 3 setup failed (service unreachable, admin call refused).
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <cstdint>
+#include <string>
+
+#include "joopang_bench_runner.hpp"
+
+namespace joopang::bench {
+
+/// Exit code when the scenario could not be set up (service unreachable, admin call refused).
+constexpr int kExitSetupFailed = 3;
+/// Exit code of the scenarios that are not implemented yet.
+constexpr int kExitNotImplemented = 2;
+
+/// `coupon-drop`: S coupons, R issue requests from U users; verifies and times persistence.
+struct CouponDropOptions {
+    std::uint64_t users = 50000;      ///< user ids are drawn uniformly from 1..users
+    std::uint64_t coupons = 10000;    ///< template totalQuantity (S)
+    std::uint64_t requests = 100000;  ///< issue requests (R)
+    double drain_timeout_s = 120;     ///< how long to wait for issuedQuantity == winners
+    int poll_interval_ms = 100;       ///< template polling period while draining
+    bool skip_drain = false;          ///< do not wait for persistence (persister off)
+    bool skip_reconcile = false;      ///< do not call the reconciliation endpoints
+};
+
+/// `shop`: browse -> order -> pay per iteration over P products and N users.
+struct ShopOptions {
+    int products = 20;                  ///< products created (one item each)
+    std::int64_t stock = 500;           ///< initial stock per item
+    std::string price = "1000.00";      ///< unit price
+    int users = 200;                    ///< users created
+    std::string balance = "100000.00";  ///< initial wallet balance per user
+    int max_quantity = 2;               ///< order quantity drawn from 1..max_quantity
+    std::uint64_t iterations = 5000;    ///< iterations (0 = use duration)
+    double duration_s = 0;              ///< run time when iterations == 0
+    int verify_connections = 16;        ///< connections for setup and verification calls
+};
+
+/// `get`: a wrk-like GET of one path for a fixed time.
+struct GetOptions {
+    std::string path = "/healthz";  ///< request target (appended to the URL's path prefix)
+    double duration_s = 10;         ///< run time
+    std::uint64_t requests = 0;     ///< stop after this many instead (0 = use duration)
+};
+
+/// Runs `coupon-drop`.
+boost::asio::awaitable<int> RunCouponDrop(Env& env, CouponDropOptions options);
+/// Runs `shop`.
+boost::asio::awaitable<int> RunShop(Env& env, ShopOptions options);
+/// Runs `get`.
+boost::asio::awaitable<int> RunGet(Env& env, GetOptions options);
+
+}  // namespace joopang::bench
