@@ -200,6 +200,8 @@ CouponService::Awaitable<Result<ReconcileReport>> CouponService::Reconcile(bool 
             line.differences.push_back("Redis stock + reserved != totalQuantity");
         if (line.database_issued > line.redis_reserved)
             line.differences.push_back("database holds more coupons than Redis reserved");
+        if (line.dead_letters > 0)
+            line.differences.push_back("winners dead-lettered, not in the database (replay them)");
         if (line.missing_in_database > 0)
             line.differences.push_back("winners in Redis missing from the database and stream");
         if (repair && (!counters->known || line.database_issued > line.redis_reserved ||

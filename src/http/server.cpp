@@ -322,7 +322,8 @@ void Server::Stop() {
     for (auto& [id, conn] : impl->connections) {
         asio::post(conn->stream.get_executor(), [conn] {
             // Idle connections end now; busy ones finish their request and then close.
-            if (!conn->busy) conn->stream.socket().cancel();
+            beast::error_code ignored;  // the connection may have closed meanwhile
+            if (!conn->busy) conn->stream.socket().cancel(ignored);
         });
     }
 }

@@ -82,7 +82,10 @@ void RegisterSystemRoutes(Router& router, ReadinessProbes probes, obs::Registry&
         "GET", "/readyz",
         [probes](RequestContext& ctx) -> awaitable<HttpResponse> {
             Status db = co_await ctx.Db([&] { return probes.database(); });
-            Status redis = probes.redis ? co_await probes.redis() : Status{};
+            // (Not `cond ? co_await … : …`: GCC 12 mis-handles co_await inside a conditional
+            // expression and frees the result early.)
+            Status redis;
+            if (probes.redis) redis = co_await probes.redis();
             auto describe = [](const Status& s) {
                 return s ? json::value("UP") : json::value(s.error().message);
             };

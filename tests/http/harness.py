@@ -392,6 +392,85 @@ class Service:
         return Client(self.port, **kw)
 
 
+class Worker:
+    """One `joopang worker` process: the background consumers and jobs, no HTTP API. It needs the
+    same --redis/--database as the API processes (only one process may supervise an embedded redis
+    in a data dir, so give it a private redis-server, e.g. ExternalRedis)."""
+
+    def __init__(self, database, redis, extra_args=(), data_dir=None, name="worker"):
+        self.bin = joopang_bin()
+        self.database = database
+        self.redis = redis
+        self.extra_args = list(extra_args)
+        self.own_data_dir = data_dir is None
+        self.data_dir = data_dir or tempfile.mkdtemp(prefix="joopang-worker-")
+        self.name = name
+        self.proc = None
+        self.log_path = None
+        self.exit_code = None
+
+    def args(self):
+        a = [self.bin, "worker", "--data-dir", self.data_dir, "--admin-token", ADMIN_TOKEN]
+        if self.database:
+            a += ["--database", self.database]
+        if self.redis:
+            a += ["--redis", self.redis]
+        return a + self.extra_args
+
+    def start(self, settle=1.0):
+        """Start it; after `settle` seconds it must still be running (it has no health endpoint)."""
+        self.log_path = os.path.join(self.data_dir, "%s-%s.log" % (self.name, uuid.uuid4().hex[:6]))
+        log = open(self.log_path, "ab")
+        try:
+            self.proc = subprocess.Popen(self.args(), stdout=log, stderr=subprocess.STDOUT,
+                                         stdin=subprocess.DEVNULL, cwd=self.data_dir)
+        finally:
+            log.close()
+        _live_processes.append(self.proc)
+        time.sleep(settle)
+        if self.proc.poll() is not None:
+            raise AssertionError("joopang worker exited with %s right after start\n%s"
+                                 % (self.proc.returncode, self.log_tail()))
+        return self
+
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def kill(self):
+        """SIGKILL (a crash) and reap it."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def stop(self, sig=signal.SIGTERM, timeout=20.0):
+        """Stop with SIGTERM; return the exit code (None if it was never started)."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            self.exit_code = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise AssertionError("joopang worker did not exit within %.0fs of %s\n%s"
+                                 % (timeout, signal.Signals(sig).name, self.log_tail()))
+        return self.exit_code
+
+    def cleanup(self):
+        self.kill()
+        if self.own_data_dir:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
+
+    def log_tail(self, n=12000):
+        try:
+            with open(self.log_path, "rb") as f:
+                data = f.read()
+        except (OSError, TypeError):
+            return "(no log)"
+        return "---- %s log (%s) ----\n%s\n---- end of log ----" % (
+            self.name, self.log_path, data[-n:].decode("utf-8", "replace"))
+
+
 def _kill_leftovers():
     for p in _live_processes:
         if p.poll() is None:

@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# Reproduces docs/benchmarks.md: every joopang figure beside its reference, measured in the same run
+# on the same machine (these machines are shared and noisy; compare ratios, not absolutes).
+#   bash scripts/bench.sh [rounds]        (after scripts/setup.sh; needs nginx, wrk, redis-benchmark)
+# Writes raw outputs to bench-out/<time>/ and prints a summary.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rounds="${1:-2}"
+build="${JOOPANG_BUILD_DIR:-build}"
+bin="$PWD/$build/src/main/joopang"
+bench="$PWD/$build/tools/bench/joopang-bench"
+out="$PWD/bench-out/$(date -u +%Y%m%dT%H%M%SZ)"
+work="$(mktemp -d /tmp/joopang-bench.XXXXXX)"
+mkdir -p "$out"
+nginx_port=18089; api_port=18080; pg_port=55499
+token=bench-token
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  [ -f "$work/nginx/nginx.pid" ] && kill "$(cat "$work/nginx/nginx.pid")" 2>/dev/null || true
+  bash tests/support/pg_fixture.sh stop "$work/pg" "$pg_port" >/dev/null 2>&1 || true
+  sleep 1; rm -rf "$work"
+}
+trap cleanup EXIT
+log() { echo "== $*" | tee -a "$out/summary.txt"; }
+
+# --- reference HTTP server: nginx `return 200`, as in ../shared/LIMITS.md §7 ----------------------
+mkdir -p "$work/nginx/logs"
+cat > "$work/nginx/nginx.conf" <<NGINX
+worker_processes 1; pid $work/nginx/nginx.pid; error_log $work/nginx/logs/error.log;
+events { worker_connections 4096; use epoll; multi_accept on; }
+http { access_log off; keepalive_requests 10000000; keepalive_timeout 65;
+  server { listen 127.0.0.1:$nginx_port reuseport backlog=4096;
+           location / { default_type text/plain; return 200 "ok"; } } }
+NGINX
+nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" -e "$work/nginx/logs/error.log"
+
+start_joopang() {  # args: name, extra flags...
+  local name=$1; shift
+  "$bin" serve --listen 127.0.0.1:$api_port --admin-token $token --issue-rate-limit 0 \
+      --log-level warn "$@" > "$out/$name.log" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 1 200); do curl -sf localhost:$api_port/readyz >/dev/null && return 0; sleep 0.05; done
+  echo "joopang did not become ready"; cat "$out/$name.log"; exit 1
+}
+stop_joopang() { kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true; unset 'pids[-1]'; }
+wrk_rps() { awk '/Requests\/sec/ {print $2}' "$1"; }
+wrk_p99() { awk '/ 99%/ {print $2}' "$1"; }
+
+# --- 1. GET /api/v1/products/{id} vs nginx, wrk -t1 -c64 -d10s, interleaved --------------------
+start_joopang get --data-dir "$work/data-get"
+curl -sf -XPOST localhost:$api_port/api/v1/products -H "Authorization: Bearer $token" \
+  -d '{"name":"Bench hoodie","code":"B-1","price":"39000.00","items":[{"name":"L","code":"L","unitPrice":"39000.00","stock":1000000}]}' >/dev/null
+for r in $(seq 1 "$rounds"); do
+  wrk -t1 -c64 -d10s --latency http://127.0.0.1:$nginx_port/ > "$out/wrk-nginx-c64-$r.txt"
+  wrk -t1 -c64 -d10s --latency http://127.0.0.1:$api_port/api/v1/products/1 > "$out/wrk-product-c64-$r.txt"
+  log "round $r: GET product $(wrk_rps "$out/wrk-product-c64-$r.txt") req/s (p99 $(wrk_p99 "$out/wrk-product-c64-$r.txt")) vs nginx $(wrk_rps "$out/wrk-nginx-c64-$r.txt") req/s (p99 $(wrk_p99 "$out/wrk-nginx-c64-$r.txt"))"
+done
+stop_joopang
+
+# --- 2. coupon drop: joopang-bench vs wrk/nginx (same connections) vs redis-benchmark EVALSHA ----
+for r in $(seq 1 "$rounds"); do
+  rm -rf "$work/data-drop"
+  start_joopang drop-$r --data-dir "$work/data-drop"
+  "$bench" coupon-drop --url http://127.0.0.1:$api_port --admin-token $token --users 50000 \
+      --coupons 10000 --requests 100000 -c 256 -q --json "$out/coupon-drop-$r.json" \
+      > "$out/coupon-drop-$r.txt" 2>&1 || { cat "$out/coupon-drop-$r.txt"; exit 1; }
+  sock="$work/data-drop/redis/redis.sock"
+  stop_joopang
+  wrk -t1 -c256 -d10s --latency http://127.0.0.1:$nginx_port/ > "$out/wrk-nginx-c256-$r.txt"
+  # The same Lua file through redis-benchmark, on a fresh private redis-server (AOF on, like the
+  # embedded default): template 999 with 10,000 coupons, 100,000 requests from 50,000 users.
+  rdir="$work/redis-ref"; rm -rf "$rdir"; mkdir -p "$rdir"
+  redis-server --port 0 --unixsocket "$rdir/r.sock" --dir "$rdir" --appendonly yes --save '' \
+      --daemonize yes --pidfile "$rdir/r.pid" --logfile "$rdir/r.log"
+  for _ in $(seq 1 100); do redis-cli -s "$rdir/r.sock" ping >/dev/null 2>&1 && break; sleep 0.05; done
+  redis-cli -s "$rdir/r.sock" HSET 'coupon:{999}:meta' status ACTIVE start_at '' end_at '' limit 1 total 10000 >/dev/null
+  redis-cli -s "$rdir/r.sock" SET 'coupon:{999}:stock' 10000 >/dev/null
+  sha=$(redis-cli -s "$rdir/r.sock" SCRIPT LOAD "$(cat src/infra/redis/lua/coupon_issue.lua)")
+  redis-benchmark -s "$rdir/r.sock" --csv -c 256 -n 100000 -r 50000 EVALSHA "$sha" 7 \
+      'coupon:{999}:meta' 'coupon:{999}:stock' 'coupon:{999}:users' 'coupon:{999}:seq' \
+      'coupon-issue:{999}' 'coupon:{999}:req' 'coupon:{999}:rl:__rand_int__' __rand_int__ 0 \
+      > "$out/redis-benchmark-evalsha-$r.csv"
+  won=$(redis-cli -s "$rdir/r.sock" XLEN 'coupon-issue:{999}')
+  kill "$(cat "$rdir/r.pid")"
+  log "round $r: coupon-drop $(grep -m1 'req/s' "$out/coupon-drop-$r.txt" | sed 's/^ *//')"
+  log "round $r: coupon-drop latency: $(grep -m1 -E '^ *issue +100000' "$out/coupon-drop-$r.txt" | sed 's/  */ /g')"
+  log "round $r: nginx -c256 $(wrk_rps "$out/wrk-nginx-c256-$r.txt") req/s (p99 $(wrk_p99 "$out/wrk-nginx-c256-$r.txt")); redis-benchmark EVALSHA c256: $(tail -1 "$out/redis-benchmark-evalsha-$r.csv") (won $won)"
+done
+
+# --- 3. drain rate: issue with the persister off, then time one `joopang worker` draining -------
+drain() {  # name, database url ("" = SQLite in data dir)
+  local name=$1 db=$2 dir="$work/data-$1"
+  rm -rf "$dir"
+  local dbflag=(); [ -n "$db" ] && dbflag=(--database "$db")
+  start_joopang "drain-$name" --data-dir "$dir" --coupon-persister false "${dbflag[@]}"
+  # 60,000 requests from 1,000,000 users: every one of the 50,000 coupons is won.
+  "$bench" coupon-drop --url http://127.0.0.1:$api_port --admin-token $token --users 1000000 \
+      --coupons 50000 --requests 60000 -c 256 -q --skip-drain --skip-reconcile \
+      > "$out/drain-$name-issue.txt" 2>&1 || { cat "$out/drain-$name-issue.txt"; exit 1; }
+  local sock="$dir/redis/redis.sock" t0 t1 issued=0
+  t0=$(date +%s.%N)
+  "$bin" worker --data-dir "$dir" --redis "unix://$sock" "${dbflag[@]}" --log-level warn \
+      > "$out/drain-$name-worker.log" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 1 1200); do
+    issued=$(curl -s localhost:$api_port/api/v1/coupon-templates/1 | sed -E 's/.*"issuedQuantity":([0-9]+).*/\1/')
+    [ "$issued" = 50000 ] && break; sleep 0.05
+  done
+  t1=$(date +%s.%N)
+  stop_joopang; stop_joopang
+  log "drain to $name: $issued rows in $(echo "$t1 - $t0" | bc) s = $(echo "$issued / ($t1 - $t0)" | bc) rows/s (includes worker start-up)"
+}
+drain sqlite ""
+bash tests/support/pg_fixture.sh start "$work/pg" "$pg_port" >/dev/null
+psql "postgresql://postgres@127.0.0.1:$pg_port/postgres" -qc "CREATE DATABASE bench" >/dev/null
+drain postgresql "postgresql://postgres@127.0.0.1:$pg_port/bench"
+
+echo; echo "raw outputs in $out"; cat "$out/summary.txt"

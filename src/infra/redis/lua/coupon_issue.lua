@@ -1,0 +1,30 @@
+-- coupon-issue: the whole first-come-first-served decision for one request, atomically.
+-- Checks first (nothing is written unless the caller wins, except the rate-limit counter), then
+-- every write of a win: stock, the user's count, the position, the stream entry and the request
+-- state. Arrival order and issue time come from the Redis server (INCR order, TIME).
+-- KEYS: meta stock users seq stream requests ratelimit   ARGV: user id, rate limit per second
+-- Returns {1, position, remaining, entry id, backlog} | {-1} already issued | {-2} sold out
+--         {-3} not active | {-4} unknown template | {-5, retry after ms} rate limited
+local meta = redis.call('HMGET', KEYS[1], 'status', 'start_at', 'end_at', 'limit', 'persisted')
+if not meta[1] then return {-4} end
+local rl = tonumber(ARGV[2])
+if rl > 0 then
+  local n = redis.call('INCR', KEYS[7])
+  if n == 1 then redis.call('PEXPIRE', KEYS[7], 1000) end
+  if n > rl then return {-5, redis.call('PTTL', KEYS[7])} end
+end
+if meta[1] ~= 'ACTIVE' then return {-3} end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+if meta[2] and meta[2] ~= '' and now < tonumber(meta[2]) then return {-3} end
+if meta[3] and meta[3] ~= '' and now >= tonumber(meta[3]) then return {-3} end
+local have = tonumber(redis.call('HGET', KEYS[3], ARGV[1]) or '0')
+if have >= tonumber(meta[4]) then return {-1} end
+local stock = tonumber(redis.call('GET', KEYS[2]) or '0')
+if stock <= 0 then return {-2} end
+redis.call('DECR', KEYS[2])
+redis.call('HSET', KEYS[3], ARGV[1], have + 1)
+local pos = redis.call('INCR', KEYS[4])
+local id = redis.call('XADD', KEYS[5], '*', 'u', ARGV[1], 's', have + 1, 'p', pos, 't', now)
+redis.call('HSET', KEYS[6], id, 'R:' .. ARGV[1] .. ':' .. pos)
+return {1, pos, stock - 1, id, pos - tonumber(meta[5] or '0')}
