@@ -1,5 +1,7 @@
 #include "app/coupon_service.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <chrono>
 
 namespace joopang {
@@ -53,12 +55,12 @@ CouponService::Awaitable<Result<TemplateView>> CouponService::CreateTemplate(
     auto created = co_await pool_.Run([&] { return repo_.CreateTemplate(input); }, &timing.db_ns);
     if (!created) co_return created.error();
     {
+        // The template is saved: answer 201 even if Redis is unreachable now (a 5xx would invite
+        // a retry that creates a second template); the sync job publishes it later.
         RedisTimer timer(timing);
         if (auto st = co_await gate_.Publish(*created, 0); !st)
-            co_return Error::Unavailable("template " + std::to_string(created->id) +
-                                         " was saved but not yet published to Redis (the sync "
-                                         "job will retry): " +
-                                         st.error().message);
+            spdlog::warn("template {} saved but not yet published to Redis: {}", created->id,
+                         st.error().message);
     }
     TemplateView v;
     v.tmpl = std::move(*created);
@@ -105,7 +107,8 @@ CouponService::Awaitable<Result<IssueOutcome>> CouponService::Issue(std::int64_t
             out.position = d->position;
             out.remaining = d->remaining;
             out.estimated_persist_ms =
-                20 + d->backlog * 1000 / std::max<std::int64_t>(1, settings_.assumed_persist_rate);
+                20 + std::max<std::int64_t>(0, d->backlog) * 1000 /
+                         std::max<std::int64_t>(1, settings_.assumed_persist_rate);
             co_return out;
         }
         case Kind::kAlreadyIssued:
@@ -209,9 +212,11 @@ CouponService::Awaitable<Result<ReconcileReport>> CouponService::Reconcile(bool 
             auto by_user = co_await pool_.Run([&] { return repo_.CountByUser(t.id); });
             if (!by_user) co_return by_user.error();
             std::int64_t reserved = std::max(line.redis_reserved, line.database_issued);
-            if (auto st = co_await gate_.Restore(t, reserved, *by_user); !st) co_return st.error();
-            line.repairs.push_back("restored Redis counters from the database (reserved " +
-                                   std::to_string(reserved) + ")");
+            auto applied = co_await gate_.Restore(t, *counters, reserved, *by_user);
+            if (!applied) co_return applied.error();
+            line.repairs.push_back(*applied ? "restored Redis counters from the database (reserved " +
+                                                  std::to_string(reserved) + ")"
+                                            : "skipped: the drop moved on while reconciling");
         }
         report.templates.push_back(std::move(line));
     }

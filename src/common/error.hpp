@@ -28,6 +28,9 @@ struct Error {
     std::string field;
     /// Seconds a client should wait before retrying (429/503); 0 = not set.
     int retry_after_s = 0;
+    /// The failed operation may nevertheless have been applied (e.g. a connection lost during
+    /// COMMIT): a retry must not run it again blindly.
+    bool outcome_unknown = false;
 
     static Error Validation(std::string field, std::string message) {
         return Error{ErrorCode::kValidationFailed, std::move(message), std::move(field)};

@@ -104,9 +104,11 @@ awaitable<HttpResponse> Api::RunIdempotent(const Route& route, RequestContext& c
         co_await ctx.Db([&] { return idempotency_.Abandon("", key); });
         std::rethrow_exception(failure);
     }
-    if (res.status >= 500) {
+    if (res.status >= 500 && !res.outcome_unknown) {
+        // Nothing was applied: free the key so that a retry runs the request again.
         co_await ctx.Db([&] { return idempotency_.Abandon("", key); });
     } else {
+        // Applied, refused, or perhaps applied: a retry replays this answer, never re-runs it.
         auto st = co_await ctx.Db(
             [&] { return idempotency_.Complete("", key, StoredResponse{res.status, res.body}); });
         if (!st) spdlog::warn("could not record Idempotency-Key outcome: {}", st.error().message);

@@ -16,6 +16,7 @@ HttpResponse ErrorResponse(const Error& error, std::string_view path) {
     HttpResponse res;
     res.status = HttpStatus(error.code);
     res.body = boost::json::serialize(body);
+    res.outcome_unknown = error.outcome_unknown;
     if (error.retry_after_s > 0)
         res.headers.emplace_back("Retry-After", std::to_string(error.retry_after_s));
     return res;

@@ -33,6 +33,8 @@ struct HttpResponse {
     std::vector<std::pair<std::string, std::string>> headers;
     /// Close the connection after this response.
     bool close = false;
+    /// Set from Error::outcome_unknown: the request may have taken effect despite the error.
+    bool outcome_unknown = false;
 };
 
 }  // namespace joopang::http

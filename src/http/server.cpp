@@ -133,8 +133,9 @@ awaitable<void> Server::Impl::WriteAndDrain(Connection& conn,
     conn.stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
     std::array<char, 16384> scratch;
     std::size_t drained = 0;
-    while (drained < (64u << 20)) {
-        conn.stream.expires_after(std::chrono::seconds(2));
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (drained < (64u << 20) && std::chrono::steady_clock::now() < deadline) {
+        conn.stream.expires_at(deadline);
         auto [ec, n] = co_await conn.stream.async_read_some(asio::buffer(scratch), kTuple);
         if (ec) break;
         drained += n;
@@ -294,7 +295,7 @@ Server::Server(asio::any_io_executor executor, ServerSettings settings, Handler 
 
 Server::~Server() { Stop(); }
 
-void Server::Start() {
+void Server::Bind() {
     auto [host, port] = SplitHostPort(impl_->settings.listen);
     tcp::endpoint ep(asio::ip::make_address(host), port);
     auto& a = impl_->acceptor;
@@ -302,6 +303,10 @@ void Server::Start() {
     a.set_option(asio::socket_base::reuse_address(true));
     a.bind(ep);
     a.listen(asio::socket_base::max_listen_connections);
+}
+
+void Server::Start() {
+    if (!impl_->acceptor.is_open()) Bind();
     asio::co_spawn(impl_->acceptor_strand, impl_->AcceptLoop(), asio::detached);
 }
 

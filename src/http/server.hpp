@@ -35,7 +35,9 @@ class Server {
 public:
     Server(boost::asio::any_io_executor executor, ServerSettings settings, Handler handler);
     ~Server();
-    /// Binds and starts accepting. Throws on a bind failure (start-up error).
+    /// Binds the listen socket. Throws on failure (a start-up error: port taken, bad address).
+    void Bind();
+    /// Starts accepting (binding first if Bind was not called).
     void Start();
     /// The bound port (useful with port 0).
     unsigned short port() const;

@@ -95,7 +95,10 @@ asio::awaitable<void> EveryPeriod(std::chrono::milliseconds period, std::atomic<
         co_await timer.async_wait(asio::use_awaitable);
         if (std::chrono::steady_clock::now() < next) continue;
         next = std::chrono::steady_clock::now() + period;
-        if (!lease.empty() && !co_await redis::TryLease(*redis, lease, token, period)) continue;
+        if (!lease.empty()) {
+            bool held = co_await redis::TryLease(*redis, lease, token, period);
+            if (!held) continue;
+        }
         try {
             co_await fn();
         } catch (const std::exception& e) {
@@ -131,6 +134,24 @@ int Run(const Config& config) {
                                         : static_cast<int>(std::thread::hardware_concurrency());
     if (io_threads <= 0) io_threads = 1;
     asio::io_context ioc(io_threads);
+    // Everything that can fail at start-up happens before the I/O threads run, so a failure is a
+    // plain exception with nothing running yet: the admin token, and binding the listen socket.
+    std::unique_ptr<http::Server> server;
+    http::Api* api_ptr = nullptr;  // set once the routes are registered, before serving starts
+    std::string admin_token;
+    if (config.command == "serve") {
+        admin_token = ResolveAdminToken(config);
+        http::ServerSettings settings;
+        settings.listen = config.listen;
+        settings.read_timeout = config.read_timeout;
+        settings.idle_timeout = config.idle_timeout;
+        settings.max_body_bytes = static_cast<std::size_t>(config.max_body_bytes);
+        settings.drain_timeout = config.shutdown_timeout;
+        server = std::make_unique<http::Server>(
+            ioc.get_executor(), settings,
+            [&api_ptr](http::HttpRequest& r) { return api_ptr->Handle(r); });
+        server->Bind();
+    }
     auto work = asio::make_work_guard(ioc);
     std::vector<std::thread> threads;
     for (int i = 0; i < io_threads; ++i) threads.emplace_back([&ioc] { ioc.run(); });
@@ -142,7 +163,15 @@ int Run(const Config& config) {
     auto redis_client =
         asio::co_spawn(ioc, redis::Connect(ioc.get_executor(), redis_options), asio::use_future)
             .get();
-    if (!redis_client) throw std::runtime_error("redis: " + redis_client.error().message);
+    if (!redis_client) {
+        // Only the I/O threads run yet: stop them in order and report.
+        spdlog::critical("joopang failed to start: redis: {}", redis_client.error().message);
+        work.reset();
+        ioc.stop();
+        for (auto& t : threads) t.join();
+        if (supervisor) supervisor->Stop();
+        return 1;
+    }
     std::shared_ptr<redis::Client> redis = *redis_client;
     BlockingPool blocking(static_cast<std::size_t>(config.db_pool));
     const std::string instance = InstanceName();
@@ -208,12 +237,10 @@ int Run(const Config& config) {
         }));
     for (auto& j : jobs) j->Start();
 
-    std::unique_ptr<http::Server> server;
     std::unique_ptr<http::Api> api;
     if (config.command == "serve") {
-        api = std::make_unique<http::Api>(
-            blocking, idempotency, obs::Registry::Global(),
-            http::ApiSettings{ResolveAdminToken(config), config.access_log});
+        api = std::make_unique<http::Api>(blocking, idempotency, obs::Registry::Global(),
+                                          http::ApiSettings{admin_token, config.access_log});
         http::RegisterUserRoutes(api->router(), shop);
         http::RegisterCatalogRoutes(api->router(), shop);
         http::RegisterOrderRoutes(api->router(), shop);
@@ -223,20 +250,13 @@ int Run(const Config& config) {
         sql::Db* dbp = db->get();
         probes.database = [dbp] { return dbp->Ping(); };
         probes.redis = [redis]() -> asio::awaitable<Status> {
-            co_return co_await redis->Ping({.timeout = std::chrono::milliseconds(500)});
+            redis::CallOptions quick;
+            quick.timeout = std::chrono::milliseconds(500);
+            co_return co_await redis->Ping(quick);
         };
         http::RegisterSystemRoutes(api->router(), probes, obs::Registry::Global());
         api->Seal();
-        http::ServerSettings settings;
-        settings.listen = config.listen;
-        settings.read_timeout = config.read_timeout;
-        settings.idle_timeout = config.idle_timeout;
-        settings.max_body_bytes = static_cast<std::size_t>(config.max_body_bytes);
-        settings.drain_timeout = config.shutdown_timeout;
-        http::Api* api_ptr = api.get();
-        server = std::make_unique<http::Server>(
-            ioc.get_executor(), settings,
-            [api_ptr](http::HttpRequest& r) { return api_ptr->Handle(r); });
+        api_ptr = api.get();
         server->Start();
         spdlog::info("joopang listening on {} (redis {}, database {})", config.listen,
                      redis->Describe(), (*db)->dialect() == sql::Dialect::kSqlite ? "sqlite" : "postgresql");

@@ -73,9 +73,20 @@ awaitable<void> CouponPersister::Loop() {
             last_stats = now;
         }
         bool worked = false;
-        for (std::int64_t t : templates) {
-            if (stopping_) break;
-            worked |= co_await DrainOnce(t, streams_[t]);
+        bool crashed = false;
+        try {
+            for (std::int64_t t : templates) {
+                if (stopping_) break;
+                worked |= co_await DrainOnce(t, streams_[t]);
+            }
+        } catch (const std::exception& e) {
+            // A bug or resource exhaustion: log, back off, keep draining (winners must land).
+            spdlog::error("coupon persister: {}; continuing after a pause", e.what());
+            crashed = true;
+        }
+        if (crashed) {
+            co_await Sleep(std::chrono::milliseconds(1000));
+            continue;
         }
         if (db_failures_ > 0) {
             // The database is down: back off (doubling up to 5 s); entries wait in Redis.
@@ -115,9 +126,9 @@ awaitable<bool> CouponPersister::DrainOnce(std::int64_t t, StreamState& state) {
         auto claimed = co_await queue_.Reclaim(t, settings_.consumer, settings_.claim_idle.count(),
                                                settings_.batch);
         if (claimed && !claimed->empty()) {
-            spdlog::info("coupon persister: took over {} entries of template {} from a silent "
-                         "consumer",
-                         claimed->size(), t);
+            spdlog::info("coupon persister: reclaimed {} entries of template {} idle for over "
+                         "{} ms",
+                         claimed->size(), t, settings_.claim_idle.count());
             worked = true;
             co_await Persist(t, state, std::move(*claimed));
         }

@@ -34,8 +34,10 @@ struct IssueRequestState {
     std::int64_t coupon_id = 0;
 };
 
+/// Redis's counters of one template, read atomically.
 struct TemplateCounters {
     bool known = false;        // metadata present in Redis
+    bool has_seq = false;      // the position counter exists
     std::int64_t reserved = 0; // winners decided in Redis
     std::int64_t stock = 0;    // coupons left
     std::int64_t persisted = 0;
@@ -55,10 +57,13 @@ public:
     virtual boost::asio::awaitable<Result<std::optional<IssueRequestState>>> FindRequest(
         std::int64_t template_id, std::int64_t request_id) = 0;
     virtual boost::asio::awaitable<Result<TemplateCounters>> Counters(std::int64_t template_id) = 0;
-    /// Repair after Redis lost data: sets the position counter, the stock and the per-user counts
-    /// (adding to what is there) from the database's view, and republishes the metadata.
-    virtual boost::asio::awaitable<Status> Restore(
+    /// Repair after Redis lost data: republishes the metadata, adds per-user counts Redis forgot,
+    /// and sets the position counter to `reserved` and the stock to total − `reserved` — but only
+    /// if the position counter still reads `seen` (what Counters() returned), so a drop in
+    /// progress is never rolled back. Returns whether the counters were set.
+    virtual boost::asio::awaitable<Result<bool>> Restore(
         const CouponTemplate& t,
+        const TemplateCounters& seen,
         std::int64_t reserved,
         const std::vector<std::pair<std::int64_t, std::int64_t>>& user_counts) = 0;
 };

@@ -215,8 +215,10 @@ Awaitable<Result<Reply>> ClusterClient::Routed(const std::string& payload,
             target = std::move(redirect->target);
             continue;
         }
-        if (opts.retry_transient && IsTransient(reply) &&
-            co_await SleepBeforeRetry(attempt++, deadline)) {
+        bool retry = false;
+        if (opts.retry_transient && IsTransient(reply))  // co_await kept out of the && (GCC 12)
+            retry = co_await SleepBeforeRetry(attempt++, deadline);
+        if (retry) {
             if (reply.IsErrorCode("CLUSTERDOWN")) TriggerRefresh();
             auto again = Route(slot);
             if (again) target = std::move(*again);

@@ -39,9 +39,10 @@ Awaitable<Result<Reply>> NodeClient::Send(std::string payload, CallOptions opts)
         auto result = co_await conn_->Execute(payload, 1, deadline);
         if (!result) co_return result.error();
         Reply& reply = result->front();
-        if (opts.retry_transient && IsTransient(reply) &&
-            co_await SleepBeforeRetry(attempt, deadline)) {
-            continue;
+        // co_await kept out of the && (GCC 12 mis-handles co_await in conditional expressions).
+        if (opts.retry_transient && IsTransient(reply)) {
+            bool again = co_await SleepBeforeRetry(attempt, deadline);
+            if (again) continue;
         }
         co_return std::move(reply);
     }
@@ -54,9 +55,10 @@ Awaitable<Result<Reply>> NodeClient::Command(Args args, CallOptions opts) {
         auto result = co_await conn_->Execute(std::span<const Args>(&args, 1), deadline);
         if (!result) co_return result.error();
         Reply& reply = result->front();
-        if (opts.retry_transient && IsTransient(reply) &&
-            co_await SleepBeforeRetry(attempt, deadline)) {
-            continue;
+        // co_await kept out of the && (GCC 12 mis-handles co_await in conditional expressions).
+        if (opts.retry_transient && IsTransient(reply)) {
+            bool again = co_await SleepBeforeRetry(attempt, deadline);
+            if (again) continue;
         }
         co_return std::move(reply);
     }

@@ -16,6 +16,24 @@ namespace {
 /// benchmark runs the same file through redis-benchmark).
 const Script kIssueScript("coupon-issue", std::string(kCouponIssueLua));
 
+/// The counters of one template in one atomic read (a pipeline would interleave with issues).
+/// KEYS: meta stock seq. Returns {meta exists, persisted, stock, seq exists, seq}.
+const Script kCountersScript("coupon-counters", R"lua(
+local m = redis.call('HMGET', KEYS[1], 'total', 'persisted')
+local seq = redis.call('GET', KEYS[3])
+return {m[1] and 1 or 0, tonumber(m[2] or '0'), tonumber(redis.call('GET', KEYS[2]) or '0'),
+        seq and 1 or 0, tonumber(seq or '0')}
+)lua");
+
+/// Compare-and-set of the position counter and stock: applies only if the counter still reads
+/// ARGV[1] ('' = absent). KEYS: seq stock; ARGV: expected, new seq, new stock.
+const Script kRestoreScript("coupon-restore", R"lua(
+if (redis.call('GET', KEYS[1]) or '') ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2])
+redis.call('SET', KEYS[2], ARGV[3])
+return 1
+)lua");
+
 std::int64_t ToInt(std::string_view s) {
     std::int64_t v = 0;
     std::from_chars(s.data(), s.data() + s.size(), v);
@@ -195,40 +213,49 @@ Awaitable<Result<std::optional<IssueRequestState>>> RedisCouponStore::FindReques
 }
 
 Awaitable<Result<TemplateCounters>> RedisCouponStore::Counters(std::int64_t t) {
-    std::vector<Args> batch;
-    batch.push_back(MakeArgs("HMGET", keys::Meta(t), "total", "persisted"));
-    batch.push_back(MakeArgs("GET", keys::Stock(t)));
-    batch.push_back(MakeArgs("GET", keys::Seq(t)));
-    auto r = co_await client_->Batch(std::move(batch));
+    std::vector<std::string> script_keys;
+    script_keys.push_back(keys::Meta(t));
+    script_keys.push_back(keys::Stock(t));
+    script_keys.push_back(keys::Seq(t));
+    std::vector<std::string> no_args;
+    auto r = co_await client_->Eval(kCountersScript, std::move(script_keys), std::move(no_args));
     if (!r) co_return r.error();
+    if (!r->IsArray() || r->elements.size() != 5) co_return RedisError("coupon-counters", *r);
+    const auto& e = r->elements;
     TemplateCounters c;
-    const auto& meta = (*r)[0];
-    if (!meta.IsArray() || meta.elements.size() < 2) co_return RedisError("HMGET meta", meta);
-    c.known = meta.elements[0].IsString();
-    if (meta.elements[1].IsString()) c.persisted = ToInt(meta.elements[1].str);
-    if ((*r)[1].IsString()) c.stock = ToInt((*r)[1].str);
-    if ((*r)[2].IsString()) c.reserved = ToInt((*r)[2].str);
+    c.known = e[0].integer == 1;
+    c.persisted = e[1].integer;
+    c.stock = e[2].integer;
+    c.has_seq = e[3].integer == 1;
+    c.reserved = e[4].integer;
     co_return c;
 }
 
-Awaitable<Status> RedisCouponStore::Restore(
-    const CouponTemplate& t, std::int64_t reserved,
+Awaitable<Result<bool>> RedisCouponStore::Restore(
+    const CouponTemplate& t, const TemplateCounters& seen, std::int64_t reserved,
     const std::vector<std::pair<std::int64_t, std::int64_t>>& user_counts) {
-    if (auto st = co_await Publish(t, reserved); !st) co_return st;
-    std::vector<Args> batch;
-    batch.push_back(MakeArgs("SET", keys::Seq(t.id), std::to_string(reserved)));
-    batch.push_back(MakeArgs("SET", keys::Stock(t.id),
-                             std::to_string(std::max<std::int64_t>(0, t.total_quantity - reserved))));
+    if (auto st = co_await Publish(t, reserved); !st) co_return st.error();
     // Users Redis forgot get their database count back; a count Redis still has is left alone
     // (it may include a win that is still in the stream).
-    for (const auto& [user, count] : user_counts)
-        batch.push_back(MakeArgs("HSETNX", keys::Users(t.id), std::to_string(user),
-                                 std::to_string(count)));
-    auto r = co_await client_->Batch(std::move(batch));
+    if (!user_counts.empty()) {
+        std::vector<Args> batch;
+        for (const auto& [user, count] : user_counts)
+            batch.push_back(MakeArgs("HSETNX", keys::Users(t.id), std::to_string(user),
+                                     std::to_string(count)));
+        auto r = co_await client_->Batch(std::move(batch));
+        if (!r) co_return r.error();
+    }
+    std::vector<std::string> script_keys;
+    script_keys.push_back(keys::Seq(t.id));
+    script_keys.push_back(keys::Stock(t.id));
+    std::vector<std::string> script_args;
+    script_args.push_back(seen.has_seq ? std::to_string(seen.reserved) : std::string());
+    script_args.push_back(std::to_string(reserved));
+    script_args.push_back(std::to_string(std::max<std::int64_t>(0, t.total_quantity - reserved)));
+    auto r = co_await client_->Eval(kRestoreScript, std::move(script_keys), std::move(script_args));
     if (!r) co_return r.error();
-    for (const auto& reply : *r)
-        if (reply.IsError()) co_return RedisError("restoring counters", reply);
-    co_return Status{};
+    if (!r->IsInteger()) co_return RedisError("coupon-restore", *r);
+    co_return r->integer == 1;
 }
 
 Awaitable<Result<std::vector<std::int64_t>>> RedisCouponStore::Templates() {
@@ -264,10 +291,14 @@ Awaitable<Result<std::vector<IssueEntry>>> RedisCouponStore::ReadGroup(std::int6
         co_return r.error();
     }
     std::vector<IssueEntry> out;
+    Args ack = MakeArgs("XACK", keys::Stream(t), keys::kGroup);
     for (const auto& read : *r) {
+        for (const auto& e : read.entries)
+            if (e.fields.empty()) ack.push_back(e.id);  // deleted while pending: nothing to do
         auto decoded = DecodeAll(t, read.entries);
         out.insert(out.end(), decoded.begin(), decoded.end());
     }
+    if (ack.size() > 3) co_await client_->Command(std::move(ack));
     co_return out;
 }
 
@@ -371,10 +402,20 @@ Awaitable<Result<std::int64_t>> RedisCouponStore::Replay(const std::string& stre
     auto t = TemplateOfStream(stream);
     if (!t)
         co_return Error{ErrorCode::kNotFound, "no dead-letter stream for '" + stream + "'"};
+    // Replay what is dead-lettered now, up to the last id seen at the start: an entry that fails
+    // again and returns to the dead letters meanwhile is not replayed twice in one call.
+    auto last = co_await client_->Command(
+        MakeArgs("XREVRANGE", keys::DeadLetters(*t), "+", "-", "COUNT", "1"));
+    if (!last) co_return last.error();
+    auto newest = ParseStreamEntries(*last);
+    if (!newest) co_return newest.error();
+    if (newest->empty()) co_return std::int64_t{0};
+    const std::string end_id = newest->front().id;
+    std::string start = "-";
     std::int64_t replayed = 0;
     for (;;) {
         auto r = co_await client_->Command(
-            MakeArgs("XRANGE", keys::DeadLetters(*t), "-", "+", "COUNT", "500"));
+            MakeArgs("XRANGE", keys::DeadLetters(*t), start, end_id, "COUNT", "500"));
         if (!r) co_return r.error();
         auto entries = ParseStreamEntries(*r);
         if (!entries) co_return entries.error();
@@ -405,6 +446,7 @@ Awaitable<Result<std::int64_t>> RedisCouponStore::Replay(const std::string& stre
         for (const auto& reply : *br)
             if (reply.IsError()) co_return RedisError("replaying dead letters", reply);
         replayed += static_cast<std::int64_t>(entries->size());
+        start = "(" + entries->back().id;
     }
     co_return replayed;
 }

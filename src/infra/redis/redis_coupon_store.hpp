@@ -27,8 +27,9 @@ public:
     Awaitable<Result<std::optional<IssueRequestState>>> FindRequest(
         std::int64_t template_id, std::int64_t request_id) override;
     Awaitable<Result<TemplateCounters>> Counters(std::int64_t template_id) override;
-    Awaitable<Status> Restore(
+    Awaitable<Result<bool>> Restore(
         const CouponTemplate& t,
+        const TemplateCounters& seen,
         std::int64_t reserved,
         const std::vector<std::pair<std::int64_t, std::int64_t>>& user_counts) override;
 

@@ -516,10 +516,12 @@ Status PostgresDb::RunOnce(PgConnection& conn,
     if (commit) return st;
     if (conn.broken()) {
         // The COMMIT may or may not have been applied: never run fn again.
-        return Error::Unavailable(
+        Error e = Error::Unavailable(
             "database unavailable: connection lost during COMMIT, outcome "
             "unknown: " +
             commit.error().message);
+        e.outcome_unknown = true;
+        return e;
     }
     // A COMMIT that fails on a live connection (e.g. serialization failure, deferred constraint)
     // has rolled the transaction back.

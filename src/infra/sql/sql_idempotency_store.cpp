@@ -7,10 +7,13 @@ Result<IdempotencyStore::Claim> SqlIdempotencyStore::Begin(const std::string& sc
                                                            const std::string& fingerprint,
                                                            EpochMs now, EpochMs ttl_ms) {
     return db_.Transact<Claim>(TxMode::kWrite, [&](Connection& c) -> Result<Claim> {
-        // Forget an expired record of this key so that it can be claimed afresh.
+        // Forget an expired record of this key, or a claim left in flight by a process that died
+        // (older than kStaleClaimMs), so that it can be claimed afresh.
+        constexpr EpochMs kStaleClaimMs = 2 * 60 * 1000;
         auto purge = c.Exec(
-            "DELETE FROM idempotency_keys WHERE scope = ? AND idem_key = ? AND created_at < ?",
-            {scope, key, now - ttl_ms});
+            "DELETE FROM idempotency_keys WHERE scope = ? AND idem_key = ? AND (created_at < ? OR "
+            "(status = 0 AND created_at < ?))",
+            {scope, key, now - ttl_ms, now - kStaleClaimMs});
         if (!purge) return purge.error();
         auto ins = c.Exec(
             "INSERT INTO idempotency_keys(scope, idem_key, fingerprint, status, created_at) "
