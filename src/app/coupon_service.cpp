@@ -184,9 +184,14 @@ CouponService::Awaitable<Result<ReconcileReport>> CouponService::Reconcile(bool 
         if (!counters) co_return counters.error();
         auto streams = co_await queue_.Stats();
         if (!streams) co_return streams.error();
-        auto issued = co_await pool_.Run([&] { return repo_.CountIssued(t.id); });
+        auto issued = co_await pool_.Run([&] { return repo_.CountRows(t.id); });
         if (!issued) co_return issued.error();
+        auto counter = co_await pool_.Run([&] { return repo_.CountIssued(t.id); });
+        if (!counter) co_return counter.error();
         line.database_issued = *issued;
+        if (*counter != *issued)
+            line.differences.push_back("issued counter " + std::to_string(*counter) +
+                                       " != coupon rows " + std::to_string(*issued));
         line.redis_reserved = counters->reserved;
         line.redis_stock = counters->stock;
         for (const auto& s : *streams) {

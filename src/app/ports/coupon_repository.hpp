@@ -35,8 +35,10 @@ public:
     virtual Result<CouponTemplate> SetTemplateStatus(std::int64_t id, TemplateStatus status) = 0;
     /// Every template that is not ENDED (for the metadata re-sync).
     virtual Result<std::vector<CouponTemplate>> ListLiveTemplates() = 0;
-    /// Coupons persisted for a template.
+    /// Coupons persisted for a template (the counter kept with every insert; O(1)).
     virtual Result<std::int64_t> CountIssued(std::int64_t template_id) = 0;
+    /// Coupon rows of a template, counted (for reconciliation).
+    virtual Result<std::int64_t> CountRows(std::int64_t template_id) = 0;
     /// Per-user coupon counts of a template (for reconciliation and repair).
     virtual Result<std::vector<std::pair<std::int64_t, std::int64_t>>> CountByUser(
         std::int64_t template_id) = 0;

@@ -93,6 +93,17 @@ Result<std::vector<CouponTemplate>> SqlCouponRepository::ListLiveTemplates() {
 
 Result<std::int64_t> SqlCouponRepository::CountIssued(std::int64_t template_id) {
     return db_.Transact<std::int64_t>(TxMode::kNone, [&](Connection& c) -> Result<std::int64_t> {
+        auto r = c.Exec("SELECT issued_count FROM coupon_templates WHERE id = ?", {template_id});
+        if (!r) return r.error();
+        if (r->rows.empty())
+            return Error{ErrorCode::kCouponTemplateNotFound,
+                         "coupon template " + std::to_string(template_id) + " not found"};
+        return r->rows[0].Int(0);
+    });
+}
+
+Result<std::int64_t> SqlCouponRepository::CountRows(std::int64_t template_id) {
+    return db_.Transact<std::int64_t>(TxMode::kNone, [&](Connection& c) -> Result<std::int64_t> {
         auto r = c.Exec("SELECT COUNT(*) FROM coupons WHERE template_id = ?", {template_id});
         if (!r) return r.error();
         return r->rows.at(0).Int(0);
@@ -118,39 +129,80 @@ Result<std::vector<PersistedCoupon>> SqlCouponRepository::PersistBatch(
     using Out = std::vector<PersistedCoupon>;
     if (coupons.empty()) return Out{};
     return db_.Transact<Out>(TxMode::kWrite, [&](Connection& c) -> Result<Out> {
-        // One multi-row INSERT; rows that exist (replayed or redelivered entries) are skipped by
-        // the unique keys (template_id, user_id, seq) and request_id.
-        std::string sql =
-            "INSERT INTO coupons(template_id, user_id, seq, request_id, position, type, value, "
-            "min_order_amount, max_discount_amount, issued_at, expires_at) VALUES ";
+        // One INSERT for the batch; rows that exist (replayed or redelivered entries) are skipped
+        // by the unique keys (template_id, user_id, seq) and (template_id, request_id).
+        // PostgreSQL gets the rows as arrays through unnest (one small statement, parsed and
+        // planned once, whatever the batch size); SQLite gets a multi-row VALUES list.
+        std::string sql;
         std::vector<Value> params;
-        params.reserve(coupons.size() * 11);
-        for (std::size_t i = 0; i < coupons.size(); ++i) {
-            const auto& k = coupons[i];
-            sql += i ? ", (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" : "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
-            params.emplace_back(t.id);
-            params.emplace_back(k.user_id);
-            params.emplace_back(k.seq);
-            params.emplace_back(std::to_string(t.id) + ":" + std::to_string(k.request_id));
-            params.emplace_back(k.position);
-            params.emplace_back(std::string(ToString(t.terms.type)));
-            params.emplace_back(t.terms.value.cents());
-            params.emplace_back(t.terms.min_order_amount.cents());
-            params.push_back(OptMoney(t.terms.max_discount_amount));
-            params.emplace_back(k.issued_at);
-            params.emplace_back(t.ExpiryFor(k.issued_at));
+        if (c.dialect() == Dialect::kPostgres) {
+            std::string users = "{", seqs = "{", requests = "{", positions = "{", issued = "{",
+                        expires = "{";
+            for (std::size_t i = 0; i < coupons.size(); ++i) {
+                const auto& k = coupons[i];
+                const char* sep = i ? "," : "";
+                users += sep + std::to_string(k.user_id);
+                seqs += sep + std::to_string(k.seq);
+                requests += sep + std::to_string(k.request_id);
+                positions += sep + std::to_string(k.position);
+                issued += sep + std::to_string(k.issued_at);
+                expires += sep + std::to_string(t.ExpiryFor(k.issued_at));
+            }
+            sql =
+                "INSERT INTO coupons(template_id, user_id, seq, request_id, position, type, value, "
+                "min_order_amount, max_discount_amount, issued_at, expires_at) "
+                "SELECT ?::bigint, u, s, r, p, ?::text, ?::bigint, ?::bigint, ?::bigint, i, e "
+                "FROM unnest(?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], "
+                "?::bigint[]) AS x(u, s, r, p, i, e)";
+            params = {t.id, std::string(ToString(t.terms.type)), t.terms.value.cents(),
+                      t.terms.min_order_amount.cents(), OptMoney(t.terms.max_discount_amount),
+                      users + "}", seqs + "}", requests + "}", positions + "}", issued + "}",
+                      expires + "}"};
+        } else {
+            sql =
+                "INSERT INTO coupons(template_id, user_id, seq, request_id, position, type, value, "
+                "min_order_amount, max_discount_amount, issued_at, expires_at) VALUES ";
+            params.reserve(coupons.size() * 11);
+            for (std::size_t i = 0; i < coupons.size(); ++i) {
+                const auto& k = coupons[i];
+                sql += i ? ", (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" : "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+                params.emplace_back(t.id);
+                params.emplace_back(k.user_id);
+                params.emplace_back(k.seq);
+                params.emplace_back(k.request_id);
+                params.emplace_back(k.position);
+                params.emplace_back(std::string(ToString(t.terms.type)));
+                params.emplace_back(t.terms.value.cents());
+                params.emplace_back(t.terms.min_order_amount.cents());
+                params.push_back(OptMoney(t.terms.max_discount_amount));
+                params.emplace_back(k.issued_at);
+                params.emplace_back(t.ExpiryFor(k.issued_at));
+            }
         }
-        sql += " ON CONFLICT DO NOTHING";
-        if (auto r = c.Exec(sql, params); !r) return r.error();
-        // Every input now has a row: find each one's id by (user, seq), the key a winner owns.
-        std::vector<Value> keys{t.id};
-        for (const auto& k : coupons) keys.emplace_back(k.user_id);
-        auto r = c.Exec("SELECT id, user_id, seq FROM coupons WHERE template_id = ? AND user_id IN (" +
-                            Placeholders(coupons.size()) + ")",
-                        keys);
-        if (!r) return r.error();
+        sql += " ON CONFLICT DO NOTHING RETURNING id, user_id, seq";
+        auto inserted = c.Exec(sql, params);
+        if (!inserted) return inserted.error();
         std::map<std::pair<std::int64_t, std::int64_t>, std::int64_t> ids;
-        for (const auto& row : r->rows) ids[{row.Int(1), row.Int(2)}] = row.Int(0);
+        for (const auto& row : inserted->rows) ids[{row.Int(1), row.Int(2)}] = row.Int(0);
+        if (!inserted->rows.empty()) {
+            auto counted = c.Exec(
+                "UPDATE coupon_templates SET issued_count = issued_count + ? WHERE id = ?",
+                {static_cast<std::int64_t>(inserted->rows.size()), t.id});
+            if (!counted) return counted.error();
+        }
+        if (ids.size() < coupons.size()) {
+            // Some rows existed already (a redelivered or replayed entry): find their ids by
+            // (user, seq), the key a winner owns.
+            std::vector<Value> keys{t.id};
+            for (const auto& k : coupons)
+                if (!ids.count({k.user_id, k.seq})) keys.emplace_back(k.user_id);
+            auto r = c.Exec("SELECT id, user_id, seq FROM coupons WHERE template_id = ? AND "
+                            "user_id IN (" +
+                                Placeholders(keys.size() - 1) + ")",
+                            keys);
+            if (!r) return r.error();
+            for (const auto& row : r->rows) ids[{row.Int(1), row.Int(2)}] = row.Int(0);
+        }
         Out out;
         out.reserve(coupons.size());
         for (const auto& k : coupons) {
