@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <unordered_map>
 
 #include "common/clock.hpp"
 #include "http/error_response.hpp"
@@ -116,6 +117,24 @@ awaitable<HttpResponse> Api::RunIdempotent(const Route& route, RequestContext& c
     co_return res;
 }
 
+obs::Counter& Api::RequestCounter(const Route* route, const std::string& route_label,
+                                   int status) {
+    // Per-thread cache: the hot path touches only a hash map of this thread, no labels, no lock.
+    thread_local std::unordered_map<std::uint64_t, obs::Counter*> cache;
+    std::uint64_t key = (reinterpret_cast<std::uintptr_t>(route) << 10) ^
+                        static_cast<std::uint64_t>(status & 1023);
+    if (route == nullptr) key = static_cast<std::uint64_t>(status & 1023);
+    auto [it, inserted] = cache.try_emplace(key, nullptr);
+    if (inserted || it->second == nullptr) {
+        it->second = &metrics_.GetCounter("joopang_http_requests_total",
+                                          "HTTP requests by route and status",
+                                          {{"method", route ? route->method : std::string("-")},
+                                           {"route", route_label},
+                                           {"status", std::to_string(status)}});
+    }
+    return *it->second;
+}
+
 awaitable<HttpResponse> Api::Handle(HttpRequest& request) {
     auto start = std::chrono::steady_clock::now();
     auto match = router_.Find(request.method, request.path);
@@ -164,12 +183,7 @@ awaitable<HttpResponse> Api::Handle(HttpRequest& request) {
                                                   ", redis;dur=" + Ms(ctx.redis_ns()) +
                                                   ", total;dur=" + Ms(elapsed));
     if (route && route->latency) route->latency->ObserveNs(elapsed);
-    metrics_
-        .GetCounter("joopang_http_requests_total", "HTTP requests by route and status",
-                    {{"method", route ? route->method : std::string("-")},
-                     {"route", route_label},
-                     {"status", std::to_string(res.status)}})
-        .Add();
+    RequestCounter(route, route_label, res.status).Add();
     if (settings_.access_log)
         spdlog::info("{} {} {} {}ms db={}ms redis={}ms", request.method, request.path, res.status,
                      Ms(elapsed), Ms(ctx.db_ns()), Ms(ctx.redis_ns()));

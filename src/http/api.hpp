@@ -15,6 +15,7 @@
 #include "http/router.hpp"
 
 namespace joopang::obs {
+class Counter;
 class Registry;
 }
 
@@ -44,6 +45,8 @@ private:
     boost::asio::awaitable<HttpResponse> RunIdempotent(const Route& route, RequestContext& ctx,
                                                        const std::string& key);
     bool IsAdmin(const HttpRequest& request) const;
+    /// The request counter of (route, status), cached per thread.
+    obs::Counter& RequestCounter(const Route* route, const std::string& route_label, int status);
 
     joopang::BlockingPool& pool_;
     IdempotencyStore& idempotency_;

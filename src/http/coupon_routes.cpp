@@ -1,5 +1,8 @@
 #include "http/coupon_routes.hpp"
 
+#include <map>
+#include <optional>
+
 #include "http/handler_support.hpp"
 #include "observability/metrics.hpp"
 
@@ -110,6 +113,21 @@ json::value CouponJson(const Coupon& c, const std::string& title, EpochMs now) {
             {"orderId", c.order_id ? json::value(*c.order_id) : json::value(nullptr)}};
 }
 
+/// The decision counter of (template, outcome), cached per thread so that the hot path builds no
+/// labels and takes no lock.
+obs::Counter& IssueCounter(std::int64_t template_id, std::optional<ErrorCode> error) {
+    thread_local std::map<std::pair<std::int64_t, int>, obs::Counter*> cache;
+    int outcome = error ? static_cast<int>(*error) : -1;
+    auto& slot = cache[{template_id, outcome}];
+    if (!slot) {
+        slot = &obs::Registry::Global().GetCounter(
+            "joopang_coupon_issue_total", "Coupon issue decisions by template and outcome",
+            {{"template", std::to_string(template_id)},
+             {"outcome", error ? std::string(WireCode(*error)) : std::string("RESERVED")}});
+    }
+    return *slot;
+}
+
 }  // namespace
 
 void RegisterCouponRoutes(Router& router, CouponService& coupons) {
@@ -158,12 +176,7 @@ void RegisterCouponRoutes(Router& router, CouponService& coupons) {
             JP_TRY(body, ParseJsonObject(ctx.request().body));
             JP_TRY(user, JsonFields(body).Id("userId"));
             auto r = co_await coupons.Issue(id, user, ctx.timing());
-            obs::Registry::Global()
-                .GetCounter("joopang_coupon_issue_total",
-                            "Coupon issue decisions by template and outcome",
-                            {{"template", std::to_string(id)},
-                             {"outcome", r ? "RESERVED" : std::string(WireCode(r.error().code))}})
-                .Add();
+            IssueCounter(id, r ? std::nullopt : std::optional<ErrorCode>(r.error().code)).Add();
             if (!r) co_return ErrorResponse(r.error(), ctx.path());
             co_return JsonResponse(202, {{"requestId", r->request_id},
                                          {"templateId", id},

@@ -38,19 +38,31 @@ Route& Router::Add(std::string method, std::string pattern, RouteHandler handler
 }
 
 Router::Match Router::Find(std::string_view method, std::string_view path) const {
-    auto segments = Split(path);
+    // Split into views (no allocation); at most kMaxSegments segments can match any route.
+    constexpr std::size_t kMaxSegments = 16;
+    std::string_view segments[kMaxSegments];
+    std::size_t count = 0;
+    for (std::size_t i = 0; i < path.size();) {
+        if (path[i] == '/') {
+            ++i;
+            continue;
+        }
+        auto j = path.find('/', i);
+        if (j == std::string_view::npos) j = path.size();
+        if (count == kMaxSegments) return Match{};
+        segments[count++] = path.substr(i, j - i);
+        i = j;
+    }
     Match match;
     for (const auto& r : routes_) {
-        if (r->segments.size() != segments.size()) continue;
-        std::vector<std::string> params;
+        if (r->segments.size() != count) continue;
         bool ok = true;
-        for (std::size_t i = 0; i < segments.size() && ok; ++i) {
-            if (IsCapture(r->segments[i]))
-                params.push_back(segments[i]);
-            else
-                ok = r->segments[i] == segments[i];
-        }
+        for (std::size_t i = 0; i < count && ok; ++i)
+            ok = IsCapture(r->segments[i]) || r->segments[i] == segments[i];
         if (!ok) continue;
+        std::vector<std::string> params;
+        for (std::size_t i = 0; i < count; ++i)
+            if (IsCapture(r->segments[i])) params.emplace_back(segments[i]);
         if (r->method == method || (method == "HEAD" && r->method == "GET")) {
             match.outcome = Outcome::kFound;
             match.route = r.get();

@@ -21,34 +21,57 @@ void SetUpLogging(const LogSettings& settings) {
     spdlog::flush_every(std::chrono::seconds(1));
 }
 
+namespace {
+/// Length of the valid UTF-8 sequence starting at s[i], or 0 if it is not valid.
+std::size_t Utf8Length(const std::string& s, std::size_t i) {
+    auto c = static_cast<unsigned char>(s[i]);
+    std::size_t n = c >= 0xF0 && c <= 0xF4 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 && c <= 0xDF ? 2 : 0;
+    if (n == 0 || i + n > s.size()) return 0;
+    for (std::size_t k = 1; k < n; ++k)
+        if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return 0;
+    auto c1 = static_cast<unsigned char>(s[i + 1]);
+    if ((c == 0xE0 && c1 < 0xA0) || (c == 0xED && c1 > 0x9F) || (c == 0xF0 && c1 < 0x90) ||
+        (c == 0xF4 && c1 > 0x8F))
+        return 0;  // overlong, surrogate or beyond U+10FFFF
+    return n;
+}
+}  // namespace
+
 std::string JsonEscape(const std::string& s) {
     std::string out;
-    out.reserve(s.size());
-    for (unsigned char c : s) {
+    out.reserve(s.size() + 8);
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        auto c = static_cast<unsigned char>(s[i]);
         switch (c) {
             case '"':
                 out += "\\\"";
-                break;
+                continue;
             case '\\':
                 out += "\\\\";
-                break;
+                continue;
             case '\n':
                 out += "\\n";
-                break;
+                continue;
             case '\r':
                 out += "\\r";
-                break;
+                continue;
             case '\t':
                 out += "\\t";
-                break;
+                continue;
             default:
-                if (c < 0x20) {
-                    char buf[8];
-                    std::snprintf(buf, sizeof buf, "\\u%04x", c);
-                    out += buf;
-                } else {
-                    out += static_cast<char>(c);
-                }
+                break;
+        }
+        if (c < 0x20 || c == 0x7f) {
+            char buf[8];
+            std::snprintf(buf, sizeof buf, "\\u%04x", c);
+            out += buf;
+        } else if (c < 0x80) {
+            out += static_cast<char>(c);
+        } else if (std::size_t n = Utf8Length(s, i)) {
+            out.append(s, i, n);
+            i += n - 1;
+        } else {
+            out += "\\ufffd";  // invalid UTF-8 (e.g. a percent-decoded %FF): keep the JSON valid
         }
     }
     return out;
