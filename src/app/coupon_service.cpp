@@ -9,7 +9,7 @@ namespace {
 
 /// Adds the time since construction to a RequestTiming counter when it goes out of scope.
 class RedisTimer {
-public:
+  public:
     explicit RedisTimer(RequestTiming& t) : timing_(t), start_(std::chrono::steady_clock::now()) {}
     ~RedisTimer() {
         timing_.redis_ns += std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -17,7 +17,7 @@ public:
                                 .count();
     }
 
-private:
+  private:
     RequestTiming& timing_;
     std::chrono::steady_clock::time_point start_;
 };
@@ -112,9 +112,9 @@ CouponService::Awaitable<Result<IssueOutcome>> CouponService::Issue(std::int64_t
             co_return out;
         }
         case Kind::kAlreadyIssued:
-            co_return Error{ErrorCode::kCouponAlreadyIssued,
-                            "user " + std::to_string(user_id) +
-                                " already holds this template's coupon"};
+            co_return Error{
+                ErrorCode::kCouponAlreadyIssued,
+                "user " + std::to_string(user_id) + " already holds this template's coupon"};
         case Kind::kSoldOut:
             co_return Error{ErrorCode::kCouponSoldOut, "no coupons left"};
         case Kind::kNotActive:
@@ -124,7 +124,8 @@ CouponService::Awaitable<Result<IssueOutcome>> CouponService::Issue(std::int64_t
             co_return NotFound(template_id);
         case Kind::kRateLimited: {
             Error e{ErrorCode::kRateLimited, "too many requests for this coupon from this user"};
-            e.retry_after_s = static_cast<int>(std::max<std::int64_t>(1, (d->retry_after_ms + 999) / 1000));
+            e.retry_after_s =
+                static_cast<int>(std::max<std::int64_t>(1, (d->retry_after_ms + 999) / 1000));
             co_return e;
         }
     }
@@ -219,9 +220,10 @@ CouponService::Awaitable<Result<ReconcileReport>> CouponService::Reconcile(bool 
             std::int64_t reserved = std::max(line.redis_reserved, line.database_issued);
             auto applied = co_await gate_.Restore(t, *counters, reserved, *by_user);
             if (!applied) co_return applied.error();
-            line.repairs.push_back(*applied ? "restored Redis counters from the database (reserved " +
-                                                  std::to_string(reserved) + ")"
-                                            : "skipped: the drop moved on while reconciling");
+            line.repairs.push_back(*applied
+                                       ? "restored Redis counters from the database (reserved " +
+                                             std::to_string(reserved) + ")"
+                                       : "skipped: the drop moved on while reconciling");
         }
         report.templates.push_back(std::move(line));
     }

@@ -3,13 +3,12 @@
 /// administration writes the database first and then publishes the metadata to Redis; reads
 /// combine both. Coroutines: call from any executor; database work runs on the blocking pool.
 
+#include <boost/asio/awaitable.hpp>
 #include <cstdint>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <boost/asio/awaitable.hpp>
 
 #include "app/ports/coupon_gate.hpp"
 #include "app/ports/coupon_issue_queue.hpp"
@@ -60,14 +59,19 @@ struct CouponSettings {
 };
 
 class CouponService {
-public:
+  public:
     CouponService(CouponRepository& repo,
                   UserRepository& users,
                   CouponGate& gate,
                   CouponIssueQueue& queue,
                   BlockingPool& pool,
                   CouponSettings settings = {})
-        : repo_(repo), users_(users), gate_(gate), queue_(queue), pool_(pool), settings_(settings) {}
+        : repo_(repo),
+          users_(users),
+          gate_(gate),
+          queue_(queue),
+          pool_(pool),
+          settings_(settings) {}
 
     template <class T>
     using Awaitable = boost::asio::awaitable<T>;
@@ -94,7 +98,7 @@ public:
     /// The last report (empty before the first run).
     std::optional<ReconcileReport> LastReport() const;
 
-private:
+  private:
     Awaitable<Result<TemplateView>> View(CouponTemplate t, RequestTiming& timing);
 
     CouponRepository& repo_;

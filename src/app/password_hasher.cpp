@@ -65,8 +65,7 @@ bool VerifyPassword(const std::string& password, const std::string& encoded) {
     auto p1 = encoded.find('$');
     auto p2 = encoded.find('$', p1 + 1);
     auto p3 = encoded.find('$', p2 + 1);
-    if (p1 == std::string::npos || p2 == std::string::npos || p3 == std::string::npos)
-        return false;
+    if (p1 == std::string::npos || p2 == std::string::npos || p3 == std::string::npos) return false;
     int iterations = std::stoi(encoded.substr(p1 + 1, p2 - p1 - 1));
     auto salt = Unhex(encoded.substr(p2 + 1, p3 - p2 - 1));
     auto expected = Unhex(encoded.substr(p3 + 1));

@@ -7,7 +7,9 @@
 namespace joopang {
 namespace {
 
-Status CheckText(const std::string& field, const std::string& value, bool required,
+Status CheckText(const std::string& field,
+                 const std::string& value,
+                 bool required,
                  std::size_t max = kMaxTextLength) {
     if (required && value.empty()) return Error::Validation(field, field + " must not be empty");
     if (value.size() > max)
@@ -167,7 +169,8 @@ Result<Order> ShopService::GetOrder(std::int64_t order_id, std::optional<std::in
     return order;
 }
 
-Result<Page<Order>> ShopService::ListOrders(std::int64_t user_id, std::int64_t page,
+Result<Page<Order>> ShopService::ListOrders(std::int64_t user_id,
+                                            std::int64_t page,
                                             std::int64_t size) {
     if (auto s = CheckPaging(page, size); !s) return s.error();
     if (auto user = users_.Find(user_id); !user) return user.error();

@@ -20,7 +20,7 @@ struct ShopSettings {
 };
 
 class ShopService {
-public:
+  public:
     ShopService(UserRepository& users,
                 CatalogRepository& catalog,
                 OrderRepository& orders,
@@ -50,7 +50,7 @@ public:
     /// Expires due orders; returns how many.
     Result<int> ExpireDueOrders(int limit);
 
-private:
+  private:
     UserRepository& users_;
     CatalogRepository& catalog_;
     OrderRepository& orders_;

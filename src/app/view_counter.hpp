@@ -12,7 +12,7 @@
 namespace joopang {
 
 class ViewCounter {
-public:
+  public:
     void Record(std::int64_t product_id) {
         std::lock_guard lock(mu_);
         ++pending_[product_id];
@@ -38,7 +38,7 @@ public:
         return it == pending_.end() ? 0 : it->second;
     }
 
-private:
+  private:
     std::mutex mu_;
     std::unordered_map<std::int64_t, std::int64_t> pending_;
 };

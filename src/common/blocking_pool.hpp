@@ -2,22 +2,21 @@
 /// Runs blocking work (database calls, password hashing) on a dedicated thread pool and resumes
 /// the awaiting coroutine on its own executor. I/O threads never block on the database.
 
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <chrono>
 #include <exception>
 #include <optional>
 #include <type_traits>
 
-#include <boost/asio/async_result.hpp>
-#include <boost/asio/associated_executor.hpp>
-#include <boost/asio/awaitable.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/thread_pool.hpp>
-#include <boost/asio/use_awaitable.hpp>
-
 namespace joopang {
 
 class BlockingPool {
-public:
+  public:
     explicit BlockingPool(std::size_t threads) : pool_(threads) {}
     ~BlockingPool() { pool_.join(); }
 
@@ -53,7 +52,7 @@ public:
 
     void Stop() { pool_.stop(); }
 
-private:
+  private:
     boost::asio::thread_pool pool_;
 };
 

@@ -2,10 +2,9 @@
 /// Errors that cross layers. The code, its wire string and HTTP status come from error_codes.def;
 /// nothing else in the project maps errors to statuses.
 
+#include <boost/system/result.hpp>
 #include <string>
 #include <string_view>
-
-#include <boost/system/result.hpp>
 
 namespace joopang {
 

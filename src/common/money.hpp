@@ -11,7 +11,7 @@
 namespace joopang {
 
 class Money {
-public:
+  public:
     /// 10^13 units: far above any real price or balance, far below int64 overflow in sums.
     static constexpr std::int64_t kMaxCents = 1'000'000'000'000'000;
 
@@ -34,7 +34,7 @@ public:
     /// this * quantity, or nullopt when the result would exceed kMaxCents.
     std::optional<Money> Times(std::int64_t quantity) const;
 
-private:
+  private:
     constexpr explicit Money(std::int64_t cents) : cents_(cents) {}
     std::int64_t cents_ = 0;
 };

@@ -26,9 +26,9 @@ std::string_view ToString(CouponStatus s) {
 
 Result<Money> ComputeDiscount(const CouponTerms& terms, Money subtotal) {
     if (subtotal < terms.min_order_amount) {
-        return Error{ErrorCode::kCouponNotUsable,
-                     "order amount " + subtotal.ToString() + " is below the coupon minimum " +
-                         terms.min_order_amount.ToString()};
+        return Error{ErrorCode::kCouponNotUsable, "order amount " + subtotal.ToString() +
+                                                      " is below the coupon minimum " +
+                                                      terms.min_order_amount.ToString()};
     }
     Money discount;
     if (terms.type == CouponType::kAmount) {

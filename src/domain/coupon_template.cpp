@@ -31,7 +31,8 @@ EpochMs CouponTemplate::ExpiryFor(EpochMs issued_at) const {
 Status ValidateTemplate(const CouponTemplate& t) {
     if (t.title.empty() || t.title.size() > 200)
         return Error::Validation("title", "title must be 1..200 characters");
-    if (t.terms.value.cents() <= 0) return Error::Validation("value", "value must be greater than 0");
+    if (t.terms.value.cents() <= 0)
+        return Error::Validation("value", "value must be greater than 0");
     if (t.terms.type == CouponType::kPercentage && t.terms.value.cents() > 10000)
         return Error::Validation("value", "a percentage must be within (0, 100]");
     if (t.total_quantity < 1 || t.total_quantity > kMaxCouponQuantity)

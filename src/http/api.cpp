@@ -45,7 +45,9 @@ bool ValidIdempotencyKey(std::string_view key) {
 
 }  // namespace
 
-Api::Api(BlockingPool& pool, IdempotencyStore& idempotency, obs::Registry& metrics,
+Api::Api(BlockingPool& pool,
+         IdempotencyStore& idempotency,
+         obs::Registry& metrics,
          ApiSettings settings)
     : pool_(pool), idempotency_(idempotency), metrics_(metrics), settings_(std::move(settings)) {}
 
@@ -66,12 +68,14 @@ bool Api::IsAdmin(const HttpRequest& request) const {
            CRYPTO_memcmp(token.data(), settings_.admin_token.data(), token.size()) == 0;
 }
 
-awaitable<HttpResponse> Api::RunIdempotent(const Route& route, RequestContext& ctx,
+awaitable<HttpResponse> Api::RunIdempotent(const Route& route,
+                                           RequestContext& ctx,
                                            const std::string& key) {
     auto& req = ctx.request();
     std::string fingerprint = Sha256Hex(req.method + " " + req.path + "\n" + req.body);
     EpochMs ttl = settings_.idempotency_ttl_ms;
-    auto claim = co_await ctx.Db([&] { return idempotency_.Begin("", key, fingerprint, NowMs(), ttl); });
+    auto claim =
+        co_await ctx.Db([&] { return idempotency_.Begin("", key, fingerprint, NowMs(), ttl); });
     if (!claim) co_return ErrorResponse(claim.error(), ctx.path());
     switch (claim->outcome) {
         case IdempotencyStore::ClaimOutcome::kReplay: {
@@ -87,10 +91,10 @@ awaitable<HttpResponse> Api::RunIdempotent(const Route& route, RequestContext& c
                       "this Idempotency-Key was used with a different request", "Idempotency-Key"},
                 ctx.path());
         case IdempotencyStore::ClaimOutcome::kInFlight:
-            co_return ErrorResponse(Error{ErrorCode::kIdempotencyKeyInUse,
-                                          "a request with this Idempotency-Key is in progress",
-                                          "Idempotency-Key", 1},
-                                    ctx.path());
+            co_return ErrorResponse(
+                Error{ErrorCode::kIdempotencyKeyInUse,
+                      "a request with this Idempotency-Key is in progress", "Idempotency-Key", 1},
+                ctx.path());
         case IdempotencyStore::ClaimOutcome::kClaimed:
             break;
     }
@@ -110,27 +114,27 @@ awaitable<HttpResponse> Api::RunIdempotent(const Route& route, RequestContext& c
         co_await ctx.Db([&] { return idempotency_.Abandon("", key); });
     } else {
         // Applied, refused, or perhaps applied: a retry replays this answer, never re-runs it.
-        auto st = co_await ctx.Db(
-            [&] { return idempotency_.Complete("", key, StoredResponse{res.status, res.body}); });
+        auto st = co_await ctx.Db([&] {
+            return idempotency_.Complete("", key, StoredResponse{res.status, res.body});
+        });
         if (!st) spdlog::warn("could not record Idempotency-Key outcome: {}", st.error().message);
     }
     co_return res;
 }
 
-obs::Counter& Api::RequestCounter(const Route* route, const std::string& route_label,
-                                   int status) {
+obs::Counter& Api::RequestCounter(const Route* route, const std::string& route_label, int status) {
     // Per-thread cache: the hot path touches only a hash map of this thread, no labels, no lock.
     thread_local std::unordered_map<std::uint64_t, obs::Counter*> cache;
-    std::uint64_t key = (reinterpret_cast<std::uintptr_t>(route) << 10) ^
-                        static_cast<std::uint64_t>(status & 1023);
+    std::uint64_t key =
+        (reinterpret_cast<std::uintptr_t>(route) << 10) ^ static_cast<std::uint64_t>(status & 1023);
     if (route == nullptr) key = static_cast<std::uint64_t>(status & 1023);
     auto [it, inserted] = cache.try_emplace(key, nullptr);
     if (inserted || it->second == nullptr) {
-        it->second = &metrics_.GetCounter("joopang_http_requests_total",
-                                          "HTTP requests by route and status",
-                                          {{"method", route ? route->method : std::string("-")},
-                                           {"route", route_label},
-                                           {"status", std::to_string(status)}});
+        it->second =
+            &metrics_.GetCounter("joopang_http_requests_total", "HTTP requests by route and status",
+                                 {{"method", route ? route->method : std::string("-")},
+                                  {"route", route_label},
+                                  {"status", std::to_string(status)}});
     }
     return *it->second;
 }

@@ -3,21 +3,20 @@
 /// admin authentication, Idempotency-Key replay, request metrics, the Server-Timing header and the
 /// access log. Every path through Handle produces a response; nothing escapes as an exception.
 
+#include <boost/asio/awaitable.hpp>
 #include <functional>
 #include <memory>
 #include <string>
 
-#include <boost/asio/awaitable.hpp>
-
 #include "app/ports/idempotency_store.hpp"
-#include "common/error.hpp"
 #include "common/blocking_pool.hpp"
+#include "common/error.hpp"
 #include "http/router.hpp"
 
 namespace joopang::obs {
 class Counter;
 class Registry;
-}
+}  // namespace joopang::obs
 
 namespace joopang::http {
 
@@ -29,8 +28,10 @@ struct ApiSettings {
 };
 
 class Api {
-public:
-    Api(joopang::BlockingPool& pool, IdempotencyStore& idempotency, obs::Registry& metrics,
+  public:
+    Api(joopang::BlockingPool& pool,
+        IdempotencyStore& idempotency,
+        obs::Registry& metrics,
         ApiSettings settings);
 
     /// Register routes before serving; not thread-safe with Handle.
@@ -41,8 +42,9 @@ public:
     /// Answers one request. Thread-safe; runs on the connection's strand.
     boost::asio::awaitable<HttpResponse> Handle(HttpRequest& request);
 
-private:
-    boost::asio::awaitable<HttpResponse> RunIdempotent(const Route& route, RequestContext& ctx,
+  private:
+    boost::asio::awaitable<HttpResponse> RunIdempotent(const Route& route,
+                                                       RequestContext& ctx,
                                                        const std::string& key);
     bool IsAdmin(const HttpRequest& request) const;
     /// The request counter of (route, status), cached per thread.

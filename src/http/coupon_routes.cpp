@@ -131,43 +131,40 @@ obs::Counter& IssueCounter(std::int64_t template_id, std::optional<ErrorCode> er
 }  // namespace
 
 void RegisterCouponRoutes(Router& router, CouponService& coupons) {
-    router.Add(
-        "POST", "/api/v1/coupon-templates",
-        [&coupons](RequestContext& ctx) -> awaitable<HttpResponse> {
-            JP_TRY(body, ParseJsonObject(ctx.request().body));
-            JP_TRY(input, ParseTemplate(body));
-            auto r = co_await coupons.CreateTemplate(std::move(input), ctx.timing());
-            if (!r) co_return ErrorResponse(r.error(), ctx.path());
-            co_return JsonResponse(201, TemplateJson(*r));
-        },
-        {.admin = true, .idempotent = true, .summary = "Create a coupon template (admin)"});
+    router.Add("POST", "/api/v1/coupon-templates",
+               [&coupons](RequestContext& ctx) -> awaitable<HttpResponse> {
+                   JP_TRY(body, ParseJsonObject(ctx.request().body));
+                   JP_TRY(input, ParseTemplate(body));
+                   auto r = co_await coupons.CreateTemplate(std::move(input), ctx.timing());
+                   if (!r) co_return ErrorResponse(r.error(), ctx.path());
+                   co_return JsonResponse(201, TemplateJson(*r));
+               },
+               {.admin = true, .idempotent = true, .summary = "Create a coupon template (admin)"});
 
-    router.Add(
-        "PATCH", "/api/v1/coupon-templates/{id}",
-        [&coupons](RequestContext& ctx) -> awaitable<HttpResponse> {
-            JP_TRY(id, ctx.PathId(0, "id"));
-            JP_TRY(body, ParseJsonObject(ctx.request().body));
-            JP_TRY(text, JsonFields(body).Text("status"));
-            auto status = ParseTemplateStatus(text);
-            if (!status)
-                co_return ErrorResponse(
-                    Error::Validation("status", "status must be ACTIVE, PAUSED or ENDED"),
-                    ctx.path());
-            auto r = co_await coupons.SetStatus(id, *status, ctx.timing());
-            if (!r) co_return ErrorResponse(r.error(), ctx.path());
-            co_return JsonResponse(200, TemplateJson(*r));
-        },
-        {.admin = true, .summary = "Pause, resume or end a coupon template (admin)"});
+    router.Add("PATCH", "/api/v1/coupon-templates/{id}",
+               [&coupons](RequestContext& ctx) -> awaitable<HttpResponse> {
+                   JP_TRY(id, ctx.PathId(0, "id"));
+                   JP_TRY(body, ParseJsonObject(ctx.request().body));
+                   JP_TRY(text, JsonFields(body).Text("status"));
+                   auto status = ParseTemplateStatus(text);
+                   if (!status)
+                       co_return ErrorResponse(
+                           Error::Validation("status", "status must be ACTIVE, PAUSED or ENDED"),
+                           ctx.path());
+                   auto r = co_await coupons.SetStatus(id, *status, ctx.timing());
+                   if (!r) co_return ErrorResponse(r.error(), ctx.path());
+                   co_return JsonResponse(200, TemplateJson(*r));
+               },
+               {.admin = true, .summary = "Pause, resume or end a coupon template (admin)"});
 
-    router.Add(
-        "GET", "/api/v1/coupon-templates/{id}",
-        [&coupons](RequestContext& ctx) -> awaitable<HttpResponse> {
-            JP_TRY(id, ctx.PathId(0, "id"));
-            auto r = co_await coupons.GetTemplate(id, ctx.timing());
-            if (!r) co_return ErrorResponse(r.error(), ctx.path());
-            co_return JsonResponse(200, TemplateJson(*r));
-        },
-        {.summary = "Read a coupon template with live counts"});
+    router.Add("GET", "/api/v1/coupon-templates/{id}",
+               [&coupons](RequestContext& ctx) -> awaitable<HttpResponse> {
+                   JP_TRY(id, ctx.PathId(0, "id"));
+                   auto r = co_await coupons.GetTemplate(id, ctx.timing());
+                   if (!r) co_return ErrorResponse(r.error(), ctx.path());
+                   co_return JsonResponse(200, TemplateJson(*r));
+               },
+               {.summary = "Read a coupon template with live counts"});
 
     router.Add(
         "POST", "/api/v1/coupon-templates/{id}/issue",
@@ -188,74 +185,71 @@ void RegisterCouponRoutes(Router& router, CouponService& coupons) {
         },
         {.summary = "Try to win a coupon (first come, first served)"});
 
-    router.Add(
-        "GET", "/api/v1/coupon-templates/{id}/issue-requests/{requestId}",
-        [&coupons](RequestContext& ctx) -> awaitable<HttpResponse> {
-            JP_TRY(id, ctx.PathId(0, "id"));
-            JP_TRY(request_id, ctx.PathId(1, "requestId"));
-            auto r = co_await coupons.RequestStatus(id, request_id, ctx.timing());
-            if (!r) co_return ErrorResponse(r.error(), ctx.path());
-            json::object out{{"requestId", request_id},
-                             {"templateId", id},
-                             {"userId", r->user_id},
-                             {"status", StateName(r->kind)},
-                             {"position", r->position}};
-            out["couponId"] = r->coupon_id ? json::value(r->coupon_id) : json::value(nullptr);
-            co_return JsonResponse(200, out);
-        },
-        {.summary = "What became of an issue request"});
+    router.Add("GET", "/api/v1/coupon-templates/{id}/issue-requests/{requestId}",
+               [&coupons](RequestContext& ctx) -> awaitable<HttpResponse> {
+                   JP_TRY(id, ctx.PathId(0, "id"));
+                   JP_TRY(request_id, ctx.PathId(1, "requestId"));
+                   auto r = co_await coupons.RequestStatus(id, request_id, ctx.timing());
+                   if (!r) co_return ErrorResponse(r.error(), ctx.path());
+                   json::object out{{"requestId", request_id},
+                                    {"templateId", id},
+                                    {"userId", r->user_id},
+                                    {"status", StateName(r->kind)},
+                                    {"position", r->position}};
+                   out["couponId"] =
+                       r->coupon_id ? json::value(r->coupon_id) : json::value(nullptr);
+                   co_return JsonResponse(200, out);
+               },
+               {.summary = "What became of an issue request"});
 
-    router.Add(
-        "GET", "/api/v1/users/{id}/coupons",
-        [&coupons](RequestContext& ctx) -> awaitable<HttpResponse> {
-            JP_TRY(id, ctx.PathId(0, "id"));
-            auto r = co_await coupons.UserCoupons(id, ctx.timing());
-            if (!r) co_return ErrorResponse(r.error(), ctx.path());
-            json::array items;
-            EpochMs now = NowMs();
-            for (const auto& [c, title] : *r) items.push_back(CouponJson(c, title, now));
-            co_return JsonResponse(200, {{"items", std::move(items)}});
-        },
-        {.summary = "A user's coupons (expiry applied)"});
+    router.Add("GET", "/api/v1/users/{id}/coupons",
+               [&coupons](RequestContext& ctx) -> awaitable<HttpResponse> {
+                   JP_TRY(id, ctx.PathId(0, "id"));
+                   auto r = co_await coupons.UserCoupons(id, ctx.timing());
+                   if (!r) co_return ErrorResponse(r.error(), ctx.path());
+                   json::array items;
+                   EpochMs now = NowMs();
+                   for (const auto& [c, title] : *r) items.push_back(CouponJson(c, title, now));
+                   co_return JsonResponse(200, {{"items", std::move(items)}});
+               },
+               {.summary = "A user's coupons (expiry applied)"});
 }
 
 void RegisterAdminRoutes(Router& router, CouponService& coupons, CouponIssueQueue& queue) {
-    router.Add(
-        "GET", "/api/v1/admin/streams",
-        [&queue](RequestContext& ctx) -> awaitable<HttpResponse> {
-            auto start = std::chrono::steady_clock::now();
-            auto stats = co_await queue.Stats();
-            ctx.timing().redis_ns += (std::chrono::steady_clock::now() - start).count();
-            if (!stats) co_return ErrorResponse(stats.error(), ctx.path());
-            json::array streams;
-            for (const auto& s : *stats) {
-                streams.push_back({{"name", s.name},
-                                   {"length", s.length},
-                                   {"pending", s.pending},
-                                   {"lag", s.lag},
-                                   {"oldestPendingAgeMs", s.oldest_pending_age_ms},
-                                   {"deliveriesRetried", s.deliveries_retried},
-                                   {"deadLettered", s.dead_lettered},
-                                   {"deadLetterLength", s.dead_letter_length},
-                                   {"consumers", s.consumers}});
-            }
-            co_return JsonResponse(200, {{"streams", std::move(streams)}});
-        },
-        {.admin = true, .summary = "Stream figures: length, pending, lag, dead letters"});
+    router.Add("GET", "/api/v1/admin/streams",
+               [&queue](RequestContext& ctx) -> awaitable<HttpResponse> {
+                   auto start = std::chrono::steady_clock::now();
+                   auto stats = co_await queue.Stats();
+                   ctx.timing().redis_ns += (std::chrono::steady_clock::now() - start).count();
+                   if (!stats) co_return ErrorResponse(stats.error(), ctx.path());
+                   json::array streams;
+                   for (const auto& s : *stats) {
+                       streams.push_back({{"name", s.name},
+                                          {"length", s.length},
+                                          {"pending", s.pending},
+                                          {"lag", s.lag},
+                                          {"oldestPendingAgeMs", s.oldest_pending_age_ms},
+                                          {"deliveriesRetried", s.deliveries_retried},
+                                          {"deadLettered", s.dead_lettered},
+                                          {"deadLetterLength", s.dead_letter_length},
+                                          {"consumers", s.consumers}});
+                   }
+                   co_return JsonResponse(200, {{"streams", std::move(streams)}});
+               },
+               {.admin = true, .summary = "Stream figures: length, pending, lag, dead letters"});
 
-    router.Add(
-        "POST", "/api/v1/admin/streams/{name}/dead-letter/replay",
-        [&queue](RequestContext& ctx) -> awaitable<HttpResponse> {
-            // The path capture is already percent-decoded ("coupon-issue:{42}").
-            std::string name = ctx.request().path;
-            const std::string prefix = "/api/v1/admin/streams/";
-            name = name.substr(prefix.size(), name.size() - prefix.size() -
-                                                  std::string("/dead-letter/replay").size());
-            auto r = co_await queue.Replay(name);
-            if (!r) co_return ErrorResponse(r.error(), ctx.path());
-            co_return JsonResponse(200, {{"stream", name}, {"replayed", *r}});
-        },
-        {.admin = true, .summary = "Re-queue a stream's dead letters"});
+    router.Add("POST", "/api/v1/admin/streams/{name}/dead-letter/replay",
+               [&queue](RequestContext& ctx) -> awaitable<HttpResponse> {
+                   // The path capture is already percent-decoded ("coupon-issue:{42}").
+                   std::string name = ctx.request().path;
+                   const std::string prefix = "/api/v1/admin/streams/";
+                   name = name.substr(prefix.size(), name.size() - prefix.size() -
+                                                         std::string("/dead-letter/replay").size());
+                   auto r = co_await queue.Replay(name);
+                   if (!r) co_return ErrorResponse(r.error(), ctx.path());
+                   co_return JsonResponse(200, {{"stream", name}, {"replayed", *r}});
+               },
+               {.admin = true, .summary = "Re-queue a stream's dead letters"});
 
     auto report_json = [](const ReconcileReport& rep) {
         json::array templates;
@@ -280,29 +274,27 @@ void RegisterAdminRoutes(Router& router, CouponService& coupons, CouponIssueQueu
                            {"templates", std::move(templates)}};
     };
 
-    router.Add(
-        "GET", "/api/v1/admin/reconciliation",
-        [&coupons, report_json](RequestContext& ctx) -> awaitable<HttpResponse> {
-            auto last = coupons.LastReport();
-            if (!last) {
-                // No run yet in this process: run one now (read-only).
-                auto r = co_await coupons.Reconcile(false);
-                if (!r) co_return ErrorResponse(r.error(), ctx.path());
-                co_return JsonResponse(200, report_json(*r));
-            }
-            co_return JsonResponse(200, report_json(*last));
-        },
-        {.admin = true, .summary = "The last reconciliation report"});
+    router.Add("GET", "/api/v1/admin/reconciliation",
+               [&coupons, report_json](RequestContext& ctx) -> awaitable<HttpResponse> {
+                   auto last = coupons.LastReport();
+                   if (!last) {
+                       // No run yet in this process: run one now (read-only).
+                       auto r = co_await coupons.Reconcile(false);
+                       if (!r) co_return ErrorResponse(r.error(), ctx.path());
+                       co_return JsonResponse(200, report_json(*r));
+                   }
+                   co_return JsonResponse(200, report_json(*last));
+               },
+               {.admin = true, .summary = "The last reconciliation report"});
 
-    router.Add(
-        "POST", "/api/v1/admin/reconciliation",
-        [&coupons, report_json](RequestContext& ctx) -> awaitable<HttpResponse> {
-            bool repair = ctx.Query("repair").value_or("false") == "true";
-            auto r = co_await coupons.Reconcile(repair);
-            if (!r) co_return ErrorResponse(r.error(), ctx.path());
-            co_return JsonResponse(200, report_json(*r));
-        },
-        {.admin = true, .summary = "Run reconciliation now (?repair=true fixes Redis)"});
+    router.Add("POST", "/api/v1/admin/reconciliation",
+               [&coupons, report_json](RequestContext& ctx) -> awaitable<HttpResponse> {
+                   bool repair = ctx.Query("repair").value_or("false") == "true";
+                   auto r = co_await coupons.Reconcile(repair);
+                   if (!r) co_return ErrorResponse(r.error(), ctx.path());
+                   co_return JsonResponse(200, report_json(*r));
+               },
+               {.admin = true, .summary = "Run reconciliation now (?repair=true fixes Redis)"});
 }
 
 }  // namespace joopang::http

@@ -10,10 +10,9 @@
 #include "http/router.hpp"
 
 /// Unwraps a Result into `var`, or answers the request with its error.
-#define JP_TRY(var, expr)                                           \
-    auto var##_result = (expr);                                     \
-    if (!var##_result) co_return ::joopang::http::ErrorResponse(    \
-        var##_result.error(), ctx.path());                          \
+#define JP_TRY(var, expr)                                                                          \
+    auto var##_result = (expr);                                                                    \
+    if (!var##_result) co_return ::joopang::http::ErrorResponse(var##_result.error(), ctx.path()); \
     auto var = std::move(*var##_result)
 
 namespace joopang::http {

@@ -30,8 +30,10 @@ bool JsonFields::IsNull(std::string_view key) const {
     return it != obj_.end() && it->value().is_null();
 }
 
-static Result<std::int64_t> IntFromJson(const json::value& v, const std::string& field,
-                                        std::int64_t min, std::int64_t max) {
+static Result<std::int64_t> IntFromJson(const json::value& v,
+                                        const std::string& field,
+                                        std::int64_t min,
+                                        std::int64_t max) {
     std::int64_t n = 0;
     if (v.is_int64()) {
         n = v.get_int64();
@@ -46,19 +48,21 @@ static Result<std::int64_t> IntFromJson(const json::value& v, const std::string&
         return Error::Validation(field, field + " must be an integer");
     }
     if (n < min || n > max)
-        return Error::Validation(field, field + " must be within " + std::to_string(min) + ".." +
-                                            std::to_string(max));
+        return Error::Validation(
+            field, field + " must be within " + std::to_string(min) + ".." + std::to_string(max));
     return n;
 }
 
-Result<std::int64_t> JsonFields::Int(std::string_view key, std::int64_t min,
+Result<std::int64_t> JsonFields::Int(std::string_view key,
+                                     std::int64_t min,
                                      std::int64_t max) const {
     const auto* v = Get(key);
     if (!v) return Error::Validation(Name(key), Name(key) + " is required");
     return IntFromJson(*v, Name(key), min, max);
 }
 
-Result<std::optional<std::int64_t>> JsonFields::OptInt(std::string_view key, std::int64_t min,
+Result<std::optional<std::int64_t>> JsonFields::OptInt(std::string_view key,
+                                                       std::int64_t min,
                                                        std::int64_t max) const {
     const auto* v = Get(key);
     if (!v) return std::optional<std::int64_t>{};
@@ -146,8 +150,10 @@ Result<const json::array*> JsonFields::Array(std::string_view key) const {
     return &v->get_array();
 }
 
-Result<std::int64_t> ParseQueryInt(std::string_view text, const std::string& field,
-                                   std::int64_t min, std::int64_t max) {
+Result<std::int64_t> ParseQueryInt(std::string_view text,
+                                   const std::string& field,
+                                   std::int64_t min,
+                                   std::int64_t max) {
     std::int64_t v = 0;
     auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
     if (ec == std::errc::result_out_of_range)
@@ -155,8 +161,8 @@ Result<std::int64_t> ParseQueryInt(std::string_view text, const std::string& fie
     if (ec != std::errc() || p != text.data() + text.size() || text.empty())
         return Error::Validation(field, field + " must be an integer");
     if (v < min || v > max)
-        return Error::Validation(field, field + " must be within " + std::to_string(min) + ".." +
-                                            std::to_string(max));
+        return Error::Validation(
+            field, field + " must be within " + std::to_string(min) + ".." + std::to_string(max));
     return v;
 }
 

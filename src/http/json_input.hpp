@@ -2,13 +2,12 @@
 /// Typed, validating access to a JSON request body. Every failure is a VALIDATION_FAILED error
 /// naming the field by its JSON path ("items[2].quantity"), so the HTTP layer can answer 400.
 
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include <boost/json/object.hpp>
-#include <boost/json/value.hpp>
 
 #include "common/error.hpp"
 #include "common/money.hpp"
@@ -19,7 +18,7 @@ namespace joopang::http {
 Result<boost::json::object> ParseJsonObject(std::string_view body);
 
 class JsonFields {
-public:
+  public:
     /// `prefix` is prepended to field names in errors ("items[0].").
     JsonFields(const boost::json::object& obj, std::string prefix = "")
         : obj_(obj), prefix_(std::move(prefix)) {}
@@ -45,7 +44,7 @@ public:
 
     std::string Name(std::string_view key) const { return prefix_ + std::string(key); }
 
-private:
+  private:
     const boost::json::value* Get(std::string_view key) const;
     const boost::json::object& obj_;
     std::string prefix_;

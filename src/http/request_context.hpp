@@ -9,16 +9,18 @@
 #include <string_view>
 #include <vector>
 
+#include "common/blocking_pool.hpp"
 #include "common/error.hpp"
 #include "common/request_timing.hpp"
-#include "common/blocking_pool.hpp"
 #include "http/http_types.hpp"
 
 namespace joopang::http {
 
 class RequestContext {
-public:
-    RequestContext(HttpRequest& request, std::vector<std::string> params, joopang::BlockingPool& pool)
+  public:
+    RequestContext(HttpRequest& request,
+                   std::vector<std::string> params,
+                   joopang::BlockingPool& pool)
         : request_(request), params_(std::move(params)), pool_(pool) {}
 
     HttpRequest& request() { return request_; }
@@ -39,7 +41,7 @@ public:
     std::int64_t db_ns() const { return timing_.db_ns; }
     std::int64_t redis_ns() const { return timing_.redis_ns; }
 
-private:
+  private:
     HttpRequest& request_;
     std::vector<std::string> params_;
     joopang::BlockingPool& pool_;

@@ -25,7 +25,9 @@ bool IsCapture(const std::string& seg) {
 
 }  // namespace
 
-Route& Router::Add(std::string method, std::string pattern, RouteHandler handler,
+Route& Router::Add(std::string method,
+                   std::string pattern,
+                   RouteHandler handler,
                    RouteOptions options) {
     auto route = std::make_unique<Route>();
     route->method = std::move(method);

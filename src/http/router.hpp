@@ -3,13 +3,12 @@
 /// "/api/v1/orders/{id}/payment". A path that matches a pattern under another method gives
 /// kMethodNotAllowed with the allowed methods (for the Allow header).
 
+#include <boost/asio/awaitable.hpp>
 #include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <boost/asio/awaitable.hpp>
 
 #include "http/http_types.hpp"
 
@@ -23,9 +22,9 @@ class RequestContext;
 using RouteHandler = std::function<boost::asio::awaitable<HttpResponse>(RequestContext&)>;
 
 struct RouteOptions {
-    bool admin = false;        // requires the admin bearer token
-    bool idempotent = false;   // honours Idempotency-Key
-    std::string summary;       // for /openapi.json
+    bool admin = false;       // requires the admin bearer token
+    bool idempotent = false;  // honours Idempotency-Key
+    std::string summary;      // for /openapi.json
 };
 
 struct Route {
@@ -38,7 +37,7 @@ struct Route {
 };
 
 class Router {
-public:
+  public:
     enum class Outcome { kFound, kNotFound, kMethodNotAllowed };
     struct Match {
         Outcome outcome = Outcome::kNotFound;
@@ -51,7 +50,7 @@ public:
     Match Find(std::string_view method, std::string_view path) const;
     const std::vector<std::unique_ptr<Route>>& routes() const { return routes_; }
 
-private:
+  private:
     std::vector<std::unique_ptr<Route>> routes_;
 };
 

@@ -3,10 +3,10 @@
 #include <spdlog/spdlog.h>
 
 #include <atomic>
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -113,7 +113,9 @@ bhttp::response<bhttp::string_body> ToBeast(HttpResponse& res, unsigned version,
 
 /// An error answered by the server itself (before routing); `path` is the request target's path
 /// when the start line was read.
-HttpResponse ProtocolError(ErrorCode code, std::string message, std::string_view path,
+HttpResponse ProtocolError(ErrorCode code,
+                           std::string message,
+                           std::string_view path,
                            int status_override = 0) {
     HttpResponse r = ErrorResponse(Error{code, std::move(message)}, path);
     if (status_override) r.status = status_override;
@@ -168,15 +170,15 @@ awaitable<void> Server::Impl::Session(std::shared_ptr<Connection> conn, std::uin
         parser.body_limit(settings.max_body_bytes);
         stream.expires_after(settings.read_timeout);
         auto [hec, hn] = co_await bhttp::async_read_header(stream, buffer, parser, kTuple);
-        std::string target_path = PercentDecode(parser.get().target().substr(
-            0, parser.get().target().find('?')));
+        std::string target_path =
+            PercentDecode(parser.get().target().substr(0, parser.get().target().find('?')));
         if (hec) {
             if (hec == bhttp::error::body_limit) {
                 // A declared Content-Length above the limit: refuse before reading the body.
-                auto r = ProtocolError(ErrorCode::kPayloadTooLarge,
-                                       "request body exceeds " +
-                                           std::to_string(settings.max_body_bytes) + " bytes",
-                                       target_path);
+                auto r = ProtocolError(
+                    ErrorCode::kPayloadTooLarge,
+                    "request body exceeds " + std::to_string(settings.max_body_bytes) + " bytes",
+                    target_path);
                 auto out = ToBeast(r, 11, false);
                 co_await WriteAndDrain(*conn, out);
             } else if (hec == bhttp::error::header_limit) {
@@ -184,7 +186,8 @@ awaitable<void> Server::Impl::Session(std::shared_ptr<Connection> conn, std::uin
                                        target_path, 431);
                 auto out = ToBeast(r, 11, false);
                 co_await WriteAndDrain(*conn, out);
-            } else if (hec.category() == bhttp::make_error_code(bhttp::error::end_of_stream).category() &&
+            } else if (hec.category() ==
+                           bhttp::make_error_code(bhttp::error::end_of_stream).category() &&
                        hec != bhttp::error::end_of_stream && hec != bhttp::error::partial_message) {
                 auto r = ProtocolError(ErrorCode::kValidationFailed, "malformed HTTP request",
                                        target_path);
@@ -195,10 +198,10 @@ awaitable<void> Server::Impl::Session(std::shared_ptr<Connection> conn, std::uin
         }
         auto& header = parser.get();
         if (auto len = parser.content_length(); len && *len > settings.max_body_bytes) {
-            auto r = ProtocolError(ErrorCode::kPayloadTooLarge,
-                                   "request body exceeds " +
-                                       std::to_string(settings.max_body_bytes) + " bytes",
-                                   target_path);
+            auto r = ProtocolError(
+                ErrorCode::kPayloadTooLarge,
+                "request body exceeds " + std::to_string(settings.max_body_bytes) + " bytes",
+                target_path);
             auto out = ToBeast(r, header.version(), false);
             co_await WriteAndDrain(*conn, out);
             break;
@@ -215,9 +218,9 @@ awaitable<void> Server::Impl::Session(std::shared_ptr<Connection> conn, std::uin
                                        target_path);
                 auto out = ToBeast(r, header.version(), false);
                 co_await WriteAndDrain(*conn, out);
-            } else if (bec.category() == bhttp::make_error_code(bhttp::error::end_of_stream).category() &&
-                       bec != bhttp::error::end_of_stream &&
-                       bec != bhttp::error::partial_message) {
+            } else if (bec.category() ==
+                           bhttp::make_error_code(bhttp::error::end_of_stream).category() &&
+                       bec != bhttp::error::end_of_stream && bec != bhttp::error::partial_message) {
                 auto r = ProtocolError(ErrorCode::kValidationFailed, "malformed HTTP request body",
                                        target_path);
                 auto out = ToBeast(r, header.version(), false);
@@ -235,7 +238,8 @@ awaitable<void> Server::Impl::Session(std::shared_ptr<Connection> conn, std::uin
         request.headers.reserve(8);
         for (const auto& f : req) {
             std::string name(f.name_string());
-            for (auto& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+            for (auto& ch : name)
+                ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
             request.headers.emplace_back(std::move(name), std::string(f.value()));
         }
         request.body = std::move(req.body());

@@ -5,14 +5,13 @@
 /// Stop() closes the listener and idle connections, lets requests in flight finish, and Wait()
 /// returns once every connection has ended (or the drain deadline passed).
 
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <cstddef>
 #include <functional>
 #include <memory>
 #include <string>
-
-#include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/awaitable.hpp>
 
 #include "http/http_types.hpp"
 
@@ -32,7 +31,7 @@ struct ServerSettings {
 using Handler = std::function<boost::asio::awaitable<HttpResponse>(HttpRequest&)>;
 
 class Server {
-public:
+  public:
     Server(boost::asio::any_io_executor executor, ServerSettings settings, Handler handler);
     ~Server();
     /// Binds the listen socket. Throws on failure (a start-up error: port taken, bad address).
@@ -46,7 +45,7 @@ public:
     /// Blocks until all connections ended or the drain deadline passed.
     void Wait();
 
-private:
+  private:
     struct Impl;
     std::shared_ptr<Impl> impl_;
 };

@@ -35,7 +35,8 @@ json::value OpenApi(const Router& router) {
                               {"schema", {{"type", "string"}}}});
         }
         if (!params.empty()) op["parameters"] = std::move(params);
-        if (r->options.admin) op["security"] = json::array{json::object{{"adminToken", json::array{}}}};
+        if (r->options.admin)
+            op["security"] = json::array{json::object{{"adminToken", json::array{}}}};
         if (method == "post" || method == "put" || method == "patch") {
             op["requestBody"] = {
                 {"required", true},
@@ -51,15 +52,14 @@ json::value OpenApi(const Router& router) {
         if (!path_item.is_object()) path_item = json::object{};
         path_item.as_object()[method] = std::move(op);
     }
-    json::object error_schema = {
-        {"type", "object"},
-        {"required", json::array{"code", "message", "timestamp", "path"}},
-        {"properties",
-         {{"code", {{"type", "string"}}},
-          {"message", {{"type", "string"}}},
-          {"timestamp", {{"type", "string"}, {"format", "date-time"}}},
-          {"path", {{"type", "string"}}},
-          {"field", {{"type", "string"}}}}}};
+    json::object error_schema = {{"type", "object"},
+                                 {"required", json::array{"code", "message", "timestamp", "path"}},
+                                 {"properties",
+                                  {{"code", {{"type", "string"}}},
+                                   {"message", {{"type", "string"}}},
+                                   {"timestamp", {{"type", "string"}, {"format", "date-time"}}},
+                                   {"path", {{"type", "string"}}},
+                                   {"field", {{"type", "string"}}}}}};
     return {{"openapi", "3.0.3"},
             {"info", {{"title", "joopang"}, {"version", "0.1.0"}}},
             {"paths", std::move(paths)},
@@ -71,56 +71,51 @@ json::value OpenApi(const Router& router) {
 }  // namespace
 
 void RegisterSystemRoutes(Router& router, ReadinessProbes probes, obs::Registry& metrics) {
-    router.Add(
-        "GET", "/healthz",
-        [](RequestContext&) -> awaitable<HttpResponse> {
-            co_return JsonResponse(200, {{"status", "UP"}});
-        },
-        {.summary = "Process is up"});
+    router.Add("GET", "/healthz",
+               [](RequestContext&) -> awaitable<HttpResponse> {
+                   co_return JsonResponse(200, {{"status", "UP"}});
+               },
+               {.summary = "Process is up"});
 
-    router.Add(
-        "GET", "/readyz",
-        [probes](RequestContext& ctx) -> awaitable<HttpResponse> {
-            Status db = co_await ctx.Db([&] { return probes.database(); });
-            // (Not `cond ? co_await … : …`: GCC 12 mis-handles co_await inside a conditional
-            // expression and frees the result early.)
-            Status redis;
-            if (probes.redis) redis = co_await probes.redis();
-            auto describe = [](const Status& s) {
-                return s ? json::value("UP") : json::value(s.error().message);
-            };
-            if (db && redis)
-                co_return JsonResponse(200, {{"status", "READY"},
-                                             {"database", "UP"},
-                                             {"redis", "UP"}});
-            HttpResponse res = ErrorResponse(
-                Error::Unavailable(std::string("not ready:") + (db ? "" : " database") +
-                                   (redis ? "" : " redis")),
-                ctx.path());
-            auto body = json::parse(res.body).as_object();
-            body["database"] = describe(db);
-            body["redis"] = describe(redis);
-            res.body = json::serialize(body);
-            co_return res;
-        },
-        {.summary = "Redis and the database are reachable"});
+    router.Add("GET", "/readyz",
+               [probes](RequestContext& ctx) -> awaitable<HttpResponse> {
+                   Status db = co_await ctx.Db([&] { return probes.database(); });
+                   // (Not `cond ? co_await … : …`: GCC 12 mis-handles co_await inside a conditional
+                   // expression and frees the result early.)
+                   Status redis;
+                   if (probes.redis) redis = co_await probes.redis();
+                   auto describe = [](const Status& s) {
+                       return s ? json::value("UP") : json::value(s.error().message);
+                   };
+                   if (db && redis)
+                       co_return JsonResponse(
+                           200, {{"status", "READY"}, {"database", "UP"}, {"redis", "UP"}});
+                   HttpResponse res = ErrorResponse(
+                       Error::Unavailable(std::string("not ready:") + (db ? "" : " database") +
+                                          (redis ? "" : " redis")),
+                       ctx.path());
+                   auto body = json::parse(res.body).as_object();
+                   body["database"] = describe(db);
+                   body["redis"] = describe(redis);
+                   res.body = json::serialize(body);
+                   co_return res;
+               },
+               {.summary = "Redis and the database are reachable"});
 
-    router.Add(
-        "GET", "/metrics",
-        [&metrics](RequestContext&) -> awaitable<HttpResponse> {
-            HttpResponse r;
-            r.content_type = "text/plain; version=0.0.4; charset=utf-8";
-            r.body = metrics.RenderPrometheus();
-            co_return r;
-        },
-        {.summary = "Prometheus metrics"});
+    router.Add("GET", "/metrics",
+               [&metrics](RequestContext&) -> awaitable<HttpResponse> {
+                   HttpResponse r;
+                   r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+                   r.body = metrics.RenderPrometheus();
+                   co_return r;
+               },
+               {.summary = "Prometheus metrics"});
 
-    router.Add(
-        "GET", "/openapi.json",
-        [&router](RequestContext&) -> awaitable<HttpResponse> {
-            co_return JsonResponse(200, OpenApi(router));
-        },
-        {.summary = "This API description"});
+    router.Add("GET", "/openapi.json",
+               [&router](RequestContext&) -> awaitable<HttpResponse> {
+                   co_return JsonResponse(200, OpenApi(router));
+               },
+               {.summary = "This API description"});
 }
 
 }  // namespace joopang::http

@@ -1,7 +1,6 @@
 #pragma once
-#include <functional>
-
 #include <boost/asio/awaitable.hpp>
+#include <functional>
 
 #include "common/error.hpp"
 #include "http/router.hpp"
@@ -14,8 +13,8 @@ namespace joopang::http {
 
 /// How /readyz checks its dependencies.
 struct ReadinessProbes {
-    std::function<Status()> database;                          // blocking
-    std::function<boost::asio::awaitable<Status>()> redis;     // async
+    std::function<Status()> database;                       // blocking
+    std::function<boost::asio::awaitable<Status>()> redis;  // async
 };
 
 /// /healthz, /readyz, /metrics and /openapi.json (generated from `router`'s routes).

@@ -1,7 +1,6 @@
 #include "main/config.hpp"
 
 #include <CLI/CLI.hpp>
-
 #include <cctype>
 #include <iostream>
 
@@ -48,7 +47,9 @@ CLI::Option* Opt(CLI::App& app, const std::string& flag, T& target, const std::s
     return app.add_option(flag, target, help)->envname(EnvName(flag))->capture_default_str();
 }
 
-CLI::Option* DurationOpt(CLI::App& app, const std::string& flag, std::chrono::milliseconds& target,
+CLI::Option* DurationOpt(CLI::App& app,
+                         const std::string& flag,
+                         std::chrono::milliseconds& target,
                          const std::string& help) {
     auto* o = app.add_option_function<std::string>(
         flag,
@@ -62,7 +63,10 @@ CLI::Option* DurationOpt(CLI::App& app, const std::string& flag, std::chrono::mi
     return o;
 }
 
-CLI::Option* FlagOpt(CLI::App& app, const std::string& flag, bool& target, const std::string& help) {
+CLI::Option* FlagOpt(CLI::App& app,
+                     const std::string& flag,
+                     bool& target,
+                     const std::string& help) {
     return app.add_flag(flag, target, help)->envname(EnvName(flag));
 }
 

@@ -12,8 +12,8 @@ struct Config {
     std::string command = "serve";  // serve | worker
     std::string listen = "127.0.0.1:8080";
     std::string data_dir = "./data";
-    std::string redis;     // empty: a private redis-server under <data-dir>/redis
-    std::string database;  // empty: SQLite at <data-dir>/joopang.db
+    std::string redis;        // empty: a private redis-server under <data-dir>/redis
+    std::string database;     // empty: SQLite at <data-dir>/joopang.db
     std::string admin_token;  // empty: <data-dir>/admin-token (created on first start)
     int threads = 0;          // HTTP I/O threads; 0 = number of cores
     int db_pool = 8;          // database connections = blocking threads

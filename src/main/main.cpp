@@ -3,20 +3,19 @@
 
 #include <openssl/rand.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/use_future.hpp>
 #include <filesystem>
 #include <fstream>
 #include <future>
 #include <thread>
-#include <unistd.h>
-
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
-#include <boost/asio/detached.hpp>
 
 #include "app/coupon_service.hpp"
 #include "app/shop_service.hpp"
@@ -86,12 +85,16 @@ std::string InstanceName() {
 }
 
 /// Runs `fn` every `period` on the I/O threads until `stopping`; with a lease, on one instance.
-asio::awaitable<void> EveryPeriod(std::chrono::milliseconds period, std::atomic<bool>& stopping,
-                                  std::shared_ptr<redis::Client> redis, std::string lease,
-                                  std::string token, std::function<asio::awaitable<void>()> fn) {
+asio::awaitable<void> EveryPeriod(std::chrono::milliseconds period,
+                                  std::atomic<bool>& stopping,
+                                  std::shared_ptr<redis::Client> redis,
+                                  std::string lease,
+                                  std::string token,
+                                  std::function<asio::awaitable<void>()> fn) {
     auto next = std::chrono::steady_clock::now() + period;
     while (!stopping) {
-        asio::steady_timer timer(co_await asio::this_coro::executor, std::chrono::milliseconds(100));
+        asio::steady_timer timer(co_await asio::this_coro::executor,
+                                 std::chrono::milliseconds(100));
         co_await timer.async_wait(asio::use_awaitable);
         if (std::chrono::steady_clock::now() < next) continue;
         next = std::chrono::steady_clock::now() + period;
@@ -130,8 +133,8 @@ int Run(const Config& config) {
     ViewCounter views;
     ShopService shop(users, catalog, orders, views, ShopSettings{config.order_ttl.count()});
 
-    int io_threads = config.threads > 0 ? config.threads
-                                        : static_cast<int>(std::thread::hardware_concurrency());
+    int io_threads =
+        config.threads > 0 ? config.threads : static_cast<int>(std::thread::hardware_concurrency());
     if (io_threads <= 0) io_threads = 1;
     asio::io_context ioc(io_threads);
     // Everything that can fail at start-up happens before the I/O threads run, so a failure is a
@@ -198,23 +201,20 @@ int Run(const Config& config) {
                    EveryPeriod(config.template_sync_interval, jobs_stopping, redis, "", instance,
                                [&]() -> asio::awaitable<void> {
                                    if (auto st = co_await coupons.SyncTemplates(); !st)
-                                       spdlog::warn("template sync failed: {}",
-                                                    st.error().message);
+                                       spdlog::warn("template sync failed: {}", st.error().message);
                                }),
                    asio::detached);
-    asio::co_spawn(ioc,
-                   EveryPeriod(config.reconcile_interval, jobs_stopping, redis, "coupon-reconcile",
-                               instance,
-                               [&]() -> asio::awaitable<void> {
-                                   auto r = co_await coupons.Reconcile(config.repair);
-                                   if (!r)
-                                       spdlog::warn("reconciliation failed: {}",
-                                                    r.error().message);
-                               }),
-                   asio::detached);
+    asio::co_spawn(
+        ioc,
+        EveryPeriod(config.reconcile_interval, jobs_stopping, redis, "coupon-reconcile", instance,
+                    [&]() -> asio::awaitable<void> {
+                        auto r = co_await coupons.Reconcile(config.repair);
+                        if (!r) spdlog::warn("reconciliation failed: {}", r.error().message);
+                    }),
+        asio::detached);
     // Templates created while Redis was unreachable, or lost by Redis, are published again now.
-    asio::co_spawn(ioc, [&]() -> asio::awaitable<void> { co_await coupons.SyncTemplates(); },
-                   asio::detached);
+    asio::co_spawn(
+        ioc, [&]() -> asio::awaitable<void> { co_await coupons.SyncTemplates(); }, asio::detached);
 
     // Background jobs: idempotent and safe to run on every instance at once (conditional updates).
     std::vector<std::unique_ptr<workers::PeriodicTask>> jobs;
@@ -259,7 +259,8 @@ int Run(const Config& config) {
         api_ptr = api.get();
         server->Start();
         spdlog::info("joopang listening on {} (redis {}, database {})", config.listen,
-                     redis->Describe(), (*db)->dialect() == sql::Dialect::kSqlite ? "sqlite" : "postgresql");
+                     redis->Describe(),
+                     (*db)->dialect() == sql::Dialect::kSqlite ? "sqlite" : "postgresql");
     } else {
         spdlog::info("joopang worker running (redis {})", redis->Describe());
     }

@@ -60,7 +60,8 @@ static T* Find(const Map& m, const std::string& key) {
     return it == m.end() ? nullptr : it->second.get();
 }
 
-Counter& Registry::GetCounter(const std::string& name, const std::string& help,
+Counter& Registry::GetCounter(const std::string& name,
+                              const std::string& help,
                               const Labels& labels) {
     std::string key = RenderLabels(labels);
     {
@@ -89,7 +90,8 @@ Gauge& Registry::GetGauge(const std::string& name, const std::string& help, cons
     return *slot;
 }
 
-Histogram& Registry::GetHistogram(const std::string& name, const std::string& help,
+Histogram& Registry::GetHistogram(const std::string& name,
+                                  const std::string& help,
                                   const Labels& labels) {
     std::string key = RenderLabels(labels);
     {
@@ -104,7 +106,8 @@ Histogram& Registry::GetHistogram(const std::string& name, const std::string& he
     return *slot;
 }
 
-void Registry::AddCollector(const std::string& name, const std::string& help,
+void Registry::AddCollector(const std::string& name,
+                            const std::string& help,
                             std::function<std::vector<std::pair<Labels, double>>()> fn) {
     std::unique_lock lock(mu_);
     FamilyFor(name, Kind::kGauge, help).collectors.push_back(std::move(fn));
@@ -132,15 +135,17 @@ std::string Registry::RenderPrometheus() const {
     std::string out;
     std::shared_lock lock(mu_);
     for (const auto& [name, f] : families_) {
-        const char* type = f.kind == Kind::kCounter  ? "counter"
+        const char* type = f.kind == Kind::kCounter ? "counter"
                            : f.kind == Kind::kGauge ? "gauge"
                                                     : "histogram";
         out += "# HELP " + name + " " + f.help + "\n# TYPE " + name + " " + type + "\n";
         for (const auto& [labels, c] : f.counters)
             out += name + labels + " " + std::to_string(c->Value()) + "\n";
-        for (const auto& [labels, g] : f.gauges) out += name + labels + " " + Num(g->Value()) + "\n";
+        for (const auto& [labels, g] : f.gauges)
+            out += name + labels + " " + Num(g->Value()) + "\n";
         for (const auto& fn : f.collectors)
-            for (const auto& [labels, v] : fn()) out += name + RenderLabels(labels) + " " + Num(v) + "\n";
+            for (const auto& [labels, v] : fn())
+                out += name + RenderLabels(labels) + " " + Num(v) + "\n";
         for (const auto& [labels, h] : f.histograms) {
             std::uint64_t cumulative = 0;
             for (std::size_t i = 0; i < Histogram::kBuckets; ++i) {

@@ -22,32 +22,32 @@ namespace joopang::obs {
 using Labels = std::vector<std::pair<std::string, std::string>>;
 
 class Counter {
-public:
+  public:
     void Add(std::uint64_t n = 1) { value_.fetch_add(n, std::memory_order_relaxed); }
     std::uint64_t Value() const { return value_.load(std::memory_order_relaxed); }
 
-private:
+  private:
     std::atomic<std::uint64_t> value_{0};
 };
 
 class Gauge {
-public:
+  public:
     void Set(double v) { value_.store(v, std::memory_order_relaxed); }
     double Value() const { return value_.load(std::memory_order_relaxed); }
 
-private:
+  private:
     std::atomic<double> value_{0};
 };
 
 /// Latency histogram in seconds with fixed buckets from 100 µs to 10 s.
 class Histogram {
-public:
+  public:
     static constexpr std::size_t kBuckets = 16;
     static const double kBounds[kBuckets];
     void ObserveNs(std::int64_t ns);
     std::uint64_t Count() const { return count_.load(std::memory_order_relaxed); }
 
-private:
+  private:
     friend class Registry;
     std::atomic<std::uint64_t> buckets_[kBuckets] = {};
     std::atomic<std::uint64_t> count_{0};
@@ -55,8 +55,10 @@ private:
 };
 
 class Registry {
-public:
-    Counter& GetCounter(const std::string& name, const std::string& help, const Labels& labels = {});
+  public:
+    Counter& GetCounter(const std::string& name,
+                        const std::string& help,
+                        const Labels& labels = {});
     Gauge& GetGauge(const std::string& name, const std::string& help, const Labels& labels = {});
     Histogram& GetHistogram(const std::string& name,
                             const std::string& help,
@@ -73,7 +75,7 @@ public:
     /// The process-wide registry.
     static Registry& Global();
 
-private:
+  private:
     enum class Kind { kCounter, kGauge, kHistogram };
     struct Family {
         Kind kind;

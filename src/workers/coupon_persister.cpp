@@ -25,10 +25,16 @@ obs::Labels TemplateLabel(std::int64_t t) { return {{"template", std::to_string(
 
 }  // namespace
 
-CouponPersister::CouponPersister(asio::any_io_executor executor, CouponIssueQueue& queue,
-                                 CouponRepository& repo, BlockingPool& pool,
+CouponPersister::CouponPersister(asio::any_io_executor executor,
+                                 CouponIssueQueue& queue,
+                                 CouponRepository& repo,
+                                 BlockingPool& pool,
                                  PersisterSettings settings)
-    : executor_(executor), queue_(queue), repo_(repo), pool_(pool), settings_(std::move(settings)) {}
+    : executor_(executor),
+      queue_(queue),
+      repo_(repo),
+      pool_(pool),
+      settings_(std::move(settings)) {}
 
 CouponPersister::~CouponPersister() { Stop(); }
 
@@ -126,9 +132,10 @@ awaitable<bool> CouponPersister::DrainOnce(std::int64_t t, StreamState& state) {
         auto claimed = co_await queue_.Reclaim(t, settings_.consumer, settings_.claim_idle.count(),
                                                settings_.batch);
         if (claimed && !claimed->empty()) {
-            spdlog::info("coupon persister: reclaimed {} entries of template {} idle for over "
-                         "{} ms",
-                         claimed->size(), t, settings_.claim_idle.count());
+            spdlog::info(
+                "coupon persister: reclaimed {} entries of template {} idle for over "
+                "{} ms",
+                claimed->size(), t, settings_.claim_idle.count());
             worked = true;
             co_await Persist(t, state, std::move(*claimed));
         }
@@ -141,8 +148,9 @@ awaitable<bool> CouponPersister::DrainOnce(std::int64_t t, StreamState& state) {
     co_return worked;
 }
 
-awaitable<CouponPersister::Outcome> CouponPersister::Persist(std::int64_t t, StreamState& state,
-                                                            std::vector<IssueEntry> entries) {
+awaitable<CouponPersister::Outcome> CouponPersister::Persist(std::int64_t t,
+                                                             StreamState& state,
+                                                             std::vector<IssueEntry> entries) {
     auto& registry = obs::Registry::Global();
     std::vector<IssueEntry> good;
     for (auto& e : entries) {
@@ -150,8 +158,9 @@ awaitable<CouponPersister::Outcome> CouponPersister::Persist(std::int64_t t, Str
             spdlog::error("coupon persister: entry {} of template {} is malformed; dead-lettered",
                           e.entry_id, t);
             co_await queue_.DeadLetter(t, e, "malformed entry");
-            registry.GetCounter("joopang_stream_dead_lettered_total", "Entries dead-lettered",
-                                {{"stream", "coupon-issue:{" + std::to_string(t) + "}"}})
+            registry
+                .GetCounter("joopang_stream_dead_lettered_total", "Entries dead-lettered",
+                            {{"stream", "coupon-issue:{" + std::to_string(t) + "}"}})
                 .Add();
         } else {
             good.push_back(std::move(e));
@@ -172,13 +181,13 @@ awaitable<CouponPersister::Outcome> CouponPersister::Persist(std::int64_t t, Str
             spdlog::warn("coupon persister: acknowledging failed: {}", st.error().message);
         }
         db_failures_ = 0;
-        registry.GetCounter("joopang_coupons_persisted_total", "Coupons written to the database",
-                            TemplateLabel(t))
-            .Add(good.size());
         registry
-            .GetHistogram("joopang_coupon_persist_batch_seconds", "Coupon batch write duration")
-            .ObserveNs(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start)
-                           .count());
+            .GetCounter("joopang_coupons_persisted_total", "Coupons written to the database",
+                        TemplateLabel(t))
+            .Add(good.size());
+        registry.GetHistogram("joopang_coupon_persist_batch_seconds", "Coupon batch write duration")
+            .ObserveNs(
+                std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count());
         co_return Outcome::kDone;
     }
     const Error& error = persisted.error();
@@ -201,12 +210,14 @@ awaitable<CouponPersister::Outcome> CouponPersister::Persist(std::int64_t t, Str
     auto failures = co_await queue_.RecordFailure(t, e.entry_id);
     std::int64_t n = failures ? *failures : 1;
     if (n >= settings_.max_deliveries) {
-        spdlog::error("coupon persister: entry {} of template {} failed {} times ({}); "
-                      "dead-lettered",
-                      e.entry_id, t, n, error.message);
+        spdlog::error(
+            "coupon persister: entry {} of template {} failed {} times ({}); "
+            "dead-lettered",
+            e.entry_id, t, n, error.message);
         co_await queue_.DeadLetter(t, e, error.message);
-        registry.GetCounter("joopang_stream_dead_lettered_total", "Entries dead-lettered",
-                            {{"stream", "coupon-issue:{" + std::to_string(t) + "}"}})
+        registry
+            .GetCounter("joopang_stream_dead_lettered_total", "Entries dead-lettered",
+                        {{"stream", "coupon-issue:{" + std::to_string(t) + "}"}})
             .Add();
     } else {
         auto delay = settings_.retry_delay * (1 << std::min<std::int64_t>(n - 1, 6));

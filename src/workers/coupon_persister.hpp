@@ -11,15 +11,14 @@
 /// one by one to isolate the culprit, whose failures are counted in Redis, and after
 /// `max_deliveries` it moves to the dead-letter stream.
 
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <cstdint>
 #include <future>
 #include <map>
 #include <memory>
 #include <string>
-
-#include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/awaitable.hpp>
 
 #include "app/ports/coupon_issue_queue.hpp"
 #include "app/ports/coupon_repository.hpp"
@@ -38,7 +37,7 @@ struct PersisterSettings {
 };
 
 class CouponPersister {
-public:
+  public:
     CouponPersister(boost::asio::any_io_executor executor,
                     CouponIssueQueue& queue,
                     CouponRepository& repo,
@@ -49,7 +48,7 @@ public:
     /// Asks the loop to stop after the batch in progress and waits for it.
     void Stop();
 
-private:
+  private:
     struct StreamState {
         bool ready = false;
         std::optional<CouponTemplate> tmpl;

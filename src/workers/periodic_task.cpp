@@ -13,7 +13,9 @@ PeriodicTask::PeriodicTask(PeriodicSettings settings, std::function<Status()> ru
 
 PeriodicTask::~PeriodicTask() { Stop(); }
 
-void PeriodicTask::Start() { thread_ = std::thread([this] { Loop(); }); }
+void PeriodicTask::Start() {
+    thread_ = std::thread([this] { Loop(); });
+}
 
 void PeriodicTask::Stop() {
     {
@@ -30,8 +32,8 @@ void PeriodicTask::Loop() {
     auto& runs = registry.GetCounter("joopang_job_runs_total", "Periodic job runs", labels);
     auto& failures =
         registry.GetCounter("joopang_job_failures_total", "Periodic job failures", labels);
-    auto& duration = registry.GetHistogram("joopang_job_duration_seconds",
-                                           "Periodic job run duration", labels);
+    auto& duration =
+        registry.GetHistogram("joopang_job_duration_seconds", "Periodic job run duration", labels);
     std::mt19937_64 rng(std::random_device{}());
     std::uniform_real_distribution<double> jitter(0.0, settings_.jitter);
     auto backoff = settings_.period;

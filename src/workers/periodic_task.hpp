@@ -23,7 +23,7 @@ struct PeriodicSettings {
 };
 
 class PeriodicTask {
-public:
+  public:
     /// `run` returns an error to request a back-off (doubling up to max_backoff).
     PeriodicTask(PeriodicSettings settings, std::function<Status()> run);
     ~PeriodicTask();
@@ -31,7 +31,7 @@ public:
     /// Wakes the thread, waits for a run in progress to finish, and joins. Idempotent.
     void Stop();
 
-private:
+  private:
     void Loop();
 
     PeriodicSettings settings_;

@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include "common/clock.hpp"
+
+#include <gtest/gtest.h>
 
 using namespace joopang;
 
@@ -16,7 +16,8 @@ TEST(Clock, ParsesWhatItFormatsAndOffsets) {
 }
 
 TEST(Clock, RejectsMalformedTimes) {
-    for (const char* bad : {"", "2026-11-21", "2026-13-01T00:00:00Z", "2026-11-21T17:04:05",
-                            "2026-11-21T17:04:05.Z", "2026-11-21T25:00:00Z", "x026-11-21T00:00:00Z"})
+    for (const char* bad :
+         {"", "2026-11-21", "2026-13-01T00:00:00Z", "2026-11-21T17:04:05", "2026-11-21T17:04:05.Z",
+          "2026-11-21T25:00:00Z", "x026-11-21T00:00:00Z"})
         EXPECT_FALSE(ParseRfc3339(bad).has_value()) << bad;
 }

@@ -1,7 +1,7 @@
+#include "main/config.hpp"
+
 #include <gtest/gtest.h>
 #include <stdlib.h>
-
-#include "main/config.hpp"
 
 using namespace joopang;
 

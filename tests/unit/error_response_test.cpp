@@ -1,8 +1,9 @@
+#include "http/error_response.hpp"
+
 #include <gtest/gtest.h>
 
 #include <boost/json/parse.hpp>
 
-#include "http/error_response.hpp"
 #include "observability/logging.hpp"
 
 using namespace joopang;

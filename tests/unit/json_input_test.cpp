@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include "http/json_input.hpp"
+
+#include <gtest/gtest.h>
 
 using namespace joopang;
 using namespace joopang::http;

@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include "observability/metrics.hpp"
+
+#include <gtest/gtest.h>
 
 using namespace joopang::obs;
 
@@ -8,8 +8,8 @@ TEST(Metrics, RendersCountersAndCumulativeHistogramBuckets) {
     Registry r;
     r.GetCounter("req_total", "requests", {{"route", "/a"}, {"status", "200"}}).Add(3);
     auto& h = r.GetHistogram("lat_seconds", "latency", {{"route", "/a"}});
-    h.ObserveNs(50'000);        // 50 µs
-    h.ObserveNs(2'000'000);     // 2 ms
+    h.ObserveNs(50'000);          // 50 µs
+    h.ObserveNs(2'000'000);       // 2 ms
     h.ObserveNs(20'000'000'000);  // 20 s, beyond the last bucket
     std::string text = r.RenderPrometheus();
     EXPECT_NE(text.find("# TYPE req_total counter"), std::string::npos);

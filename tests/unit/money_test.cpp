@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include "common/money.hpp"
+
+#include <gtest/gtest.h>
 
 using joopang::Money;
 
@@ -12,8 +12,8 @@ TEST(Money, ParsesWholeAndFractionalAmounts) {
 }
 
 TEST(Money, RejectsMalformedText) {
-    for (const char* bad : {"", "-", ".", "1.", ".5", "1.234", "1e3", "+1", "1,00", " 1", "abc",
-                            "1.2.3", "0x10"})
+    for (const char* bad :
+         {"", "-", ".", "1.", ".5", "1.234", "1e3", "+1", "1,00", " 1", "abc", "1.2.3", "0x10"})
         EXPECT_FALSE(Money::Parse(bad).has_value()) << bad;
 }
 

@@ -21,8 +21,8 @@ TEST(OrderRules, PendingAndPaidOrdersAreCancelable) {
 }
 
 TEST(OrderRules, StatusNamesRoundTrip) {
-    for (auto s : {OrderStatus::kPending, OrderStatus::kPaid, OrderStatus::kCanceled,
-                   OrderStatus::kExpired})
+    for (auto s :
+         {OrderStatus::kPending, OrderStatus::kPaid, OrderStatus::kCanceled, OrderStatus::kExpired})
         EXPECT_EQ(ParseOrderStatus(ToString(s)), s);
     EXPECT_FALSE(ParseOrderStatus("SHIPPED").has_value());
 }

@@ -12,7 +12,7 @@ namespace joopang {
 
 /// Categories and products with their items. Blocking; thread-safe.
 class CatalogRepository {
-public:
+  public:
     virtual ~CatalogRepository() = default;
     /// CATEGORY_NOT_FOUND if the parent does not exist.
     virtual Result<Category> CreateCategory(const std::string& name,

@@ -2,12 +2,11 @@
 /// The Redis side of coupon drops, as the request path sees it. Async: every call is one or a few
 /// pipelined Redis commands; no SQL.
 
+#include <boost/asio/awaitable.hpp>
 #include <cstdint>
 #include <optional>
 #include <utility>
 #include <vector>
-
-#include <boost/asio/awaitable.hpp>
 
 #include "common/error.hpp"
 #include "domain/coupon_template.hpp"
@@ -15,7 +14,14 @@
 namespace joopang {
 
 struct IssueDecision {
-    enum class Kind { kReserved, kAlreadyIssued, kSoldOut, kNotActive, kUnknownTemplate, kRateLimited };
+    enum class Kind {
+        kReserved,
+        kAlreadyIssued,
+        kSoldOut,
+        kNotActive,
+        kUnknownTemplate,
+        kRateLimited
+    };
     Kind kind = Kind::kSoldOut;
     std::int64_t request_id = 0;
     std::int64_t position = 0;
@@ -36,15 +42,15 @@ struct IssueRequestState {
 
 /// Redis's counters of one template, read atomically.
 struct TemplateCounters {
-    bool known = false;        // metadata present in Redis
-    bool has_seq = false;      // the position counter exists
-    std::int64_t reserved = 0; // winners decided in Redis
-    std::int64_t stock = 0;    // coupons left
+    bool known = false;         // metadata present in Redis
+    bool has_seq = false;       // the position counter exists
+    std::int64_t reserved = 0;  // winners decided in Redis
+    std::int64_t stock = 0;     // coupons left
     std::int64_t persisted = 0;
 };
 
 class CouponGate {
-public:
+  public:
     virtual ~CouponGate() = default;
     /// One atomic decision: rate limit, status and window, per-user limit, stock, arrival order
     /// and the append to the issue stream, together or not at all.

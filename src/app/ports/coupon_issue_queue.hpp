@@ -2,12 +2,11 @@
 /// The issue stream as the persister sees it: one stream per template, one consumer group, a
 /// consumer name per process, a dead-letter stream beside each.
 
+#include <boost/asio/awaitable.hpp>
 #include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <boost/asio/awaitable.hpp>
 
 #include "app/ports/coupon_repository.hpp"
 #include "common/error.hpp"
@@ -35,7 +34,7 @@ struct StreamStats {
 };
 
 class CouponIssueQueue {
-public:
+  public:
     virtual ~CouponIssueQueue() = default;
     template <class T>
     using Awaitable = boost::asio::awaitable<T>;

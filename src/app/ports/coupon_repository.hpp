@@ -27,7 +27,7 @@ struct PersistedCoupon {
 
 /// Coupon templates and coupons in the system of record. Blocking; thread-safe.
 class CouponRepository {
-public:
+  public:
     virtual ~CouponRepository() = default;
     virtual Result<CouponTemplate> CreateTemplate(const CouponTemplate& t) = 0;
     /// COUPON_TEMPLATE_NOT_FOUND if absent.

@@ -9,7 +9,7 @@ namespace joopang {
 
 /// Users and wallets in the system of record. Blocking; thread-safe.
 class UserRepository {
-public:
+  public:
     virtual ~UserRepository() = default;
     /// EMAIL_TAKEN if the email exists.
     virtual Result<User> Create(const User& user, const std::string& password_hash) = 0;

@@ -59,10 +59,14 @@ IssueEntry Decode(std::int64_t template_id, const StreamEntry& e) {
     out.coupon.request_id = RedisCouponStore::RequestIdOf(e.id);
     std::optional<std::int64_t> user, seq, pos, at;
     for (const auto& [k, v] : e.fields) {
-        if (k == "u") user = ParseInt(v);
-        else if (k == "s") seq = ParseInt(v);
-        else if (k == "p") pos = ParseInt(v);
-        else if (k == "t") at = ParseInt(v);
+        if (k == "u")
+            user = ParseInt(v);
+        else if (k == "s")
+            seq = ParseInt(v);
+        else if (k == "p")
+            pos = ParseInt(v);
+        else if (k == "t")
+            at = ParseInt(v);
         else if (k == "r") {
             if (auto r = ParseInt(v)) out.coupon.request_id = *r;  // replayed: keep the original
         }
@@ -78,7 +82,8 @@ IssueEntry Decode(std::int64_t template_id, const StreamEntry& e) {
     return out;
 }
 
-std::vector<IssueEntry> DecodeAll(std::int64_t template_id, const std::vector<StreamEntry>& entries) {
+std::vector<IssueEntry> DecodeAll(std::int64_t template_id,
+                                  const std::vector<StreamEntry>& entries) {
     std::vector<IssueEntry> out;
     out.reserve(entries.size());
     for (const auto& e : entries) {
@@ -92,8 +97,8 @@ std::vector<IssueEntry> DecodeAll(std::int64_t template_id, const std::vector<St
 std::optional<std::int64_t> TemplateOfStream(const std::string& stream) {
     const std::string prefix = "coupon-issue:{";
     if (stream.rfind(prefix, 0) != 0 || stream.back() != '}') return std::nullopt;
-    return ParseInt(std::string_view(stream).substr(prefix.size(),
-                                                     stream.size() - prefix.size() - 1));
+    return ParseInt(
+        std::string_view(stream).substr(prefix.size(), stream.size() - prefix.size() - 1));
 }
 
 }  // namespace
@@ -163,15 +168,17 @@ Awaitable<Result<IssueDecision>> RedisCouponStore::TryIssue(std::int64_t t, std:
 }
 
 Awaitable<Status> RedisCouponStore::Publish(const CouponTemplate& t, std::int64_t already_issued) {
-    auto opt = [](const std::optional<EpochMs>& v) { return v ? std::to_string(*v) : std::string(); };
+    auto opt = [](const std::optional<EpochMs>& v) {
+        return v ? std::to_string(*v) : std::string();
+    };
     std::vector<Args> batch;
     batch.push_back(MakeArgs("HSET", keys::Meta(t.id), "status", std::string(ToString(t.status)),
                              "start_at", opt(t.start_at), "end_at", opt(t.end_at), "limit",
                              std::to_string(t.per_user_limit), "total",
                              std::to_string(t.total_quantity)));
-    batch.push_back(MakeArgs("SET", keys::Stock(t.id),
-                             std::to_string(std::max<std::int64_t>(0, t.total_quantity - already_issued)),
-                             "NX"));
+    batch.push_back(MakeArgs(
+        "SET", keys::Stock(t.id),
+        std::to_string(std::max<std::int64_t>(0, t.total_quantity - already_issued)), "NX"));
     batch.push_back(MakeArgs("SADD", keys::kTemplates, std::to_string(t.id)));
     batch.push_back(
         MakeArgs("XGROUP", "CREATE", keys::Stream(t.id), keys::kGroup, "0", "MKSTREAM"));
@@ -232,7 +239,9 @@ Awaitable<Result<TemplateCounters>> RedisCouponStore::Counters(std::int64_t t) {
 }
 
 Awaitable<Result<bool>> RedisCouponStore::Restore(
-    const CouponTemplate& t, const TemplateCounters& seen, std::int64_t reserved,
+    const CouponTemplate& t,
+    const TemplateCounters& seen,
+    std::int64_t reserved,
     const std::vector<std::pair<std::int64_t, std::int64_t>>& user_counts) {
     if (auto st = co_await Publish(t, reserved); !st) co_return st.error();
     // Users Redis forgot get their database count back; a count Redis still has is left alone
@@ -240,8 +249,8 @@ Awaitable<Result<bool>> RedisCouponStore::Restore(
     if (!user_counts.empty()) {
         std::vector<Args> batch;
         for (const auto& [user, count] : user_counts)
-            batch.push_back(MakeArgs("HSETNX", keys::Users(t.id), std::to_string(user),
-                                     std::to_string(count)));
+            batch.push_back(
+                MakeArgs("HSETNX", keys::Users(t.id), std::to_string(user), std::to_string(count)));
         auto r = co_await client_->Batch(std::move(batch));
         if (!r) co_return r.error();
     }
@@ -323,8 +332,8 @@ Awaitable<Result<std::vector<IssueEntry>>> RedisCouponStore::Reclaim(std::int64_
     if (!r) co_return r.error();
     auto out = DecodeAll(t, r->entries);
     if (!out.empty()) {
-        co_await client_->Command(MakeArgs("HINCRBY", keys::Meta(t), "retried",
-                                           std::to_string(out.size())));
+        co_await client_->Command(
+            MakeArgs("HINCRBY", keys::Meta(t), "retried", std::to_string(out.size())));
     }
     co_return out;
 }
@@ -339,12 +348,12 @@ Awaitable<Status> RedisCouponStore::Complete(std::int64_t t,
     for (std::size_t i = 0; i < entries.size() && i < persisted.size(); ++i) {
         const auto& c = entries[i].coupon;
         states.push_back(EntryIdOf(c.request_id));
-        states.push_back("I:" + std::to_string(c.user_id) + ":" + std::to_string(c.position) +
-                         ":" + std::to_string(persisted[i].coupon_id));
+        states.push_back("I:" + std::to_string(c.user_id) + ":" + std::to_string(c.position) + ":" +
+                         std::to_string(persisted[i].coupon_id));
     }
     if (states.size() > 2) batch.push_back(std::move(states));
-    batch.push_back(MakeArgs("HINCRBY", keys::Meta(t), "persisted",
-                             std::to_string(persisted.size())));
+    batch.push_back(
+        MakeArgs("HINCRBY", keys::Meta(t), "persisted", std::to_string(persisted.size())));
     Args ack = MakeArgs("XACK", keys::Stream(t), keys::kGroup);
     Args del = MakeArgs("XDEL", keys::Stream(t));
     Args fails = MakeArgs("HDEL", keys::Failures(t));
@@ -375,12 +384,13 @@ Awaitable<Result<std::int64_t>> RedisCouponStore::RecordFailure(std::int64_t t,
     co_return static_cast<std::int64_t>((*r)[0].integer);
 }
 
-Awaitable<Status> RedisCouponStore::DeadLetter(std::int64_t t, const IssueEntry& entry,
+Awaitable<Status> RedisCouponStore::DeadLetter(std::int64_t t,
+                                               const IssueEntry& entry,
                                                const std::string& reason) {
     const auto& c = entry.coupon;
     std::vector<Args> batch;
-    batch.push_back(MakeArgs("XADD", keys::DeadLetters(t), "*", "u", std::to_string(c.user_id),
-                             "s", std::to_string(c.seq), "p", std::to_string(c.position), "t",
+    batch.push_back(MakeArgs("XADD", keys::DeadLetters(t), "*", "u", std::to_string(c.user_id), "s",
+                             std::to_string(c.seq), "p", std::to_string(c.position), "t",
                              std::to_string(c.issued_at), "r", std::to_string(c.request_id),
                              "source", entry.entry_id, "error", reason));
     batch.push_back(MakeArgs("XACK", keys::Stream(t), keys::kGroup, entry.entry_id));
@@ -388,9 +398,9 @@ Awaitable<Status> RedisCouponStore::DeadLetter(std::int64_t t, const IssueEntry&
     batch.push_back(MakeArgs("HDEL", keys::Failures(t), entry.entry_id));
     batch.push_back(MakeArgs("HINCRBY", keys::Meta(t), "dead", "1"));
     if (!entry.malformed)
-        batch.push_back(MakeArgs("HSET", keys::Requests(t), EntryIdOf(c.request_id),
-                                 "F:" + std::to_string(c.user_id) + ":" +
-                                     std::to_string(c.position)));
+        batch.push_back(
+            MakeArgs("HSET", keys::Requests(t), EntryIdOf(c.request_id),
+                     "F:" + std::to_string(c.user_id) + ":" + std::to_string(c.position)));
     auto r = co_await client_->Batch(std::move(batch));
     if (!r) co_return r.error();
     for (const auto& reply : *r)
@@ -400,8 +410,7 @@ Awaitable<Status> RedisCouponStore::DeadLetter(std::int64_t t, const IssueEntry&
 
 Awaitable<Result<std::int64_t>> RedisCouponStore::Replay(const std::string& stream) {
     auto t = TemplateOfStream(stream);
-    if (!t)
-        co_return Error{ErrorCode::kNotFound, "no dead-letter stream for '" + stream + "'"};
+    if (!t) co_return Error{ErrorCode::kNotFound, "no dead-letter stream for '" + stream + "'"};
     // Replay what is dead-lettered now, up to the last id seen at the start: an entry that fails
     // again and returns to the dead letters meanwhile is not replayed twice in one call.
     auto last = co_await client_->Command(
@@ -436,8 +445,8 @@ Awaitable<Result<std::int64_t>> RedisCouponStore::Replay(const std::string& stre
             }
             batch.push_back(std::move(add));
             if (auto rid = ParseInt(request))
-                batch.push_back(MakeArgs("HSET", keys::Requests(*t), EntryIdOf(*rid),
-                                         "R:" + user + ":" + pos));
+                batch.push_back(
+                    MakeArgs("HSET", keys::Requests(*t), EntryIdOf(*rid), "R:" + user + ":" + pos));
             del.push_back(e.id);
         }
         batch.push_back(std::move(del));

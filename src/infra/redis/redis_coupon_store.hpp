@@ -16,7 +16,7 @@ struct CouponStoreSettings {
 };
 
 class RedisCouponStore final : public CouponGate, public CouponIssueQueue {
-public:
+  public:
     RedisCouponStore(std::shared_ptr<Client> client, CouponStoreSettings settings)
         : client_(std::move(client)), settings_(settings) {}
 
@@ -62,7 +62,7 @@ public:
     static std::int64_t RequestIdOf(const std::string& entry_id);
     static std::string EntryIdOf(std::int64_t request_id);
 
-private:
+  private:
     Awaitable<Result<std::vector<IssueEntry>>> ReadGroup(std::int64_t template_id,
                                                          const std::string& consumer,
                                                          int count,

@@ -10,7 +10,9 @@ return 0
 )lua");
 }  // namespace
 
-Awaitable<bool> TryLease(Client& client, const std::string& name, const std::string& token,
+Awaitable<bool> TryLease(Client& client,
+                         const std::string& name,
+                         const std::string& token,
                          std::chrono::milliseconds ttl) {
     auto r = co_await client.Command(
         MakeArgs("SET", "lease:" + name, token, "NX", "PX", std::to_string(ttl.count())));

@@ -92,18 +92,30 @@ void RedisSupervisor::SpawnLocked() {
     fs::create_directories(dir_);
     if (!socket_path_.empty()) ::unlink(socket_path_.c_str());
     std::vector<std::string> args = {settings_.redis_server_binary,
-                                     "--bind", "127.0.0.1",
-                                     "--port", std::to_string(port_),
-                                     "--dir", dir_,
-                                     "--appendonly", "yes",
-                                     "--appendfsync", "everysec",
-                                     "--save", "",
-                                     "--pidfile", dir_ + "/redis.pid",
-                                     "--logfile", dir_ + "/redis.log",
-                                     "--daemonize", "no",
-                                     "--lazyfree-lazy-server-del", "yes",
-                                     "--lazyfree-lazy-user-del", "yes",
-                                     "--protected-mode", "no"};
+                                     "--bind",
+                                     "127.0.0.1",
+                                     "--port",
+                                     std::to_string(port_),
+                                     "--dir",
+                                     dir_,
+                                     "--appendonly",
+                                     "yes",
+                                     "--appendfsync",
+                                     "everysec",
+                                     "--save",
+                                     "",
+                                     "--pidfile",
+                                     dir_ + "/redis.pid",
+                                     "--logfile",
+                                     dir_ + "/redis.log",
+                                     "--daemonize",
+                                     "no",
+                                     "--lazyfree-lazy-server-del",
+                                     "yes",
+                                     "--lazyfree-lazy-user-del",
+                                     "yes",
+                                     "--protected-mode",
+                                     "no"};
     if (!socket_path_.empty()) {
         args.insert(args.end(), {"--unixsocket", socket_path_, "--unixsocketperm", "700"});
     }
@@ -152,7 +164,8 @@ void RedisSupervisor::MonitorLoop() {
                                           : "status " + std::to_string(WEXITSTATUS(status)),
                       backoff_ms);
         std::unique_lock lock(mu_);
-        if (cv_.wait_for(lock, std::chrono::milliseconds(backoff_ms), [&] { return stopping_.load(); }))
+        if (cv_.wait_for(lock, std::chrono::milliseconds(backoff_ms),
+                         [&] { return stopping_.load(); }))
             break;
         try {
             SpawnLocked();

@@ -19,7 +19,7 @@ struct SupervisorSettings {
 };
 
 class RedisSupervisor {
-public:
+  public:
     explicit RedisSupervisor(SupervisorSettings settings);
     ~RedisSupervisor();
     RedisSupervisor(const RedisSupervisor&) = delete;
@@ -36,7 +36,7 @@ public:
     /// How many times the server was restarted after dying.
     int restarts() const { return restarts_.load(); }
 
-private:
+  private:
     void SpawnLocked();
     void MonitorLoop();
     bool WaitUntilAccepting(int timeout_ms) const;

@@ -29,7 +29,7 @@ using Value = std::variant<std::monostate, std::int64_t, double, std::string>;
 
 /// One result row; every column arrives as text (or NULL) and is converted on access.
 class Row {
-public:
+  public:
     explicit Row(std::vector<std::optional<std::string>> cols) : cols_(std::move(cols)) {}
     bool IsNull(std::size_t i) const { return !cols_.at(i).has_value(); }
     /// Integer value of column i (0 when NULL or not a number).
@@ -40,7 +40,7 @@ public:
     std::optional<std::string> OptText(std::size_t i) const { return cols_.at(i); }
     std::size_t size() const { return cols_.size(); }
 
-private:
+  private:
     std::vector<std::optional<std::string>> cols_;
 };
 
@@ -55,7 +55,7 @@ enum class FailureKind { kNone, kConflict, kConnectionLost, kUniqueViolation, kO
 
 /// A connection lent by Db::Run for the duration of one callback. Not thread-safe.
 class Connection {
-public:
+  public:
     virtual ~Connection() = default;
     /// Runs one statement. Errors come back as kUnavailable (connection) or kInternal (SQL).
     virtual Result<QueryResult> Exec(std::string_view sql, std::span<const Value> params = {}) = 0;
@@ -71,7 +71,7 @@ public:
 enum class TxMode { kNone, kRead, kWrite };
 
 class Db {
-public:
+  public:
     virtual ~Db() = default;
     virtual Dialect dialect() const = 0;
 

@@ -39,7 +39,8 @@ Status AttachItems(Connection& c, std::vector<Product>& products) {
     }
     auto r = c.Exec(
         "SELECT id, product_id, name, code, unit_price, stock, active FROM product_items "
-        "WHERE product_id IN (" + Placeholders(ids.size()) + ") ORDER BY id",
+        "WHERE product_id IN (" +
+            Placeholders(ids.size()) + ") ORDER BY id",
         ids);
     if (!r) return r.error();
     for (const auto& row : r->rows) {
@@ -157,8 +158,8 @@ Result<Product> SqlCatalogRepository::UpdateProduct(std::int64_t id, const Produ
                 return Error{ErrorCode::kProductNotFound,
                              "product " + std::to_string(id) + " not found"};
             return Error{ErrorCode::kVersionConflict,
-                         "product was changed: version is " + exists->rows[0].Text(0) +
-                             ", not " + std::to_string(u.version),
+                         "product was changed: version is " + exists->rows[0].Text(0) + ", not " +
+                             std::to_string(u.version),
                          "version"};
         }
         for (std::size_t i = 0; i < u.items.size(); ++i) {
@@ -186,8 +187,8 @@ Result<Product> SqlCatalogRepository::UpdateProduct(std::int64_t id, const Produ
 }
 
 Result<Product> SqlCatalogRepository::FindProduct(std::int64_t id) {
-    return db_.Transact<Product>(TxMode::kRead,
-                                 [&](Connection& c) -> Result<Product> { return LoadProduct(c, id); });
+    return db_.Transact<Product>(
+        TxMode::kRead, [&](Connection& c) -> Result<Product> { return LoadProduct(c, id); });
 }
 
 Result<Page<Product>> SqlCatalogRepository::ListProducts(const ProductQuery& q) {
@@ -239,7 +240,8 @@ Status SqlCatalogRepository::AddViews(
     std::sort(sorted.begin(), sorted.end());  // one lock order across instances
     return db_.Run(TxMode::kWrite, [&](Connection& c) -> Status {
         for (auto [id, n] : sorted) {
-            auto r = c.Exec("UPDATE products SET view_count = view_count + ? WHERE id = ?", {n, id});
+            auto r =
+                c.Exec("UPDATE products SET view_count = view_count + ? WHERE id = ?", {n, id});
             if (!r) return r.error();
         }
         return {};

@@ -5,7 +5,7 @@
 namespace joopang::sql {
 
 class SqlCatalogRepository final : public CatalogRepository {
-public:
+  public:
     explicit SqlCatalogRepository(Db& db) : db_(db) {}
     Result<Category> CreateCategory(const std::string& name,
                                     std::optional<std::int64_t> parent_id) override;
@@ -16,7 +16,7 @@ public:
     Result<Page<Product>> ListProducts(const ProductQuery& query) override;
     Status AddViews(const std::vector<std::pair<std::int64_t, std::int64_t>>& views) override;
 
-private:
+  private:
     Db& db_;
 };
 

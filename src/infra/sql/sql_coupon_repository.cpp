@@ -30,8 +30,8 @@ CouponTemplate ToTemplate(const Row& r) {
 }
 
 Result<CouponTemplate> LoadTemplate(Connection& c, std::int64_t id) {
-    auto r = c.Exec(std::string("SELECT ") + kTemplateColumns + " FROM coupon_templates WHERE id = ?",
-                    {id});
+    auto r = c.Exec(
+        std::string("SELECT ") + kTemplateColumns + " FROM coupon_templates WHERE id = ?", {id});
     if (!r) return r.error();
     if (r->rows.empty())
         return Error{ErrorCode::kCouponTemplateNotFound,
@@ -46,7 +46,8 @@ Value OptMoney(const std::optional<Money>& m) {
 }  // namespace
 
 Result<CouponTemplate> SqlCouponRepository::CreateTemplate(const CouponTemplate& t) {
-    return db_.Transact<CouponTemplate>(TxMode::kWrite, [&](Connection& c) -> Result<CouponTemplate> {
+    return db_.Transact<
+        CouponTemplate>(TxMode::kWrite, [&](Connection& c) -> Result<CouponTemplate> {
         EpochMs now = NowMs();
         auto r = c.Exec(
             "INSERT INTO coupon_templates(title, type, value, total_quantity, per_user_limit, "
@@ -66,17 +67,19 @@ Result<CouponTemplate> SqlCouponRepository::CreateTemplate(const CouponTemplate&
 
 Result<CouponTemplate> SqlCouponRepository::FindTemplate(std::int64_t id) {
     return db_.Transact<CouponTemplate>(
-        TxMode::kNone, [&](Connection& c) -> Result<CouponTemplate> { return LoadTemplate(c, id); });
+        TxMode::kNone,
+        [&](Connection& c) -> Result<CouponTemplate> { return LoadTemplate(c, id); });
 }
 
 Result<CouponTemplate> SqlCouponRepository::SetTemplateStatus(std::int64_t id,
                                                               TemplateStatus status) {
-    return db_.Transact<CouponTemplate>(TxMode::kWrite, [&](Connection& c) -> Result<CouponTemplate> {
-        auto r = c.Exec("UPDATE coupon_templates SET status = ?, updated_at = ? WHERE id = ?",
-                        {std::string(ToString(status)), NowMs(), id});
-        if (!r) return r.error();
-        return LoadTemplate(c, id);
-    });
+    return db_.Transact<CouponTemplate>(
+        TxMode::kWrite, [&](Connection& c) -> Result<CouponTemplate> {
+            auto r = c.Exec("UPDATE coupon_templates SET status = ?, updated_at = ? WHERE id = ?",
+                            {std::string(ToString(status)), NowMs(), id});
+            if (!r) return r.error();
+            return LoadTemplate(c, id);
+        });
 }
 
 Result<std::vector<CouponTemplate>> SqlCouponRepository::ListLiveTemplates() {
@@ -114,9 +117,9 @@ Result<std::vector<std::pair<std::int64_t, std::int64_t>>> SqlCouponRepository::
     std::int64_t template_id) {
     using Out = std::vector<std::pair<std::int64_t, std::int64_t>>;
     return db_.Transact<Out>(TxMode::kNone, [&](Connection& c) -> Result<Out> {
-        auto r = c.Exec(
-            "SELECT user_id, COUNT(*) FROM coupons WHERE template_id = ? GROUP BY user_id",
-            {template_id});
+        auto r =
+            c.Exec("SELECT user_id, COUNT(*) FROM coupons WHERE template_id = ? GROUP BY user_id",
+                   {template_id});
         if (!r) return r.error();
         Out out;
         for (const auto& row : r->rows) out.emplace_back(row.Int(0), row.Int(1));
@@ -154,9 +157,16 @@ Result<std::vector<PersistedCoupon>> SqlCouponRepository::PersistBatch(
                 "SELECT ?::bigint, u, s, r, p, ?::text, ?::bigint, ?::bigint, ?::bigint, i, e "
                 "FROM unnest(?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], "
                 "?::bigint[]) AS x(u, s, r, p, i, e)";
-            params = {t.id, std::string(ToString(t.terms.type)), t.terms.value.cents(),
-                      t.terms.min_order_amount.cents(), OptMoney(t.terms.max_discount_amount),
-                      users + "}", seqs + "}", requests + "}", positions + "}", issued + "}",
+            params = {t.id,
+                      std::string(ToString(t.terms.type)),
+                      t.terms.value.cents(),
+                      t.terms.min_order_amount.cents(),
+                      OptMoney(t.terms.max_discount_amount),
+                      users + "}",
+                      seqs + "}",
+                      requests + "}",
+                      positions + "}",
+                      issued + "}",
                       expires + "}"};
         } else {
             sql =
@@ -165,7 +175,8 @@ Result<std::vector<PersistedCoupon>> SqlCouponRepository::PersistBatch(
             params.reserve(coupons.size() * 11);
             for (std::size_t i = 0; i < coupons.size(); ++i) {
                 const auto& k = coupons[i];
-                sql += i ? ", (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" : "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+                sql +=
+                    i ? ", (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" : "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
                 params.emplace_back(t.id);
                 params.emplace_back(k.user_id);
                 params.emplace_back(k.seq);
@@ -185,9 +196,9 @@ Result<std::vector<PersistedCoupon>> SqlCouponRepository::PersistBatch(
         std::map<std::pair<std::int64_t, std::int64_t>, std::int64_t> ids;
         for (const auto& row : inserted->rows) ids[{row.Int(1), row.Int(2)}] = row.Int(0);
         if (!inserted->rows.empty()) {
-            auto counted = c.Exec(
-                "UPDATE coupon_templates SET issued_count = issued_count + ? WHERE id = ?",
-                {static_cast<std::int64_t>(inserted->rows.size()), t.id});
+            auto counted =
+                c.Exec("UPDATE coupon_templates SET issued_count = issued_count + ? WHERE id = ?",
+                       {static_cast<std::int64_t>(inserted->rows.size()), t.id});
             if (!counted) return counted.error();
         }
         if (ids.size() < coupons.size()) {
@@ -196,10 +207,11 @@ Result<std::vector<PersistedCoupon>> SqlCouponRepository::PersistBatch(
             std::vector<Value> keys{t.id};
             for (const auto& k : coupons)
                 if (!ids.count({k.user_id, k.seq})) keys.emplace_back(k.user_id);
-            auto r = c.Exec("SELECT id, user_id, seq FROM coupons WHERE template_id = ? AND "
-                            "user_id IN (" +
-                                Placeholders(keys.size() - 1) + ")",
-                            keys);
+            auto r = c.Exec(
+                "SELECT id, user_id, seq FROM coupons WHERE template_id = ? AND "
+                "user_id IN (" +
+                    Placeholders(keys.size() - 1) + ")",
+                keys);
             if (!r) return r.error();
             for (const auto& row : r->rows) ids[{row.Int(1), row.Int(2)}] = row.Int(0);
         }

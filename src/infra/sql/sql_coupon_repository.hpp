@@ -5,7 +5,7 @@
 namespace joopang::sql {
 
 class SqlCouponRepository final : public CouponRepository {
-public:
+  public:
     explicit SqlCouponRepository(Db& db) : db_(db) {}
     Result<CouponTemplate> CreateTemplate(const CouponTemplate& t) override;
     Result<CouponTemplate> FindTemplate(std::int64_t id) override;
@@ -19,7 +19,7 @@ public:
         const CouponTemplate& t, const std::vector<IssuedCoupon>& coupons) override;
     Result<std::vector<std::pair<Coupon, std::string>>> ListByUser(std::int64_t user_id) override;
 
-private:
+  private:
     Db& db_;
 };
 

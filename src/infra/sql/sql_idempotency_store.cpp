@@ -5,7 +5,8 @@ namespace joopang::sql {
 Result<IdempotencyStore::Claim> SqlIdempotencyStore::Begin(const std::string& scope,
                                                            const std::string& key,
                                                            const std::string& fingerprint,
-                                                           EpochMs now, EpochMs ttl_ms) {
+                                                           EpochMs now,
+                                                           EpochMs ttl_ms) {
     return db_.Transact<Claim>(TxMode::kWrite, [&](Connection& c) -> Result<Claim> {
         // Forget an expired record of this key, or a claim left in flight by a process that died
         // (older than kStaleClaimMs), so that it can be claimed afresh.
@@ -35,7 +36,8 @@ Result<IdempotencyStore::Claim> SqlIdempotencyStore::Begin(const std::string& sc
     });
 }
 
-Status SqlIdempotencyStore::Complete(const std::string& scope, const std::string& key,
+Status SqlIdempotencyStore::Complete(const std::string& scope,
+                                     const std::string& key,
                                      const StoredResponse& response) {
     return db_.Run(TxMode::kWrite, [&](Connection& c) -> Status {
         auto r = c.Exec(
@@ -48,9 +50,9 @@ Status SqlIdempotencyStore::Complete(const std::string& scope, const std::string
 
 Status SqlIdempotencyStore::Abandon(const std::string& scope, const std::string& key) {
     return db_.Run(TxMode::kWrite, [&](Connection& c) -> Status {
-        auto r = c.Exec(
-            "DELETE FROM idempotency_keys WHERE scope = ? AND idem_key = ? AND status = 0",
-            {scope, key});
+        auto r =
+            c.Exec("DELETE FROM idempotency_keys WHERE scope = ? AND idem_key = ? AND status = 0",
+                   {scope, key});
         if (!r) return r.error();
         return {};
     });

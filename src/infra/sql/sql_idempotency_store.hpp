@@ -7,7 +7,7 @@ namespace joopang::sql {
 /// Idempotency keys in the `idempotency_keys` table: a claim is a row with status 0; a completed
 /// key holds the HTTP status and body of the first answer.
 class SqlIdempotencyStore final : public IdempotencyStore {
-public:
+  public:
     explicit SqlIdempotencyStore(Db& db) : db_(db) {}
     Result<Claim> Begin(const std::string& scope,
                         const std::string& key,
@@ -19,7 +19,7 @@ public:
                     const StoredResponse& response) override;
     Status Abandon(const std::string& scope, const std::string& key) override;
 
-private:
+  private:
     Db& db_;
 };
 

@@ -96,9 +96,8 @@ Result<Coupon> LoadCoupon(Connection& c, std::int64_t id) {
 
 /// Lines sorted by item id: the one lock order for stock rows.
 std::vector<OrderLine> ByItemId(std::vector<OrderLine> lines) {
-    std::sort(lines.begin(), lines.end(), [](const auto& a, const auto& b) {
-        return a.product_item_id < b.product_item_id;
-    });
+    std::sort(lines.begin(), lines.end(),
+              [](const auto& a, const auto& b) { return a.product_item_id < b.product_item_id; });
     return lines;
 }
 
@@ -128,7 +127,8 @@ Status AddSales(Connection& c, const Order& order, std::int64_t sign) {
 std::string OrderEventPayload(const Order& o, EpochMs at) {
     std::string s = "{\"orderId\":" + std::to_string(o.id) +
                     ",\"userId\":" + std::to_string(o.user_id) + ",\"at\":" + std::to_string(at) +
-                    ",\"payableCents\":" + std::to_string(o.payable_amount.cents()) + ",\"items\":[";
+                    ",\"payableCents\":" + std::to_string(o.payable_amount.cents()) +
+                    ",\"items\":[";
     for (std::size_t i = 0; i < o.lines.size(); ++i) {
         const auto& l = o.lines[i];
         if (i) s += ',';
@@ -141,9 +141,9 @@ std::string OrderEventPayload(const Order& o, EpochMs at) {
 }
 
 Status WriteOutbox(Connection& c, const std::string& topic, const Order& o, EpochMs now) {
-    auto r = c.Exec(
-        "INSERT INTO outbox(topic, aggregate_id, payload, created_at) VALUES (?, ?, ?, ?)",
-        {topic, o.id, OrderEventPayload(o, now), now});
+    auto r =
+        c.Exec("INSERT INTO outbox(topic, aggregate_id, payload, created_at) VALUES (?, ?, ?, ?)",
+               {topic, o.id, OrderEventPayload(o, now), now});
     if (!r) return r.error();
     return {};
 }
@@ -180,7 +180,8 @@ Result<bool> CloseOrder(Connection& c, Order& order, OrderStatus to, EpochMs now
 
 }  // namespace
 
-Result<Order> SqlOrderRepository::Place(const PlaceOrderRequest& req, EpochMs now,
+Result<Order> SqlOrderRepository::Place(const PlaceOrderRequest& req,
+                                        EpochMs now,
                                         EpochMs expires_at) {
     return db_.Transact<Order>(TxMode::kWrite, [&](Connection& c) -> Result<Order> {
         auto user = c.Exec("SELECT 1 FROM users WHERE id = ?", {req.user_id});
@@ -215,9 +216,9 @@ Result<Order> SqlOrderRepository::Place(const PlaceOrderRequest& req, EpochMs no
         }
         if (auto st = PriceLines(order); !st) return st.error();
         for (const auto& l : ByItemId(order.lines)) {
-            auto r = c.Exec(
-                "UPDATE product_items SET stock = stock - ? WHERE id = ? AND stock >= ?",
-                {l.quantity, l.product_item_id, l.quantity});
+            auto r =
+                c.Exec("UPDATE product_items SET stock = stock - ? WHERE id = ? AND stock >= ?",
+                       {l.quantity, l.product_item_id, l.quantity});
             if (!r) return r.error();
             if (r->affected == 0)
                 return Error{ErrorCode::kOutOfStock,
@@ -240,8 +241,8 @@ Result<Order> SqlOrderRepository::Place(const PlaceOrderRequest& req, EpochMs no
             "?, ?, ?, ?, ?, ?, ?) RETURNING id",
             {order.user_id, order.recipient_name, order.memo,
              std::string(ToString(OrderStatus::kPending)), order.total_amount.cents(),
-             order.discount_amount.cents(), order.payable_amount.cents(),
-             OptValue(order.coupon_id), order.ordered_at, order.expires_at});
+             order.discount_amount.cents(), order.payable_amount.cents(), OptValue(order.coupon_id),
+             order.ordered_at, order.expires_at});
         if (!ins) return ins.error();
         order.id = ins->rows.at(0).Int(0);
         for (auto& l : order.lines) {
@@ -267,11 +268,12 @@ Result<Order> SqlOrderRepository::Place(const PlaceOrderRequest& req, EpochMs no
 }
 
 Result<Order> SqlOrderRepository::Find(std::int64_t order_id) {
-    return db_.Transact<Order>(TxMode::kRead,
-                               [&](Connection& c) -> Result<Order> { return LoadOrder(c, order_id); });
+    return db_.Transact<Order>(
+        TxMode::kRead, [&](Connection& c) -> Result<Order> { return LoadOrder(c, order_id); });
 }
 
-Result<Page<Order>> SqlOrderRepository::ListByUser(std::int64_t user_id, std::int64_t page,
+Result<Page<Order>> SqlOrderRepository::ListByUser(std::int64_t user_id,
+                                                   std::int64_t page,
                                                    std::int64_t size) {
     using Out = Page<Order>;
     return db_.Transact<Out>(TxMode::kRead, [&](Connection& c) -> Result<Out> {
@@ -337,8 +339,7 @@ Result<Payment> SqlOrderRepository::Pay(std::int64_t order_id, std::int64_t user
     });
 }
 
-Result<Order> SqlOrderRepository::Cancel(std::int64_t order_id, std::int64_t user_id,
-                                         EpochMs now) {
+Result<Order> SqlOrderRepository::Cancel(std::int64_t order_id, std::int64_t user_id, EpochMs now) {
     return db_.Transact<Order>(TxMode::kWrite, [&](Connection& c) -> Result<Order> {
         auto order = LoadOrder(c, order_id);
         if (!order) return order.error();
@@ -349,8 +350,7 @@ Result<Order> SqlOrderRepository::Cancel(std::int64_t order_id, std::int64_t use
                          "order is " + std::string(ToString(order->status))};
         auto closed = CloseOrder(c, *order, OrderStatus::kCanceled, now);
         if (!closed) return closed.error();
-        if (!*closed)
-            return Error{ErrorCode::kOrderNotCancelable, "order changed state meanwhile"};
+        if (!*closed) return Error{ErrorCode::kOrderNotCancelable, "order changed state meanwhile"};
         return std::move(*order);
     });
 }

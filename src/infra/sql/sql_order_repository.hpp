@@ -11,7 +11,7 @@ namespace joopang::sql {
 /// Rows are locked in one order everywhere — order, items by id, user, coupon, products by id —
 /// so PostgreSQL deadlocks are rare, and the ones that happen are retried by Db::Run.
 class SqlOrderRepository final : public OrderRepository {
-public:
+  public:
     explicit SqlOrderRepository(Db& db) : db_(db) {}
     Result<Order> Place(const PlaceOrderRequest& request, EpochMs now, EpochMs expires_at) override;
     Result<Order> Find(std::int64_t order_id) override;
@@ -22,7 +22,7 @@ public:
     Result<Order> Cancel(std::int64_t order_id, std::int64_t user_id, EpochMs now) override;
     Result<int> ExpireDue(EpochMs now, int limit) override;
 
-private:
+  private:
     Db& db_;
 };
 

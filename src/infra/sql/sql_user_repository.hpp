@@ -5,13 +5,13 @@
 namespace joopang::sql {
 
 class SqlUserRepository final : public UserRepository {
-public:
+  public:
     explicit SqlUserRepository(Db& db) : db_(db) {}
     Result<User> Create(const User& user, const std::string& password_hash) override;
     Result<User> Find(std::int64_t id) override;
     Result<Money> Charge(std::int64_t id, Money amount) override;
 
-private:
+  private:
     Db& db_;
 };
 
