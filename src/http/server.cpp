@@ -17,6 +17,7 @@
 #include <unordered_map>
 
 #include "http/error_response.hpp"
+#include "http/percent_decode.hpp"
 
 namespace joopang::http {
 namespace asio = boost::asio;
@@ -28,30 +29,6 @@ using asio::use_awaitable;
 constexpr auto kTuple = asio::as_tuple(use_awaitable);
 
 namespace {
-
-/// Decodes %XX escapes; leaves malformed escapes as they are.
-std::string PercentDecode(std::string_view s) {
-    std::string out;
-    out.reserve(s.size());
-    auto hex = [](char c) -> int {
-        if (c >= '0' && c <= '9') return c - '0';
-        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-        return -1;
-    };
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        if (s[i] == '%' && i + 2 < s.size()) {
-            int hi = hex(s[i + 1]), lo = hex(s[i + 2]);
-            if (hi >= 0 && lo >= 0) {
-                out += static_cast<char>(hi * 16 + lo);
-                i += 2;
-                continue;
-            }
-        }
-        out += s[i];
-    }
-    return out;
-}
 
 std::pair<std::string, unsigned short> SplitHostPort(const std::string& listen) {
     auto colon = listen.rfind(':');

@@ -54,56 +54,41 @@ Registry::Family& Registry::FamilyFor(const std::string& name, Kind kind, const 
     return it->second;
 }
 
-template <class T, class Map>
-static T* Find(const Map& m, const std::string& key) {
-    auto it = m.find(key);
-    return it == m.end() ? nullptr : it->second.get();
+template <class T>
+T& Registry::GetOrCreate(std::map<std::string, std::unique_ptr<T>> Family::*series,
+                         Kind kind,
+                         const std::string& name,
+                         const std::string& help,
+                         const Labels& labels) {
+    std::string key = RenderLabels(labels);
+    {
+        std::shared_lock lock(mu_);
+        auto f = families_.find(name);
+        if (f != families_.end()) {
+            auto& m = f->second.*series;
+            if (auto it = m.find(key); it != m.end()) return *it->second;
+        }
+    }
+    std::unique_lock lock(mu_);
+    auto& slot = (FamilyFor(name, kind, help).*series)[key];
+    if (!slot) slot = std::make_unique<T>();
+    return *slot;
 }
 
 Counter& Registry::GetCounter(const std::string& name,
                               const std::string& help,
                               const Labels& labels) {
-    std::string key = RenderLabels(labels);
-    {
-        std::shared_lock lock(mu_);
-        auto f = families_.find(name);
-        if (f != families_.end())
-            if (auto* c = Find<Counter>(f->second.counters, key)) return *c;
-    }
-    std::unique_lock lock(mu_);
-    auto& slot = FamilyFor(name, Kind::kCounter, help).counters[key];
-    if (!slot) slot = std::make_unique<Counter>();
-    return *slot;
+    return GetOrCreate(&Family::counters, Kind::kCounter, name, help, labels);
 }
 
 Gauge& Registry::GetGauge(const std::string& name, const std::string& help, const Labels& labels) {
-    std::string key = RenderLabels(labels);
-    {
-        std::shared_lock lock(mu_);
-        auto f = families_.find(name);
-        if (f != families_.end())
-            if (auto* g = Find<Gauge>(f->second.gauges, key)) return *g;
-    }
-    std::unique_lock lock(mu_);
-    auto& slot = FamilyFor(name, Kind::kGauge, help).gauges[key];
-    if (!slot) slot = std::make_unique<Gauge>();
-    return *slot;
+    return GetOrCreate(&Family::gauges, Kind::kGauge, name, help, labels);
 }
 
 Histogram& Registry::GetHistogram(const std::string& name,
                                   const std::string& help,
                                   const Labels& labels) {
-    std::string key = RenderLabels(labels);
-    {
-        std::shared_lock lock(mu_);
-        auto f = families_.find(name);
-        if (f != families_.end())
-            if (auto* h = Find<Histogram>(f->second.histograms, key)) return *h;
-    }
-    std::unique_lock lock(mu_);
-    auto& slot = FamilyFor(name, Kind::kHistogram, help).histograms[key];
-    if (!slot) slot = std::make_unique<Histogram>();
-    return *slot;
+    return GetOrCreate(&Family::histograms, Kind::kHistogram, name, help, labels);
 }
 
 void Registry::AddCollector(const std::string& name,

@@ -86,6 +86,14 @@ class Registry {
         std::vector<std::function<std::vector<std::pair<Labels, double>>()>> collectors;
     };
     Family& FamilyFor(const std::string& name, Kind kind, const std::string& help);
+    /// The series of `labels` in family `name`, created on first use (one code path for every
+    /// kind of series).
+    template <class T>
+    T& GetOrCreate(std::map<std::string, std::unique_ptr<T>> Family::*series,
+                   Kind kind,
+                   const std::string& name,
+                   const std::string& help,
+                   const Labels& labels);
 
     mutable std::shared_mutex mu_;
     std::map<std::string, Family> families_;

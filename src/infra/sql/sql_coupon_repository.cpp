@@ -2,6 +2,7 @@
 
 #include <map>
 
+#include "infra/sql/coupon_rows.hpp"
 #include "infra/sql/sql_util.hpp"
 
 namespace joopang::sql {
@@ -232,28 +233,14 @@ Result<std::vector<std::pair<Coupon, std::string>>> SqlCouponRepository::ListByU
     std::int64_t user_id) {
     using Out = std::vector<std::pair<Coupon, std::string>>;
     return db_.Transact<Out>(TxMode::kNone, [&](Connection& c) -> Result<Out> {
-        auto r = c.Exec(
-            "SELECT c.id, c.template_id, c.user_id, c.type, c.value, c.min_order_amount, "
-            "c.max_discount_amount, c.used, c.issued_at, c.expires_at, c.used_at, c.order_id, "
-            "t.title FROM coupons c JOIN coupon_templates t ON t.id = c.template_id "
-            "WHERE c.user_id = ? ORDER BY c.id DESC LIMIT 1000",
-            {user_id});
+        auto r = c.Exec(std::string("SELECT ") + kCouponColumnsOfC +
+                            ", t.title FROM coupons c JOIN coupon_templates t ON t.id = "
+                            "c.template_id WHERE c.user_id = ? ORDER BY c.id DESC LIMIT 1000",
+                        {user_id});
         if (!r) return r.error();
         Out out;
         for (const auto& row : r->rows) {
-            Coupon cp;
-            cp.id = row.Int(0);
-            cp.template_id = row.Int(1);
-            cp.user_id = row.Int(2);
-            cp.terms.type = ParseCouponType(row.Text(3)).value_or(CouponType::kAmount);
-            cp.terms.value = Money::FromCents(row.Int(4));
-            cp.terms.min_order_amount = Money::FromCents(row.Int(5));
-            if (auto m = row.OptInt(6)) cp.terms.max_discount_amount = Money::FromCents(*m);
-            cp.used = row.Int(7) != 0;
-            cp.issued_at = row.Int(8);
-            cp.expires_at = row.Int(9);
-            cp.used_at = row.OptInt(10);
-            cp.order_id = row.OptInt(11);
+            Coupon cp = CouponFromRow(row);
             out.emplace_back(std::move(cp), row.Text(12));
         }
         return out;

@@ -4,6 +4,7 @@
 #include <map>
 
 #include "domain/coupon.hpp"
+#include "infra/sql/coupon_rows.hpp"
 #include "infra/sql/sql_util.hpp"
 
 namespace joopang::sql {
@@ -69,29 +70,12 @@ Result<Order> LoadOrder(Connection& c, std::int64_t id) {
 }
 
 Result<Coupon> LoadCoupon(Connection& c, std::int64_t id) {
-    auto r = c.Exec(
-        "SELECT id, template_id, user_id, type, value, min_order_amount, max_discount_amount, "
-        "used, issued_at, expires_at, used_at, order_id FROM coupons WHERE id = ?",
-        {id});
+    auto r = c.Exec(std::string("SELECT ") + kCouponColumns + " FROM coupons WHERE id = ?", {id});
     if (!r) return r.error();
     if (r->rows.empty())
         return Error{ErrorCode::kCouponNotFound, "coupon " + std::to_string(id) + " not found",
                      "couponId"};
-    const Row& row = r->rows[0];
-    Coupon cp;
-    cp.id = row.Int(0);
-    cp.template_id = row.Int(1);
-    cp.user_id = row.Int(2);
-    cp.terms.type = ParseCouponType(row.Text(3)).value_or(CouponType::kAmount);
-    cp.terms.value = Money::FromCents(row.Int(4));
-    cp.terms.min_order_amount = Money::FromCents(row.Int(5));
-    if (auto m = row.OptInt(6)) cp.terms.max_discount_amount = Money::FromCents(*m);
-    cp.used = row.Int(7) != 0;
-    cp.issued_at = row.Int(8);
-    cp.expires_at = row.Int(9);
-    cp.used_at = row.OptInt(10);
-    cp.order_id = row.OptInt(11);
-    return cp;
+    return CouponFromRow(r->rows[0]);
 }
 
 /// Lines sorted by item id: the one lock order for stock rows.
