@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 packages=(
   build-essential cmake ninja-build ccache pkg-config git
   libboost1.81-all-dev libboost-json1.81-dev libboost-url1.81-dev libhiredis-dev libsqlite3-dev libpq-dev libssl-dev
-  libcli11-dev libspdlog-dev libfmt-dev
+  libcli11-dev libspdlog-dev libfmt-dev libjemalloc-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   redis-server redis-tools postgresql postgresql-client sqlite3
   python3 wrk nginx-light curl procps
