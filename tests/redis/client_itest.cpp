@@ -33,7 +33,7 @@ asio::awaitable<void> SleepFor(std::chrono::milliseconds d) {
     co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
 }
 
-class RedisClientTest : public ::testing::Test {
+class RedisClientTest : public testing::IoThreadsTest<Client> {
   protected:
     static void SetUpTestSuite() {
         dir_ = new TempDir();
@@ -43,23 +43,6 @@ class RedisClientTest : public ::testing::Test {
     static void TearDownTestSuite() {
         delete server_;
         delete dir_;
-    }
-
-    void SetUp() override {
-        for (int i = 0; i < 2; ++i) threads_.emplace_back([this] { io_.run(); });
-    }
-    void TearDown() override {
-        for (auto& c : clients_) c->Close();
-        clients_.clear();
-        work_.reset();
-        std::this_thread::sleep_for(20ms);
-        io_.stop();
-        for (auto& t : threads_) t.join();
-    }
-
-    template <class T>
-    T Run(asio::awaitable<T> a) {
-        return asio::co_spawn(io_, std::move(a), asio::use_future).get();
     }
 
     std::shared_ptr<Client> MakeClient(ClientOptions options) {
@@ -82,10 +65,6 @@ class RedisClientTest : public ::testing::Test {
 
     static inline TempDir* dir_ = nullptr;
     static inline RedisServer* server_ = nullptr;
-    asio::io_context io_;
-    asio::executor_work_guard<asio::io_context::executor_type> work_ = asio::make_work_guard(io_);
-    std::vector<std::thread> threads_;
-    std::vector<std::shared_ptr<Client>> clients_;
 };
 
 TEST_F(RedisClientTest, ReplyTypesAndPerCommandResults) {

@@ -29,7 +29,7 @@ using testing::TempDir;
 
 constexpr int kMasters = 3;
 
-class RedisClusterTest : public ::testing::Test {
+class RedisClusterTest : public testing::IoThreadsTest<Client> {
   protected:
     static void SetUpTestSuite() {
         dir_ = new TempDir();
@@ -64,22 +64,6 @@ class RedisClusterTest : public ::testing::Test {
         delete dir_;
     }
 
-    void SetUp() override {
-        for (int i = 0; i < 2; ++i) threads_.emplace_back([this] { io_.run(); });
-    }
-    void TearDown() override {
-        for (auto& c : clients_) c->Close();
-        clients_.clear();
-        work_.reset();
-        std::this_thread::sleep_for(20ms);
-        io_.stop();
-        for (auto& t : threads_) t.join();
-    }
-
-    template <class T>
-    T Run(asio::awaitable<T> a) {
-        return asio::co_spawn(io_, std::move(a), asio::use_future).get();
-    }
     std::shared_ptr<Client> MakeClient(const std::string& url) {
         ClientOptions o;
         o.url = url;
@@ -108,10 +92,6 @@ class RedisClusterTest : public ::testing::Test {
 
     static inline TempDir* dir_ = nullptr;
     static inline std::array<RedisServer*, kMasters> servers_{};
-    asio::io_context io_;
-    asio::executor_work_guard<asio::io_context::executor_type> work_ = asio::make_work_guard(io_);
-    std::vector<std::thread> threads_;
-    std::vector<std::shared_ptr<Client>> clients_;
 };
 
 TEST_F(RedisClusterTest, KeysSpreadOverAllMastersAreWrittenAndReadBack) {

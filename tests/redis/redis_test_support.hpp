@@ -3,6 +3,7 @@
 // killed with the test process thanks to PR_SET_PDEATHSIG), and a way to run coroutines.
 
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -12,13 +13,16 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/use_future.hpp>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <random>
 #include <stdexcept>
 #include <string>
@@ -191,5 +195,34 @@ inline void RunCoroutine(std::function<boost::asio::awaitable<void>(boost::asio:
     for (auto& t : pool) t.join();
     if (error) std::rethrow_exception(error);
 }
+
+/// A test fixture with an io_context run by two threads (started in SetUp, stopped in TearDown),
+/// `Run()` to wait for a coroutine from the test body, and a list of clients closed at the end.
+template <class ClientT>
+class IoThreadsTest : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        for (int i = 0; i < 2; ++i) threads_.emplace_back([this] { io_.run(); });
+    }
+    void TearDown() override {
+        for (auto& c : clients_) c->Close();
+        clients_.clear();
+        work_.reset();
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        io_.stop();
+        for (auto& t : threads_) t.join();
+    }
+
+    template <class T>
+    T Run(boost::asio::awaitable<T> a) {
+        return boost::asio::co_spawn(io_, std::move(a), boost::asio::use_future).get();
+    }
+
+    boost::asio::io_context io_;
+    boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_ =
+        boost::asio::make_work_guard(io_);
+    std::vector<std::thread> threads_;
+    std::vector<std::shared_ptr<ClientT>> clients_;
+};
 
 }  // namespace joopang::redis::testing
