@@ -61,6 +61,7 @@ awaitable<void> CouponPersister::Loop() {
     auto last_templates = Clock::time_point{};
     auto last_stats = Clock::time_point{};
     std::vector<std::int64_t> templates;
+    int list_failures = 0;
     while (!stopping_) {
         auto now = Clock::now();
         if (now - last_templates > std::chrono::seconds(1)) {
@@ -68,9 +69,12 @@ awaitable<void> CouponPersister::Loop() {
             if (t) {
                 templates = std::move(*t);
                 last_templates = now;
+                list_failures = 0;
             } else {
-                spdlog::warn("coupon persister: cannot list templates: {}", t.error().message);
-                co_await Sleep(std::chrono::milliseconds(500));
+                // Usually Redis is still connecting at start-up: retry soon, warn only later.
+                if (++list_failures > 20)
+                    spdlog::warn("coupon persister: cannot list templates: {}", t.error().message);
+                co_await Sleep(std::chrono::milliseconds(50));
                 continue;
             }
         }
