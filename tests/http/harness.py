@@ -223,7 +223,26 @@ class Client:
 # The service process
 
 
-class Service:
+class _JoopangProcess:
+    """What a started joopang process (serve or worker) shares: its log and its cleanup.
+    Subclasses set name, log_path, data_dir, own_data_dir and define kill()."""
+
+    def cleanup(self):
+        self.kill()
+        if self.own_data_dir:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
+
+    def log_tail(self, n=12000):
+        try:
+            with open(self.log_path, "rb") as f:
+                data = f.read()
+        except (OSError, TypeError):
+            return "(no log)"
+        return "---- %s log (%s) ----\n%s\n---- end of log ----" % (
+            self.name, self.log_path, data[-n:].decode("utf-8", "replace"))
+
+
+class Service(_JoopangProcess):
     """One `joopang serve` process."""
 
     def __init__(self, database=None, redis=None, extra_args=(), threads=2, data_dir=None,
@@ -374,25 +393,11 @@ class Service:
                     except OSError:
                         pass
 
-    def cleanup(self):
-        self.kill()
-        if self.own_data_dir:
-            shutil.rmtree(self.data_dir, ignore_errors=True)
-
-    def log_tail(self, n=12000):
-        try:
-            with open(self.log_path, "rb") as f:
-                data = f.read()
-        except (OSError, TypeError):
-            return "(no log)"
-        return "---- %s log (%s) ----\n%s\n---- end of log ----" % (
-            self.name, self.log_path, data[-n:].decode("utf-8", "replace"))
-
     def client(self, **kw):
         return Client(self.port, **kw)
 
 
-class Worker:
+class Worker(_JoopangProcess):
     """One `joopang worker` process: the background consumers and jobs, no HTTP API. It needs the
     same --redis/--database as the API processes (only one process may supervise an embedded redis
     in a data dir, so give it a private redis-server, e.g. ExternalRedis)."""
@@ -455,20 +460,6 @@ class Worker:
             raise AssertionError("joopang worker did not exit within %.0fs of %s\n%s"
                                  % (timeout, signal.Signals(sig).name, self.log_tail()))
         return self.exit_code
-
-    def cleanup(self):
-        self.kill()
-        if self.own_data_dir:
-            shutil.rmtree(self.data_dir, ignore_errors=True)
-
-    def log_tail(self, n=12000):
-        try:
-            with open(self.log_path, "rb") as f:
-                data = f.read()
-        except (OSError, TypeError):
-            return "(no log)"
-        return "---- %s log (%s) ----\n%s\n---- end of log ----" % (
-            self.name, self.log_path, data[-n:].decode("utf-8", "replace"))
 
 
 def _kill_leftovers():
