@@ -31,8 +31,6 @@ Error NotFound(std::int64_t id) {
 
 CouponService::Awaitable<Result<TemplateView>> CouponService::View(CouponTemplate t,
                                                                    RequestTiming& timing) {
-    auto issued = co_await pool_.Run([&] { return repo_.CountIssued(t.id); }, &timing.db_ns);
-    if (!issued) co_return issued.error();
     Result<TemplateCounters> counters = TemplateCounters{};
     {
         RedisTimer timer(timing);
@@ -40,9 +38,9 @@ CouponService::Awaitable<Result<TemplateView>> CouponService::View(CouponTemplat
     }
     if (!counters) co_return counters.error();
     TemplateView v;
-    v.issued = *issued;
+    v.issued = t.issued;
     // Before the first publish (or after Redis lost it) the database is the best knowledge.
-    v.reserved = counters->known ? counters->reserved : *issued;
+    v.reserved = counters->known ? counters->reserved : t.issued;
     v.remaining = std::max<std::int64_t>(0, t.total_quantity - v.reserved);
     v.tmpl = std::move(t);
     co_return v;
@@ -74,11 +72,9 @@ CouponService::Awaitable<Result<TemplateView>> CouponService::SetStatus(std::int
     auto updated =
         co_await pool_.Run([&] { return repo_.SetTemplateStatus(id, status); }, &timing.db_ns);
     if (!updated) co_return updated.error();
-    auto issued = co_await pool_.Run([&] { return repo_.CountIssued(id); }, &timing.db_ns);
-    if (!issued) co_return issued.error();
     {
         RedisTimer timer(timing);
-        if (auto st = co_await gate_.Publish(*updated, *issued); !st) co_return st.error();
+        if (auto st = co_await gate_.Publish(*updated, updated->issued); !st) co_return st.error();
     }
     co_return co_await View(std::move(*updated), timing);
 }
@@ -161,11 +157,8 @@ CouponService::UserCoupons(std::int64_t user_id, RequestTiming& timing) {
 CouponService::Awaitable<Status> CouponService::SyncTemplates() {
     auto live = co_await pool_.Run([&] { return repo_.ListLiveTemplates(); });
     if (!live) co_return live.error();
-    for (const auto& t : *live) {
-        auto issued = co_await pool_.Run([&] { return repo_.CountIssued(t.id); });
-        if (!issued) co_return issued.error();
-        if (auto st = co_await gate_.Publish(t, *issued); !st) co_return st;
-    }
+    for (const auto& t : *live)
+        if (auto st = co_await gate_.Publish(t, t.issued); !st) co_return st;
     co_return Status{};
 }
 

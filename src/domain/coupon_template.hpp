@@ -27,6 +27,8 @@ struct CouponTemplate {
     std::optional<std::int64_t> valid_days;
     TemplateStatus status = TemplateStatus::kActive;
     EpochMs created_at = 0;
+    /// Coupons persisted so far (kept by the database with every insert; read-only here).
+    std::int64_t issued = 0;
 
     /// When a coupon issued at `issued_at` expires: validDays after issue, else the template's
     /// end, else 30 days after issue.

@@ -10,7 +10,7 @@ namespace {
 
 constexpr const char* kTemplateColumns =
     "id, title, type, value, total_quantity, per_user_limit, min_order_amount, "
-    "max_discount_amount, start_at, end_at, valid_days, status, created_at";
+    "max_discount_amount, start_at, end_at, valid_days, status, created_at, issued_count";
 
 CouponTemplate ToTemplate(const Row& r) {
     CouponTemplate t;
@@ -27,6 +27,7 @@ CouponTemplate ToTemplate(const Row& r) {
     t.valid_days = r.OptInt(10);
     t.status = ParseTemplateStatus(r.Text(11)).value_or(TemplateStatus::kEnded);
     t.created_at = r.Int(12);
+    t.issued = r.Int(13);
     return t;
 }
 
