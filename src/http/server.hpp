@@ -1,9 +1,10 @@
 #pragma once
-/// The HTTP/1.1 server: Beast on Asio C++20 coroutines, one coroutine per connection on its own
-/// strand, keep-alive, a read timeout on every read (a stalled client is closed), header and body
-/// limits (413 before the body is read, `Expect: 100-continue` honoured), and graceful shutdown:
-/// Stop() closes the listener and idle connections, lets requests in flight finish, and Wait()
-/// returns once every connection has ended (or the drain deadline passed).
+/// The HTTP/1.1 server: Asio C++20 coroutines with Beast's parser, one coroutine per connection,
+/// connections spread over "reactors" (one io_context per I/O thread, so no strands), keep-alive,
+/// a read timeout on every read and write (a stalled client is closed), header and body limits
+/// (413 before the body is read, `Expect: 100-continue` honoured), and graceful shutdown: Stop()
+/// closes the listener and idle connections, lets requests in flight finish, and Wait() returns
+/// once every connection has ended (or the drain deadline passed).
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -12,6 +13,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "http/http_types.hpp"
 
@@ -26,13 +28,18 @@ struct ServerSettings {
     std::chrono::milliseconds drain_timeout{10'000};
 };
 
-/// Produces the response to one request. Runs on the connection's strand; must not throw (the
-/// server answers 500 if it does, and logs it as a bug).
+/// Produces the response to one request. Runs on the connection's reactor thread; must not throw
+/// (the server answers 500 if it does, and logs it as a bug).
 using Handler = std::function<boost::asio::awaitable<HttpResponse>(HttpRequest&)>;
 
 class Server {
   public:
-    Server(boost::asio::any_io_executor executor, ServerSettings settings, Handler handler);
+    /// `reactors`: one executor per I/O thread; each must belong to an io_context that exactly one
+    /// thread runs (connections are spread over them and never synchronised). The listener runs
+    /// on the first.
+    Server(std::vector<boost::asio::any_io_executor> reactors,
+           ServerSettings settings,
+           Handler handler);
     ~Server();
     /// Binds the listen socket. Throws on failure (a start-up error: port taken, bad address).
     void Bind();

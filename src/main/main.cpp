@@ -136,7 +136,12 @@ int Run(const Config& config) {
     int io_threads =
         config.threads > 0 ? config.threads : static_cast<int>(std::thread::hardware_concurrency());
     if (io_threads <= 0) io_threads = 1;
-    asio::io_context ioc(io_threads);
+    // One io_context per I/O thread ("reactors"): HTTP connections are spread over them and need
+    // no strands. The first, `ioc`, also runs the Redis client, the persister and the jobs.
+    asio::io_context ioc(1);
+    std::vector<std::unique_ptr<asio::io_context>> extra_reactors;
+    for (int i = 1; i < io_threads; ++i)
+        extra_reactors.push_back(std::make_unique<asio::io_context>(1));
     // Everything that can fail at start-up happens before the I/O threads run, so a failure is a
     // plain exception with nothing running yet: the admin token, and binding the listen socket.
     std::unique_ptr<http::Server> server;
@@ -150,14 +155,28 @@ int Run(const Config& config) {
         settings.idle_timeout = config.idle_timeout;
         settings.max_body_bytes = static_cast<std::size_t>(config.max_body_bytes);
         settings.drain_timeout = config.shutdown_timeout;
+        std::vector<asio::any_io_executor> reactors{ioc.get_executor()};
+        for (auto& r : extra_reactors) reactors.push_back(r->get_executor());
         server = std::make_unique<http::Server>(
-            ioc.get_executor(), settings,
+            std::move(reactors), settings,
             [&api_ptr](http::HttpRequest& r) { return api_ptr->Handle(r); });
         server->Bind();
     }
     auto work = asio::make_work_guard(ioc);
+    std::vector<asio::executor_work_guard<asio::io_context::executor_type>> extra_work;
     std::vector<std::thread> threads;
-    for (int i = 0; i < io_threads; ++i) threads.emplace_back([&ioc] { ioc.run(); });
+    threads.emplace_back([&ioc] { ioc.run(); });
+    for (auto& r : extra_reactors) {
+        extra_work.push_back(asio::make_work_guard(*r));
+        threads.emplace_back([&r = *r] { r.run(); });
+    }
+    auto stop_io_threads = [&] {
+        work.reset();
+        extra_work.clear();
+        ioc.stop();
+        for (auto& r : extra_reactors) r->stop();
+        for (auto& t : threads) t.join();
+    };
 
     redis::ClientOptions redis_options;
     redis_options.url = redis_url;
@@ -169,9 +188,7 @@ int Run(const Config& config) {
     if (!redis_client) {
         // Only the I/O threads run yet: stop them in order and report.
         spdlog::critical("joopang failed to start: redis: {}", redis_client.error().message);
-        work.reset();
-        ioc.stop();
-        for (auto& t : threads) t.join();
+        stop_io_threads();
         if (supervisor) supervisor->Stop();
         return 1;
     }
@@ -282,9 +299,7 @@ int Run(const Config& config) {
     jobs_stopping = true;
     if (persister) persister->Stop();
     redis->Close();
-    work.reset();
-    ioc.stop();
-    for (auto& t : threads) t.join();
+    stop_io_threads();
     blocking.Stop();
     if (supervisor) supervisor->Stop();
     spdlog::info("stopped");

@@ -1,0 +1,52 @@
+#pragma once
+/// An HTTP/1.1 request parser that fills an HttpRequest directly: Beast's basic_parser does the
+/// parsing (limits, chunked bodies, keep-alive rules); this class only stores what it reports,
+/// with lower-cased header names, so no intermediate Beast message or field list is built.
+/// Included by the server and its tests only (it pulls in Beast).
+
+#include <boost/beast/http/basic_parser.hpp>
+#include <cstdint>
+#include <ostream>  // basic_parser.hpp needs it and does not include it
+#include <string>
+
+#include "http/http_types.hpp"
+
+namespace joopang::http {
+
+class RequestParser : public boost::beast::http::basic_parser<true> {
+  public:
+    /// The request parsed so far; complete once is_done().
+    HttpRequest& request() { return request_; }
+    /// The raw request target (path and query, not decoded), available after the header.
+    const std::string& target() const { return target_; }
+    int version() const { return version_; }
+    bool expects_continue() const { return expects_continue_; }
+
+  private:
+    using error_code = boost::beast::error_code;
+    using string_view = boost::beast::string_view;
+
+    void on_request_impl(boost::beast::http::verb,
+                         string_view method,
+                         string_view target,
+                         int version,
+                         error_code&) override;
+    void on_response_impl(int, string_view, int, error_code&) override {}
+    void on_field_impl(boost::beast::http::field name,
+                       string_view name_string,
+                       string_view value,
+                       error_code&) override;
+    void on_header_impl(error_code&) override;
+    void on_body_init_impl(const boost::optional<std::uint64_t>& length, error_code&) override;
+    std::size_t on_body_impl(string_view body, error_code&) override;
+    void on_chunk_header_impl(std::uint64_t, string_view, error_code&) override {}
+    std::size_t on_chunk_body_impl(std::uint64_t, string_view body, error_code&) override;
+    void on_finish_impl(error_code&) override {}
+
+    HttpRequest request_;
+    std::string target_;
+    int version_ = 11;
+    bool expects_continue_ = false;
+};
+
+}  // namespace joopang::http

@@ -1,0 +1,57 @@
+#include "http/response_writer.hpp"
+
+#include <boost/beast/http/status.hpp>
+#include <charconv>
+#include <ostream>  // beast/http/status.hpp needs it and does not include it
+#include <string_view>
+
+namespace joopang::http {
+namespace {
+
+void AppendInt(std::string& out, std::uint64_t v) {
+    char buf[24];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+    out.append(buf, end);
+}
+
+bool SafeHeaderText(std::string_view s) {
+    return s.find_first_of("\r\n") == std::string_view::npos;
+}
+
+/// Statuses that never carry a body (RFC 9110 §6.4.1).
+bool Bodyless(int status) {
+    return (status >= 100 && status < 200) || status == 204 || status == 304;
+}
+
+}  // namespace
+
+void SerializeResponse(const HttpResponse& response, ResponseFraming framing, std::string& out) {
+    auto reason = boost::beast::http::obsolete_reason(
+        static_cast<boost::beast::http::status>(response.status));
+    out.reserve(out.size() + 160 + response.body.size());
+    out += framing.version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
+    AppendInt(out, static_cast<std::uint64_t>(response.status));
+    out += ' ';
+    out.append(reason.data(), reason.size());
+    out += "\r\nServer: joopang\r\n";
+    if (!Bodyless(response.status)) {
+        out += "Content-Type: ";
+        out += response.content_type;
+        out += "\r\nContent-Length: ";
+        AppendInt(out, response.body.size());
+        out += "\r\n";
+    }
+    for (const auto& [name, value] : response.headers) {
+        if (!SafeHeaderText(name) || !SafeHeaderText(value)) continue;
+        out += name;
+        out += ": ";
+        out += value;
+        out += "\r\n";
+    }
+    if (!framing.keep_alive && framing.version >= 11) out += "Connection: close\r\n";
+    if (framing.keep_alive && framing.version == 10) out += "Connection: keep-alive\r\n";
+    out += "\r\n";
+    if (!framing.head && !Bodyless(response.status)) out += response.body;
+}
+
+}  // namespace joopang::http
