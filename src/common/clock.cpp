@@ -1,8 +1,7 @@
 #include "common/clock.hpp"
 
+#include <algorithm>
 #include <chrono>
-#include <cstdio>
-#include <ctime>
 
 namespace joopang {
 
@@ -12,14 +11,34 @@ EpochMs NowMs() {
 }
 
 std::string FormatRfc3339(EpochMs ms) {
-    std::time_t secs = static_cast<std::time_t>(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
-    int millis = static_cast<int>(ms - static_cast<EpochMs>(secs) * 1000);
-    std::tm tm{};
-    gmtime_r(&secs, &tm);
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, millis);
-    return buf;
+    // Calendar arithmetic instead of gmtime_r + snprintf: gmtime_r takes glibc's time-zone lock,
+    // and this runs for every error body (most answers of a coupon drop are 409/410).
+    using namespace std::chrono;
+    const sys_time<milliseconds> t{milliseconds(ms)};
+    const auto day = floor<days>(t);
+    const year_month_day ymd{day};
+    const hh_mm_ss<milliseconds> hms{t - day};
+    char buf[32];
+    auto put = [&buf](int at, long v, int width) {
+        for (int i = width - 1; i >= 0; --i, v /= 10) buf[at + i] = static_cast<char>('0' + v % 10);
+    };
+    int y = static_cast<int>(ymd.year());
+    if (y < 0 || y > 9999) y = std::clamp(y, 0, 9999);  // outside RFC 3339's four digits
+    put(0, y, 4);
+    buf[4] = '-';
+    put(5, static_cast<unsigned>(ymd.month()), 2);
+    buf[7] = '-';
+    put(8, static_cast<unsigned>(ymd.day()), 2);
+    buf[10] = 'T';
+    put(11, hms.hours().count(), 2);
+    buf[13] = ':';
+    put(14, hms.minutes().count(), 2);
+    buf[16] = ':';
+    put(17, static_cast<long>(hms.seconds().count()), 2);
+    buf[19] = '.';
+    put(20, hms.subseconds().count(), 3);
+    buf[23] = 'Z';
+    return std::string(buf, 24);
 }
 
 namespace {

@@ -4,6 +4,7 @@
 #include <openssl/evp.h>
 #include <spdlog/spdlog.h>
 
+#include <charconv>
 #include <chrono>
 #include <unordered_map>
 
@@ -30,10 +31,24 @@ std::string Sha256Hex(const std::string& data) {
     return out;
 }
 
+/// Appends `ns` as milliseconds with three decimals ("1.234"); integer arithmetic, since this runs
+/// three times per request.
+void AppendMs(std::string& out, std::int64_t ns) {
+    if (ns < 0) ns = 0;
+    std::int64_t us = ns / 1000;
+    char buf[24];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, us / 1000);
+    out.append(buf, end);
+    int frac = static_cast<int>(us % 1000);
+    char f[4] = {'.', static_cast<char>('0' + frac / 100), static_cast<char>('0' + frac / 10 % 10),
+                 static_cast<char>('0' + frac % 10)};
+    out.append(f, 4);
+}
+
 std::string Ms(std::int64_t ns) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.3f", static_cast<double>(ns) / 1e6);
-    return buf;
+    std::string s;
+    AppendMs(s, ns);
+    return s;
 }
 
 bool ValidIdempotencyKey(std::string_view key) {
@@ -183,9 +198,15 @@ awaitable<HttpResponse> Api::Handle(HttpRequest& request) {
     auto elapsed = std::chrono::duration_cast<std::chrono::nanoseconds>(
                        std::chrono::steady_clock::now() - start)
                        .count();
-    res.headers.emplace_back("Server-Timing", "db;dur=" + Ms(ctx.db_ns()) +
-                                                  ", redis;dur=" + Ms(ctx.redis_ns()) +
-                                                  ", total;dur=" + Ms(elapsed));
+    std::string timing;
+    timing.reserve(64);
+    timing += "db;dur=";
+    AppendMs(timing, ctx.db_ns());
+    timing += ", redis;dur=";
+    AppendMs(timing, ctx.redis_ns());
+    timing += ", total;dur=";
+    AppendMs(timing, elapsed);
+    res.headers.emplace_back("Server-Timing", std::move(timing));
     if (route && route->latency) route->latency->ObserveNs(elapsed);
     RequestCounter(route, route_label, res.status).Add();
     if (settings_.access_log)

@@ -16,15 +16,15 @@ HttpResponse ErrorResponse(const Error& error, std::string_view path) {
     b += "{\"code\":\"";
     b += code;
     b += "\",\"message\":\"";
-    b += obs::JsonEscape(error.message.empty() ? std::string(code) : error.message);
+    obs::AppendJsonEscaped(b, error.message.empty() ? code : std::string_view(error.message));
     b += "\",\"timestamp\":\"";
     b += FormatRfc3339(NowMs());
     b += "\",\"path\":\"";
-    b += obs::JsonEscape(std::string(path));
+    obs::AppendJsonEscaped(b, path);
     b += '"';
     if (!error.field.empty()) {
         b += ",\"field\":\"";
-        b += obs::JsonEscape(error.field);
+        obs::AppendJsonEscaped(b, error.field);
         b += '"';
     }
     b += '}';

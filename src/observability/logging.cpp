@@ -23,7 +23,7 @@ void SetUpLogging(const LogSettings& settings) {
 
 namespace {
 /// Length of the valid UTF-8 sequence starting at s[i], or 0 if it is not valid.
-std::size_t Utf8Length(const std::string& s, std::size_t i) {
+std::size_t Utf8Length(std::string_view s, std::size_t i) {
     auto c = static_cast<unsigned char>(s[i]);
     std::size_t n = c >= 0xF0 && c <= 0xF4 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 && c <= 0xDF ? 2 : 0;
     if (n == 0 || i + n > s.size()) return 0;
@@ -37,43 +37,50 @@ std::size_t Utf8Length(const std::string& s, std::size_t i) {
 }
 }  // namespace
 
-std::string JsonEscape(const std::string& s) {
-    std::string out;
-    out.reserve(s.size() + 8);
+void AppendJsonEscaped(std::string& out, std::string_view s) {
+    // Plain printable ASCII runs are appended whole; only the rest goes character by character.
+    std::size_t run = 0;
     for (std::size_t i = 0; i < s.size(); ++i) {
         auto c = static_cast<unsigned char>(s[i]);
+        if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') continue;
+        out.append(s.data() + run, i - run);
         switch (c) {
             case '"':
                 out += "\\\"";
-                continue;
+                break;
             case '\\':
                 out += "\\\\";
-                continue;
+                break;
             case '\n':
                 out += "\\n";
-                continue;
+                break;
             case '\r':
                 out += "\\r";
-                continue;
+                break;
             case '\t':
                 out += "\\t";
-                continue;
-            default:
                 break;
+            default:
+                if (c < 0x20 || c == 0x7f) {
+                    char buf[8];
+                    std::snprintf(buf, sizeof buf, "\\u%04x", c);
+                    out += buf;
+                } else if (std::size_t n = Utf8Length(s, i)) {
+                    out.append(s.data() + i, n);
+                    i += n - 1;
+                } else {
+                    out += "\\ufffd";  // invalid UTF-8 (e.g. a percent-decoded %FF): keep the JSON valid
+                }
         }
-        if (c < 0x20 || c == 0x7f) {
-            char buf[8];
-            std::snprintf(buf, sizeof buf, "\\u%04x", c);
-            out += buf;
-        } else if (c < 0x80) {
-            out += static_cast<char>(c);
-        } else if (std::size_t n = Utf8Length(s, i)) {
-            out.append(s, i, n);
-            i += n - 1;
-        } else {
-            out += "\\ufffd";  // invalid UTF-8 (e.g. a percent-decoded %FF): keep the JSON valid
-        }
+        run = i + 1;
     }
+    out.append(s.data() + run, s.size() - run);
+}
+
+std::string JsonEscape(std::string_view s) {
+    std::string out;
+    out.reserve(s.size() + 8);
+    AppendJsonEscaped(out, s);
     return out;
 }
 

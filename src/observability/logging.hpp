@@ -1,5 +1,6 @@
 #pragma once
 #include <string>
+#include <string_view>
 
 namespace joopang::obs {
 
@@ -12,7 +13,9 @@ struct LogSettings {
 /// Configures the default spdlog logger (stderr). Call once at start-up.
 void SetUpLogging(const LogSettings& settings);
 
-/// Escapes `s` for use inside a JSON string literal.
-std::string JsonEscape(const std::string& s);
+/// Escapes `s` for use inside a JSON string literal (invalid UTF-8 becomes U+FFFD).
+std::string JsonEscape(std::string_view s);
+/// The same, appended to `out` (no temporary string).
+void AppendJsonEscaped(std::string& out, std::string_view s);
 
 }  // namespace joopang::obs
