@@ -105,9 +105,9 @@ drain() {  # name, database url ("" = SQLite in data dir)
   rm -rf "$dir"
   local dbflag=(); [ -n "$db" ] && dbflag=(--database "$db")
   start_joopang "drain-$name" --data-dir "$dir" --coupon-persister false "${dbflag[@]}"
-  # 60,000 requests from 1,000,000 users: every one of the 50,000 coupons is won.
+  # 120,000 requests from 1,000,000 users: every one of the 100,000 coupons is won.
   "$bench" coupon-drop --url http://127.0.0.1:$api_port --admin-token $token --users 1000000 \
-      --coupons 50000 --requests 60000 -c 256 -q --skip-drain --skip-reconcile \
+      --coupons 100000 --requests 120000 -c 256 -q --skip-drain --skip-reconcile \
       > "$out/drain-$name-issue.txt" 2>&1 || { cat "$out/drain-$name-issue.txt"; exit 1; }
   local sock="$dir/redis/redis.sock" t0="" t1 issued=0 first=0
   "$bin" worker --data-dir "$dir" --redis "unix://$sock" "${dbflag[@]}" --log-level warn \
@@ -117,7 +117,7 @@ drain() {  # name, database url ("" = SQLite in data dir)
   for _ in $(seq 1 3000); do
     issued=$(curl -s localhost:$api_port/api/v1/coupon-templates/1 | sed -E 's/.*"issuedQuantity":([0-9]+).*/\1/')
     if [ -z "$t0" ] && [ "$issued" -gt 0 ]; then t0=$(date +%s.%N); first=$issued; fi
-    [ "$issued" = 50000 ] && break; sleep 0.02
+    [ "$issued" = 100000 ] && break; sleep 0.02
   done
   t1=$(date +%s.%N)
   stop_joopang; stop_joopang

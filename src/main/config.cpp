@@ -124,6 +124,9 @@ int ParseConfig(int argc, char** argv, Config& c) {
         ->check(CLI::Range(std::int64_t{1}, std::int64_t{1000}));
     Opt(app, "--persist-batch", c.persist_batch, "stream entries per database transaction")
         ->check(CLI::Range(1, 2000));  // 11 parameters a row; SQLite allows 32766 per statement
+    Opt(app, "--persist-lanes", c.persist_lanes,
+        "concurrent drain loops (stream consumers) of the persister in this process")
+        ->check(CLI::Range(1, 16));
     DurationOpt(app, "--persist-retry-delay", c.persist_retry_delay,
                 "first retry delay of a failed entry (doubles per failure)");
     DurationOpt(app, "--claim-idle", c.claim_idle,

@@ -32,6 +32,7 @@ struct Config {
     bool coupon_persister = true;
     std::int64_t max_deliveries = 5;
     int persist_batch = 500;
+    int persist_lanes = 3;
     std::chrono::milliseconds persist_retry_delay{1000};
     std::chrono::milliseconds claim_idle{5000};
     std::int64_t issue_rate_limit = 20;

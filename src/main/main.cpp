@@ -204,6 +204,7 @@ int Run(const Config& config) {
         workers::PersisterSettings ps;
         ps.consumer = instance;
         ps.batch = config.persist_batch;
+        ps.lanes = config.persist_lanes;
         ps.max_deliveries = config.max_deliveries;
         ps.retry_delay = config.persist_retry_delay;
         ps.claim_idle = config.claim_idle;

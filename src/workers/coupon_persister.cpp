@@ -40,16 +40,26 @@ CouponPersister::~CouponPersister() { Stop(); }
 
 void CouponPersister::Start() {
     started_ = true;
-    asio::co_spawn(executor_, Loop(), [this](std::exception_ptr e) {
-        if (e) {
-            try {
-                std::rethrow_exception(e);
-            } catch (const std::exception& ex) {
-                spdlog::error("coupon persister stopped on an exception: {}", ex.what());
+    const int lanes = std::max(1, settings_.lanes);
+    running_lanes_ = lanes;
+    for (int i = 0; i < lanes; ++i) {
+        auto lane = std::make_unique<Lane>();
+        lane->consumer =
+            lanes == 1 ? settings_.consumer : settings_.consumer + "/" + std::to_string(i);
+        lanes_.push_back(std::move(lane));
+    }
+    for (int i = 0; i < lanes; ++i) {
+        asio::co_spawn(executor_, Loop(*lanes_[i], i == 0), [this](std::exception_ptr e) {
+            if (e) {
+                try {
+                    std::rethrow_exception(e);
+                } catch (const std::exception& ex) {
+                    spdlog::error("coupon persister lane stopped on an exception: {}", ex.what());
+                }
             }
-        }
-        done_.set_value();
-    });
+            if (--running_lanes_ == 0) done_.set_value();
+        });
+    }
 }
 
 void CouponPersister::Stop() {
@@ -57,7 +67,7 @@ void CouponPersister::Stop() {
     done_.get_future().wait();
 }
 
-awaitable<void> CouponPersister::Loop() {
+awaitable<void> CouponPersister::Loop(Lane& lane, bool publishes_stats) {
     auto last_templates = Clock::time_point{};
     auto last_stats = Clock::time_point{};
     std::vector<std::int64_t> templates;
@@ -78,7 +88,7 @@ awaitable<void> CouponPersister::Loop() {
                 continue;
             }
         }
-        if (now - last_stats > settings_.stats_interval) {
+        if (publishes_stats && now - last_stats > settings_.stats_interval) {
             co_await PublishStats();
             last_stats = now;
         }
@@ -87,7 +97,7 @@ awaitable<void> CouponPersister::Loop() {
         try {
             for (std::int64_t t : templates) {
                 if (stopping_) break;
-                worked |= co_await DrainOnce(t, streams_[t]);
+                worked |= co_await DrainOnce(lane, t, lane.streams[t]);
             }
         } catch (const std::exception& e) {
             // A bug or resource exhaustion: log, back off, keep draining (winners must land).
@@ -98,10 +108,10 @@ awaitable<void> CouponPersister::Loop() {
             co_await Sleep(std::chrono::milliseconds(1000));
             continue;
         }
-        if (db_failures_ > 0) {
+        if (lane.db_failures > 0) {
             // The database is down: back off (doubling up to 5 s); entries wait in Redis.
             auto delay = std::min<std::chrono::milliseconds>(
-                settings_.retry_delay * (1 << std::min(db_failures_ - 1, 6)),
+                settings_.retry_delay * (1 << std::min(lane.db_failures - 1, 6)),
                 std::chrono::milliseconds(5000));
             co_await Sleep(delay);
         } else if (!worked) {
@@ -110,11 +120,11 @@ awaitable<void> CouponPersister::Loop() {
     }
 }
 
-awaitable<bool> CouponPersister::DrainOnce(std::int64_t t, StreamState& state) {
+awaitable<bool> CouponPersister::DrainOnce(Lane& lane, std::int64_t t, StreamState& state) {
     if (!state.ready) {
         auto tmpl = co_await pool_.Run([&] { return repo_.FindTemplate(t); });
         if (!tmpl) {
-            if (tmpl.error().code == ErrorCode::kUnavailable) ++db_failures_;
+            if (tmpl.error().code == ErrorCode::kUnavailable) ++lane.db_failures;
             co_return false;
         }
         if (auto st = co_await queue_.EnsureGroup(t); !st) co_return false;
@@ -124,16 +134,16 @@ awaitable<bool> CouponPersister::DrainOnce(std::int64_t t, StreamState& state) {
     bool worked = false;
     auto now = Clock::now();
     if (now >= state.retry_at) {
-        auto pending = co_await queue_.ReadPending(t, settings_.consumer, settings_.batch);
+        auto pending = co_await queue_.ReadPending(t, lane.consumer, settings_.batch);
         if (pending && !pending->empty()) {
             worked = true;
-            co_await Persist(t, state, std::move(*pending));
+            co_await Persist(lane, t, state, std::move(*pending));
         }
     }
-    if (db_failures_ > 0) co_return worked;
+    if (lane.db_failures > 0) co_return worked;
     if (now >= state.claim_at) {
         state.claim_at = now + settings_.claim_idle / 2;
-        auto claimed = co_await queue_.Reclaim(t, settings_.consumer, settings_.claim_idle.count(),
+        auto claimed = co_await queue_.Reclaim(t, lane.consumer, settings_.claim_idle.count(),
                                                settings_.batch);
         if (claimed && !claimed->empty()) {
             spdlog::info(
@@ -141,18 +151,19 @@ awaitable<bool> CouponPersister::DrainOnce(std::int64_t t, StreamState& state) {
                 "{} ms",
                 claimed->size(), t, settings_.claim_idle.count());
             worked = true;
-            co_await Persist(t, state, std::move(*claimed));
+            co_await Persist(lane, t, state, std::move(*claimed));
         }
     }
-    auto fresh = co_await queue_.ReadNew(t, settings_.consumer, settings_.batch);
+    auto fresh = co_await queue_.ReadNew(t, lane.consumer, settings_.batch);
     if (fresh && !fresh->empty()) {
         worked = true;
-        co_await Persist(t, state, std::move(*fresh));
+        co_await Persist(lane, t, state, std::move(*fresh));
     }
     co_return worked;
 }
 
-awaitable<CouponPersister::Outcome> CouponPersister::Persist(std::int64_t t,
+awaitable<CouponPersister::Outcome> CouponPersister::Persist(Lane& lane,
+                                                             std::int64_t t,
                                                              StreamState& state,
                                                              std::vector<IssueEntry> entries) {
     auto& registry = obs::Registry::Global();
@@ -184,7 +195,7 @@ awaitable<CouponPersister::Outcome> CouponPersister::Persist(std::int64_t t,
             // Committed but not acknowledged: the entries come back and are no-ops then.
             spdlog::warn("coupon persister: acknowledging failed: {}", st.error().message);
         }
-        db_failures_ = 0;
+        lane.db_failures = 0;
         registry
             .GetCounter("joopang_coupons_persisted_total", "Coupons written to the database",
                         TemplateLabel(t))
@@ -196,7 +207,7 @@ awaitable<CouponPersister::Outcome> CouponPersister::Persist(std::int64_t t,
     }
     const Error& error = persisted.error();
     if (error.code == ErrorCode::kUnavailable) {
-        if (db_failures_++ == 0)
+        if (lane.db_failures++ == 0)
             spdlog::warn("coupon persister: database unavailable, backing off: {}", error.message);
         co_return Outcome::kDatabaseDown;
     }
@@ -205,7 +216,7 @@ awaitable<CouponPersister::Outcome> CouponPersister::Persist(std::int64_t t,
         for (auto& e : good) {
             std::vector<IssueEntry> one;
             one.push_back(e);
-            auto outcome = co_await Persist(t, state, std::move(one));
+            auto outcome = co_await Persist(lane, t, state, std::move(one));
             if (outcome == Outcome::kDatabaseDown) co_return outcome;
         }
         co_return Outcome::kEntryFailed;

@@ -1,7 +1,9 @@
 #pragma once
 /// Drains the coupon issue streams into the database.
 ///
-/// Design: one coroutine per process loops over the templates' streams. For each it (1) retries
+/// Design: `lanes` coroutines per process (each a consumer of its own, "<consumer>/<lane>") loop
+/// over the templates' streams, so that one lane's database transaction overlaps another's Redis
+/// reads and acknowledgements (and, on PostgreSQL, another transaction). For each it (1) retries
 /// its own pending entries once their retry time has come, (2) takes over entries a dead consumer
 /// has held longer than `claim_idle` (XAUTOCLAIM), (3) reads new entries — and writes each read as
 /// one multi-row INSERT … ON CONFLICT DO NOTHING transaction, then records the coupon ids,
@@ -19,6 +21,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "app/ports/coupon_issue_queue.hpp"
 #include "app/ports/coupon_repository.hpp"
@@ -29,6 +32,7 @@ namespace joopang::workers {
 struct PersisterSettings {
     std::string consumer;  // unique per process
     int batch = 500;
+    int lanes = 3;  // concurrent drain loops (consumers) in this process
     std::int64_t max_deliveries = 5;
     std::chrono::milliseconds retry_delay{1000};
     std::chrono::milliseconds claim_idle{5000};
@@ -55,11 +59,20 @@ class CouponPersister {
         std::chrono::steady_clock::time_point retry_at{};
         std::chrono::steady_clock::time_point claim_at{};
     };
+    /// One drain loop's own state: its consumer name, per-stream progress, database back-off.
+    struct Lane {
+        std::string consumer;
+        std::map<std::int64_t, StreamState> streams;
+        int db_failures = 0;
+    };
     enum class Outcome { kDone, kDatabaseDown, kEntryFailed };
 
-    boost::asio::awaitable<void> Loop();
-    boost::asio::awaitable<bool> DrainOnce(std::int64_t template_id, StreamState& state);
-    boost::asio::awaitable<Outcome> Persist(std::int64_t template_id,
+    boost::asio::awaitable<void> Loop(Lane& lane, bool publishes_stats);
+    boost::asio::awaitable<bool> DrainOnce(Lane& lane,
+                                           std::int64_t template_id,
+                                           StreamState& state);
+    boost::asio::awaitable<Outcome> Persist(Lane& lane,
+                                            std::int64_t template_id,
                                             StreamState& state,
                                             std::vector<IssueEntry> entries);
     boost::asio::awaitable<void> PublishStats();
@@ -69,11 +82,11 @@ class CouponPersister {
     CouponRepository& repo_;
     BlockingPool& pool_;
     PersisterSettings settings_;
-    std::map<std::int64_t, StreamState> streams_;
+    std::vector<std::unique_ptr<Lane>> lanes_;
     std::atomic<bool> stopping_{false};
+    std::atomic<int> running_lanes_{0};
     std::promise<void> done_;
     bool started_ = false;
-    int db_failures_ = 0;
 };
 
 }  // namespace joopang::workers

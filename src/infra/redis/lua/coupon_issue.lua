@@ -14,10 +14,16 @@ if rl > 0 then
   if n > rl then return {-5, redis.call('PTTL', KEYS[7])} end
 end
 if meta[1] ~= 'ACTIVE' then return {-3} end
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-if meta[2] and meta[2] ~= '' and now < tonumber(meta[2]) then return {-3} end
-if meta[3] and meta[3] ~= '' and now >= tonumber(meta[3]) then return {-3} end
+-- TIME only when needed (a window to check, or a win to stamp): most calls of a drop are losers.
+local now = nil
+local has_start = meta[2] and meta[2] ~= ''
+local has_end = meta[3] and meta[3] ~= ''
+if has_start or has_end then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  if has_start and now < tonumber(meta[2]) then return {-3} end
+  if has_end and now >= tonumber(meta[3]) then return {-3} end
+end
 local have = tonumber(redis.call('HGET', KEYS[3], ARGV[1]) or '0')
 if have >= tonumber(meta[4]) then return {-1} end
 local stock = tonumber(redis.call('GET', KEYS[2]) or '0')
@@ -25,6 +31,10 @@ if stock <= 0 then return {-2} end
 redis.call('DECR', KEYS[2])
 redis.call('HSET', KEYS[3], ARGV[1], have + 1)
 local pos = redis.call('INCR', KEYS[4])
+if not now then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
 local id = redis.call('XADD', KEYS[5], '*', 'u', ARGV[1], 's', have + 1, 'p', pos, 't', now)
 redis.call('HSET', KEYS[6], id, 'R:' .. ARGV[1] .. ':' .. pos)
 return {1, pos, stock - 1, id, pos - tonumber(meta[5] or '0')}
