@@ -7,7 +7,12 @@
 
 namespace joopang::redis::coupon_keys {
 
-inline std::string Tag(std::int64_t t) { return "{" + std::to_string(t) + "}"; }
+inline std::string Tag(std::int64_t t) {
+    std::string tag = "{";  // built by appending: GCC 12 warns falsely (-Wrestrict) on "{" + s
+    tag += std::to_string(t);
+    tag += '}';
+    return tag;
+}
 /// HASH status, start_at, end_at, limit, total, persisted, retried, dead.
 inline std::string Meta(std::int64_t t) { return "coupon:" + Tag(t) + ":meta"; }
 /// Coupons left.

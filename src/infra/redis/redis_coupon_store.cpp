@@ -1,6 +1,7 @@
 #include "infra/redis/redis_coupon_store.hpp"
 
 #include <charconv>
+#include <unordered_map>
 
 #include "infra/redis/coupon_keys.hpp"
 #include "infra/redis/lua_scripts.hpp"
@@ -33,6 +34,24 @@ redis.call('SET', KEYS[1], ARGV[2])
 redis.call('SET', KEYS[2], ARGV[3])
 return 1
 )lua");
+
+/// The issue script's six fixed keys of a template, built once per thread and template rather
+/// than on every request (the request path is hot; a drop has only a handful of templates).
+const std::vector<std::string>& IssueKeys(std::int64_t t) {
+    thread_local std::unordered_map<std::int64_t, std::vector<std::string>> cache;
+    auto it = cache.find(t);
+    if (it != cache.end()) return it->second;
+    if (cache.size() > 4096) cache.clear();  // bounded even with many short-lived templates
+    std::vector<std::string> k;
+    k.reserve(7);
+    k.push_back(keys::Meta(t));
+    k.push_back(keys::Stock(t));
+    k.push_back(keys::Users(t));
+    k.push_back(keys::Seq(t));
+    k.push_back(keys::Stream(t));
+    k.push_back(keys::Requests(t));
+    return cache.emplace(t, std::move(k)).first->second;
+}
 
 std::int64_t ToInt(std::string_view s) {
     std::int64_t v = 0;
@@ -120,12 +139,8 @@ Awaitable<Result<IssueDecision>> RedisCouponStore::TryIssue(std::int64_t t, std:
     std::string user = std::to_string(user_id);
     std::vector<std::string> script_keys;
     script_keys.reserve(7);
-    script_keys.push_back(keys::Meta(t));
-    script_keys.push_back(keys::Stock(t));
-    script_keys.push_back(keys::Users(t));
-    script_keys.push_back(keys::Seq(t));
-    script_keys.push_back(keys::Stream(t));
-    script_keys.push_back(keys::Requests(t));
+    const auto& fixed = IssueKeys(t);
+    script_keys.insert(script_keys.end(), fixed.begin(), fixed.end());
     script_keys.push_back(keys::RateLimit(t, user));
     std::vector<std::string> script_args;
     script_args.push_back(user);
