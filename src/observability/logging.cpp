@@ -69,7 +69,8 @@ void AppendJsonEscaped(std::string& out, std::string_view s) {
                     out.append(s.data() + i, n);
                     i += n - 1;
                 } else {
-                    out += "\\ufffd";  // invalid UTF-8 (e.g. a percent-decoded %FF): keep the JSON valid
+                    out += "\\ufffd";  // invalid UTF-8 (e.g. a percent-decoded %FF): keep the JSON
+                                       // valid
                 }
         }
         run = i + 1;
