@@ -232,6 +232,27 @@ class _JoopangProcess:
         if self.own_data_dir:
             shutil.rmtree(self.data_dir, ignore_errors=True)
 
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def _kill_process(self):
+        """SIGKILL (a crash) and reap it."""
+        if self.running():
+            self.proc.kill()
+            self.proc.wait()
+
+    def _signal_and_wait(self, sig, timeout):
+        """Send sig and wait for the exit code; SIGKILL and raise if it does not exit in time."""
+        if self.running():
+            self.proc.send_signal(sig)
+        try:
+            self.exit_code = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise AssertionError("%s did not exit within %.0fs of %s\n%s"
+                                 % (self.name, timeout, signal.Signals(sig).name, self.log_tail()))
+        return self.exit_code
+
     def log_tail(self, n=12000):
         try:
             with open(self.log_path, "rb") as f:
@@ -330,9 +351,6 @@ class Service(_JoopangProcess):
         with open(self.redis_pid_file()) as f:
             return int(f.read().strip())
 
-    def running(self):
-        return self.proc is not None and self.proc.poll() is None
-
     def send_signal(self, sig):
         self.proc.send_signal(sig)
 
@@ -340,22 +358,8 @@ class Service(_JoopangProcess):
         """Stop with SIGTERM (or sig); return the exit code. Kills (and raises) if it hangs."""
         if self.proc is None:
             return None
-        redis_pids = set()
-        if not self.redis:
-            if self.redis_pid_at_start:
-                redis_pids.add(self.redis_pid_at_start)
-            try:
-                redis_pids.add(self.redis_pid())
-            except (OSError, ValueError):
-                pass
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-        try:
-            self.exit_code = self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.kill()
-            raise AssertionError("joopang did not exit within %.0fs of %s\n%s"
-                                 % (timeout, signal.Signals(sig).name, self.log_tail()))
+        redis_pids = self._embedded_redis_pids()
+        self._signal_and_wait(sig, timeout)
         # The embedded redis-server must not outlive the service (allow it a moment to exit).
         survivors = []
         deadline = time.monotonic() + 5.0
@@ -374,24 +378,26 @@ class Service(_JoopangProcess):
                                  % (survivors, self.log_tail()))
         return self.exit_code
 
-    def kill(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
+    def _embedded_redis_pids(self):
+        """The embedded redis-server's pids (at start and now); none with an external Redis."""
+        pids = set()
         if not self.redis:
-            pids = set()
             if self.redis_pid_at_start:
                 pids.add(self.redis_pid_at_start)
             try:
                 pids.add(self.redis_pid())
             except (OSError, ValueError):
                 pass
-            for pid in pids:
-                if pid_alive(pid):
-                    try:
-                        os.kill(pid, signal.SIGKILL)
-                    except OSError:
-                        pass
+        return pids
+
+    def kill(self):
+        self._kill_process()
+        for pid in self._embedded_redis_pids():
+            if pid_alive(pid):
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
 
     def client(self, **kw):
         return Client(self.port, **kw)
@@ -438,28 +444,15 @@ class Worker(_JoopangProcess):
                                  % (self.proc.returncode, self.log_tail()))
         return self
 
-    def running(self):
-        return self.proc is not None and self.proc.poll() is None
-
     def kill(self):
         """SIGKILL (a crash) and reap it."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
+        self._kill_process()
 
     def stop(self, sig=signal.SIGTERM, timeout=20.0):
         """Stop with SIGTERM; return the exit code (None if it was never started)."""
         if self.proc is None:
             return None
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-        try:
-            self.exit_code = self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.kill()
-            raise AssertionError("joopang worker did not exit within %.0fs of %s\n%s"
-                                 % (timeout, signal.Signals(sig).name, self.log_tail()))
-        return self.exit_code
+        return self._signal_and_wait(sig, timeout)
 
 
 def _kill_leftovers():
