@@ -13,9 +13,9 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/error.hpp>
-#include <boost/beast/http/read.hpp>
 #include <condition_variable>
 #include <mutex>
+#include <optional>
 #include <unordered_map>
 
 #include "http/error_response.hpp"
@@ -31,6 +31,7 @@ using asio::awaitable;
 using asio::use_awaitable;
 using Clock = std::chrono::steady_clock;
 constexpr auto kTuple = asio::as_tuple(use_awaitable);
+constexpr std::size_t kReadChunk = 8192;
 
 namespace {
 
@@ -160,7 +161,7 @@ awaitable<void> Server::Impl::Session(Reactor& reactor, std::shared_ptr<Connecti
         if (buffer.size() == 0) {
             // Idle keep-alive wait for the first byte of the next request.
             conn->deadline = Clock::now() + settings.idle_timeout;
-            auto [ec, n] = co_await socket.async_read_some(buffer.prepare(8192), kTuple);
+            auto [ec, n] = co_await socket.async_read_some(buffer.prepare(kReadChunk), kTuple);
             if (ec) break;
             buffer.commit(n);
         }
@@ -168,52 +169,71 @@ awaitable<void> Server::Impl::Session(Reactor& reactor, std::shared_ptr<Connecti
         RequestParser parser;
         parser.header_limit(static_cast<std::uint32_t>(settings.max_header_bytes));
         parser.body_limit(settings.max_body_bytes);
+        parser.eager(true);
         conn->deadline = Clock::now() + settings.read_timeout;
-        auto [hec, hn] = co_await bhttp::async_read_header(socket, buffer, parser, kTuple);
-        if (hec) {
-            const std::string& path = parser.request().path;
-            if (hec == bhttp::error::body_limit) {
-                // A declared Content-Length above the limit: refuse before reading the body.
-                co_await SendAndDrain(
-                    *conn,
-                    ProtocolError(ErrorCode::kPayloadTooLarge,
-                                  "request body exceeds " +
-                                      std::to_string(settings.max_body_bytes) + " bytes",
-                                  path),
-                    11);
-            } else if (hec == bhttp::error::header_limit) {
-                co_await SendAndDrain(*conn,
-                                      ProtocolError(ErrorCode::kValidationFailed,
-                                                    "request headers too large", path, 431),
-                                      11);
-            } else if (IsParseError(hec)) {
-                co_await SendAndDrain(
-                    *conn,
-                    ProtocolError(ErrorCode::kValidationFailed, "malformed HTTP request", path),
-                    11);
+        // Feeds the parser from the buffer and reads only when it needs more: a request that
+        // arrived whole (the common case) is parsed without another asynchronous operation.
+        beast::error_code ec;
+        bool continue_sent = false;
+        bool closed_by_peer = false;
+        while (!ec && !parser.is_done()) {
+            if (buffer.size() > 0) {
+                std::size_t used = parser.put(buffer.data(), ec);
+                buffer.consume(used);
+                if (ec == bhttp::error::need_more) {
+                    ec = {};
+                } else if (ec) {
+                    break;
+                } else {
+                    if (parser.is_header_done() && parser.expects_continue() && !continue_sent &&
+                        !parser.is_done()) {
+                        continue_sent = true;
+                        std::string cont(kContinueResponse);
+                        if (!co_await Send(*conn, cont)) {
+                            closed_by_peer = true;
+                            break;
+                        }
+                        conn->deadline = Clock::now() + settings.read_timeout;
+                    }
+                    if (used > 0) continue;
+                }
             }
-            break;  // timeouts, resets and EOF just close
-        }
-        if (parser.expects_continue() && !parser.is_done()) {
-            std::string cont(kContinueResponse);
-            if (!co_await Send(*conn, cont)) break;
-            conn->deadline = Clock::now() + settings.read_timeout;
-        }
-        auto [bec, bn] = co_await bhttp::async_read(socket, buffer, parser, kTuple);
-        if (bec) {
-            const std::string& path = parser.request().path;
-            if (bec == bhttp::error::body_limit) {
-                co_await SendAndDrain(
-                    *conn,
-                    ProtocolError(ErrorCode::kPayloadTooLarge, "request body too large", path),
-                    parser.version());
-            } else if (IsParseError(bec)) {
-                co_await SendAndDrain(*conn,
-                                      ProtocolError(ErrorCode::kValidationFailed,
-                                                    "malformed HTTP request body", path),
-                                      parser.version());
+            auto [rec, n] = co_await socket.async_read_some(buffer.prepare(kReadChunk), kTuple);
+            if (rec == asio::error::eof && parser.got_some()) {
+                parser.put_eof(ec);  // a request cut short: partial_message
+                if (!ec && !parser.is_done()) ec = bhttp::error::partial_message;
+            } else if (rec) {
+                closed_by_peer = true;  // EOF between requests, reset, or a timeout
+            } else {
+                buffer.commit(n);
             }
-            break;
+            if (closed_by_peer) break;
+        }
+        if (closed_by_peer) break;
+        if (ec) {
+            const std::string& path = parser.request().path;
+            const bool in_body = parser.is_header_done();
+            const int version = in_body ? parser.version() : 11;
+            // Built outside the co_await: GCC 12 mishandles conditional temporaries inside one.
+            std::optional<HttpResponse> refusal;
+            if (ec == bhttp::error::body_limit) {
+                // A declared Content-Length above the limit is refused before the body is read.
+                std::string message = "request body too large";
+                if (!in_body) {
+                    message = "request body exceeds " + std::to_string(settings.max_body_bytes) +
+                              " bytes";
+                }
+                refusal = ProtocolError(ErrorCode::kPayloadTooLarge, std::move(message), path);
+            } else if (ec == bhttp::error::header_limit) {
+                refusal = ProtocolError(ErrorCode::kValidationFailed, "request headers too large",
+                                        path, 431);
+            } else if (IsParseError(ec)) {
+                std::string message = "malformed HTTP request";
+                if (in_body) message += " body";
+                refusal = ProtocolError(ErrorCode::kValidationFailed, std::move(message), path);
+            }
+            if (refusal) co_await SendAndDrain(*conn, *refusal, version);
+            break;  // a request cut short just closes
         }
         conn->deadline = Clock::time_point::max();
         HttpRequest& request = parser.request();
