@@ -182,6 +182,7 @@ int Run(const Config& config) {
     redis_options.url = redis_url;
     redis_options.wait_connected = false;
     redis_options.client_name = "joopang";
+    redis_options.single_threaded_executor = true;  // `ioc` is run by one thread only (above)
     auto redis_client =
         asio::co_spawn(ioc, redis::Connect(ioc.get_executor(), redis_options), asio::use_future)
             .get();

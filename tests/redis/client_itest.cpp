@@ -142,6 +142,87 @@ TEST_F(RedisClientTest, TenThousandConcurrentCommandsEachGetTheirOwnReply) {
     EXPECT_EQ(failed.load(), 0);
 }
 
+// joopang's own set-up: the client runs on an io_context that exactly one thread runs, so its
+// connections skip the strand and callers on that thread are resumed inline. Callers on other
+// threads must still be served correctly, and a cancelled or timed-out call must not shift
+// later replies.
+TEST_F(RedisClientTest, SingleThreadedExecutorServesCallersOnAndOffItsThread) {
+    asio::io_context single(1);
+    auto single_work = asio::make_work_guard(single);
+    std::thread single_thread([&] { single.run(); });
+    ClientOptions o;
+    o.url = server_->Url();
+    o.single_threaded_executor = true;
+    auto connected =
+        asio::co_spawn(single, Connect(single.get_executor(), o), asio::use_future).get();
+    ASSERT_TRUE(connected) << connected.error().message;
+    auto c = *connected;
+    auto admin = MakeClient(server_->Url());
+
+    constexpr int kCoroutines = 6000;
+    std::atomic<int> correct{0}, wrong{0}, failed{0};
+    std::vector<std::future<void>> done;
+    done.reserve(kCoroutines);
+    for (int i = 0; i < kCoroutines; ++i) {
+        // Two thirds on the client's own thread, the rest on the fixture's two other threads.
+        auto ex = i % 3 != 0 ? asio::any_io_executor(single.get_executor())
+                             : asio::any_io_executor(io_.get_executor());
+        done.push_back(asio::co_spawn(
+            ex,
+            [&, i]() -> asio::awaitable<void> {
+                const std::string key = "single:" + std::to_string(i);
+                const std::string value = "value-" + std::to_string(i);
+                auto set = co_await c->Command(MakeArgs("SET", key, value));
+                auto get = co_await c->Command(MakeArgs("GET", key));
+                auto echo = co_await c->Command(MakeArgs("ECHO", value));
+                if (!set || !get || !echo) {
+                    ++failed;
+                } else if (*set == Reply::Status("OK") && *get == Reply::Bulk(value) &&
+                           *echo == Reply::Bulk(value)) {
+                    ++correct;
+                } else {
+                    ++wrong;
+                }
+            },
+            asio::use_future));
+    }
+    for (auto& f : done) f.get();
+    EXPECT_EQ(correct.load(), kCoroutines);
+    EXPECT_EQ(wrong.load(), 0);
+    EXPECT_EQ(failed.load(), 0);
+
+    // Cancelled and timed-out calls on the client's own thread leave the connection in step.
+    EXPECT_EQ(Must(admin, {"CLIENT", "PAUSE", "300", "ALL"}), Reply::Status("OK"));
+    auto on_single = [&](auto make) {
+        return asio::co_spawn(single, make(), asio::use_future).get();
+    };
+    auto cancelled = on_single([&]() -> asio::awaitable<std::size_t> {
+        asio::steady_timer t(co_await asio::this_coro::executor);
+        t.expires_after(30ms);
+        auto r = co_await (c->Command(MakeArgs("ECHO", "cancelled")) ||
+                           t.async_wait(asio::use_awaitable));
+        co_return r.index();
+    });
+    EXPECT_EQ(cancelled, 1u);
+    CallOptions short_timeout;
+    short_timeout.timeout = 50ms;
+    auto timed_out = on_single([&]() -> asio::awaitable<Result<Reply>> {
+        co_return co_await c->Command(MakeArgs("ECHO", "late"), short_timeout);
+    });
+    EXPECT_FALSE(timed_out);
+    auto fresh = on_single([&]() -> asio::awaitable<Result<Reply>> {
+        CallOptions patient;
+        patient.timeout = 3s;
+        co_return co_await c->Command(MakeArgs("ECHO", "fresh"), patient);
+    });
+    ASSERT_TRUE(fresh) << fresh.error().message;
+    EXPECT_EQ(*fresh, Reply::Bulk("fresh"));
+
+    c->Close();
+    single_work.reset();
+    single_thread.join();
+}
+
 TEST_F(RedisClientTest, TimeoutAndCancellationNeverDesynchronise) {
     auto c = MakeClient(server_->Url());
     auto admin = MakeClient(server_->Url());

@@ -8,6 +8,17 @@
 
 namespace joopang::redis {
 
+ConnectionOptions MakeConnectionOptions(const ClientOptions& options, Endpoint endpoint) {
+    ConnectionOptions c;
+    c.endpoint = std::move(endpoint);
+    c.connect_timeout = options.connect_timeout;
+    c.backoff_min = options.reconnect_backoff_min;
+    c.backoff_max = options.reconnect_backoff_max;
+    c.client_name = options.client_name;
+    c.single_threaded_executor = options.single_threaded_executor;
+    return c;
+}
+
 Clock::time_point CallDeadline(const CallOptions& opts, std::chrono::milliseconds default_timeout) {
     const auto timeout = opts.timeout.count() > 0 ? opts.timeout : default_timeout;
     return Clock::now() + timeout;

@@ -3,7 +3,8 @@
 ///
 /// Threads and executors: every member function may be called from coroutines running on any
 /// thread or executor, concurrently. Internally each connection serialises its work on its own
-/// strand; a call resumes its caller on the caller's own executor.
+/// strand (or, with ClientOptions::single_threaded_executor, on the client's one-thread executor
+/// itself); a call resumes its caller on the caller's own executor.
 ///
 /// Pipelining is automatic: commands issued concurrently (from any number of coroutines) share one
 /// connection per node and go out together in one write; replies are matched in order.

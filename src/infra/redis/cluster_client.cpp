@@ -15,15 +15,6 @@ namespace {
 
 constexpr auto kMinRefreshInterval = std::chrono::milliseconds(100);
 
-ConnectionOptions MakeConnectionOptions(const ClientOptions& o) {
-    ConnectionOptions c;
-    c.connect_timeout = o.connect_timeout;
-    c.backoff_min = o.reconnect_backoff_min;
-    c.backoff_max = o.reconnect_backoff_max;
-    c.client_name = o.client_name;
-    return c;
-}
-
 Error CrossSlot(const Args& args) {
     return Error::Internal("redis cluster: refused " +
                            (args.empty() ? std::string("command") : args[0]) +
@@ -40,9 +31,11 @@ ClusterClient::ClusterClient(boost::asio::any_io_executor executor,
                              std::vector<Endpoint> seeds)
     : executor_(executor),
       options_(options),
-      connection_options_(MakeConnectionOptions(options)),
+      connection_options_(MakeConnectionOptions(options, Endpoint{})),
       seeds_(std::move(seeds)),
-      blocking_(executor, MakeConnectionOptions(options), options.max_idle_blocking_connections) {}
+      blocking_(executor,
+                MakeConnectionOptions(options, Endpoint{}),
+                options.max_idle_blocking_connections) {}
 
 ClusterClient::~ClusterClient() { Close(); }
 

@@ -55,7 +55,8 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
     };
 
     Impl(asio::any_io_executor executor, ConnectionOptions options)
-        : strand(asio::make_strand(executor)),
+        : single_threaded(options.single_threaded_executor),
+          strand(single_threaded ? executor : asio::make_strand(executor)),
           opts(std::move(options)),
           name(opts.endpoint.Name()),
           socket(strand),
@@ -64,7 +65,11 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
           read_buffer(kReadBufferSize) {}
 
     // ---- state; everything below `strand` is touched only on the strand ----
-    asio::strand<asio::any_io_executor> strand;
+    /// The executor's io_context is run by one thread: `strand` is that executor itself, and a
+    /// caller on it is served without a post either way (see ConnectionOptions).
+    const bool single_threaded;
+    /// Serialises the connection's work: a strand, or the single-threaded executor itself.
+    asio::any_io_executor strand;
     const ConnectionOptions opts;
     const std::string name;
     std::atomic<bool> connected{false};
@@ -82,7 +87,7 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
     std::string disconnect_reason;
     Multiplexer mux;
     std::unordered_map<std::uint64_t, Waiter> waiters;
-    std::vector<Multiplexer::Completion> completed;
+    std::vector<Multiplexer::Completion> spare_completions;  // reused by Deliver()
     std::vector<char> read_buffer;
 
     void SetLastError(std::string e) {
@@ -117,7 +122,13 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
             });
         }
         asio::any_io_executor executor = asio::get_associated_executor(handler, me.strand);
+        const bool caller_on_connection = me.OnConnectionThread(executor);
         Waiter waiter{std::move(handler), std::move(executor), slot};
+        if (caller_on_connection) {
+            // Already on the connection's only thread: hand the request over directly.
+            me.Enqueue(id, std::move(waiter), payload, deadline);
+            return;
+        }
         asio::post(me.strand, [self = std::move(self), id, waiter = std::move(waiter), payload,
                                deadline]() mutable {
             self->Enqueue(id, std::move(waiter), payload, deadline);
@@ -158,17 +169,35 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
         });
     }
 
-    // Hands every completion the multiplexer produced to its waiter.
+    /// True when `executor` is this connection's own single-threaded executor, so whoever holds
+    /// it runs on the connection's thread right now.
+    bool OnConnectionThread(const asio::any_io_executor& executor) const {
+        return single_threaded && executor == strand;
+    }
+
+    // Hands every completion the multiplexer produced to its waiter. A waiter on the connection's
+    // own thread is resumed here and now (it runs until its next suspension, typically the
+    // response write and the next read); others get a post to their executor. Never called from
+    // inside Initiate(), so a caller is never resumed from within its own co_await's initiation.
     void Deliver() {
-        mux.TakeCompleted(completed);
-        for (auto& c : completed) {
+        // A local batch: a resumed caller may start new requests (and so reach the multiplexer)
+        // before this loop ends.
+        std::vector<Multiplexer::Completion> batch = std::move(spare_completions);
+        mux.TakeCompleted(batch);
+        for (auto& c : batch) {
             auto it = waiters.find(c.id);
             if (it == waiters.end()) continue;
             Waiter w = std::move(it->second);
             waiters.erase(it);
-            Complete(std::move(w), std::move(c.result));
+            if (OnConnectionThread(w.executor)) {
+                if (w.slot.is_connected()) w.slot.clear();
+                std::move(w.handler)(std::move(c.result));
+            } else {
+                Complete(std::move(w), std::move(c.result));
+            }
         }
-        completed.clear();
+        batch.clear();
+        spare_completions = std::move(batch);
     }
 
     // Ends requests past their deadline; runs while requests are live.

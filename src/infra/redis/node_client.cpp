@@ -5,18 +5,6 @@
 
 namespace joopang::redis {
 
-namespace {
-ConnectionOptions MakeConnectionOptions(const ClientOptions& o, Endpoint endpoint) {
-    ConnectionOptions c;
-    c.endpoint = std::move(endpoint);
-    c.connect_timeout = o.connect_timeout;
-    c.backoff_min = o.reconnect_backoff_min;
-    c.backoff_max = o.reconnect_backoff_max;
-    c.client_name = o.client_name;
-    return c;
-}
-}  // namespace
-
 NodeClient::NodeClient(boost::asio::any_io_executor executor,
                        const ClientOptions& options,
                        Endpoint endpoint)
@@ -48,7 +36,7 @@ Awaitable<Result<Reply>> NodeClient::Send(std::string payload, CallOptions opts)
     }
 }
 
-// The hot path: `args` are encoded on the strand, straight into the write buffer.
+// The hot path: `args` are encoded on the connection's executor, straight into the write buffer.
 Awaitable<Result<Reply>> NodeClient::Command(Args args, CallOptions opts) {
     const auto deadline = CallDeadline(opts, options_.command_timeout);
     for (int attempt = 0;; ++attempt) {

@@ -39,6 +39,10 @@ struct ClientOptions {
     std::size_t max_idle_blocking_connections = 4;
     /// CLIENT SETNAME on every connection when not empty.
     std::string client_name;
+    /// The executor given to the client belongs to an io_context run by exactly one thread (as
+    /// each of joopang's reactors is): connections skip their strand, and callers on that
+    /// executor are served without posts. Must stay false when several threads run it.
+    bool single_threaded_executor = false;
 };
 
 }  // namespace joopang::redis
