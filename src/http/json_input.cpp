@@ -7,12 +7,12 @@
 namespace joopang::http {
 namespace json = boost::json;
 
-Result<json::object> ParseJsonObject(std::string_view body) {
+Result<json::object> ParseJsonObject(std::string_view body, json::storage_ptr storage) {
     if (body.empty()) return Error::Validation("body", "a JSON object body is required");
     boost::system::error_code ec;
     json::parse_options opts;
     opts.max_depth = 32;
-    json::value v = json::parse(body, ec, {}, opts);
+    json::value v = json::parse(body, ec, std::move(storage), opts);
     if (ec) return Error::Validation("body", "malformed JSON: " + ec.message());
     if (!v.is_object()) return Error::Validation("body", "the body must be a JSON object");
     return std::move(v.as_object());

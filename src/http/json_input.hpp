@@ -14,8 +14,10 @@
 
 namespace joopang::http {
 
-/// Parses `body` as a JSON object (400 when malformed, not an object, or empty).
-Result<boost::json::object> ParseJsonObject(std::string_view body);
+/// Parses `body` as a JSON object (400 when malformed, not an object, or empty), allocating from
+/// `storage` (the default heap, or e.g. a monotonic_resource over a local buffer on hot paths).
+Result<boost::json::object> ParseJsonObject(std::string_view body,
+                                            boost::json::storage_ptr storage = {});
 
 class JsonFields {
   public:

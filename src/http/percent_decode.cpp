@@ -9,6 +9,10 @@ std::string PercentDecode(std::string_view s, bool plus_is_space) {
         if (c >= 'A' && c <= 'F') return c - 'A' + 10;
         return -1;
     };
+    // Most paths and queries have nothing to decode: copy them whole.
+    if (s.find('%') == std::string_view::npos &&
+        (!plus_is_space || s.find('+') == std::string_view::npos))
+        return std::string(s);
     std::string out;
     out.reserve(s.size());
     for (std::size_t i = 0; i < s.size(); ++i) {

@@ -9,6 +9,7 @@ namespace bhttp = boost::beast::http;
 
 void RequestParser::on_request_impl(
     bhttp::verb, string_view method, string_view target, int version, error_code&) {
+    request_.headers.reserve(8);  // one allocation for a typical request's headers
     request_.method.assign(method.data(), method.size());
     target_.assign(target.data(), target.size());
     std::string_view t(target.data(), target.size());

@@ -62,13 +62,12 @@ Router::Match Router::Find(std::string_view method, std::string_view path) const
         for (std::size_t i = 0; i < count && ok; ++i)
             ok = IsCapture(r->segments[i]) || r->segments[i] == segments[i];
         if (!ok) continue;
-        std::vector<std::string> params;
-        for (std::size_t i = 0; i < count; ++i)
-            if (IsCapture(r->segments[i])) params.emplace_back(segments[i]);
         if (r->method == method || (method == "HEAD" && r->method == "GET")) {
             match.outcome = Outcome::kFound;
             match.route = r.get();
-            match.params = std::move(params);
+            match.params.reserve(count);
+            for (std::size_t i = 0; i < count; ++i)
+                if (IsCapture(r->segments[i])) match.params.emplace_back(segments[i]);
             return match;
         }
         match.outcome = Outcome::kMethodNotAllowed;

@@ -1,45 +1,85 @@
 #include "infra/redis/client.hpp"
 
+#include <charconv>
+
 #include "infra/redis/cluster_client.hpp"
+#include "infra/redis/crc16.hpp"
 #include "infra/redis/endpoint.hpp"
 #include "infra/redis/node_client.hpp"
+#include "infra/redis/resp_writer.hpp"
 
 namespace joopang::redis {
 
 namespace {
-Args EvalArgs(std::string_view verb,
-              const std::string& body,
-              const std::vector<std::string>& keys,
-              const std::vector<std::string>& args) {
-    Args out;
-    out.reserve(3 + keys.size() + args.size());
-    out.emplace_back(verb);
-    out.push_back(body);
-    out.push_back(std::to_string(keys.size()));
-    out.insert(out.end(), keys.begin(), keys.end());
-    out.insert(out.end(), args.begin(), args.end());
-    return out;
+
+/// `*n`, the verb and the script's sha or source: the part of an EVALSHA/EVAL call before
+/// numkeys, which differs between the two.
+void AppendEvalHead(std::string& out,
+                    std::size_t argc,
+                    std::string_view verb,
+                    std::string_view script) {
+    AppendArrayHeader(out, argc);
+    AppendBulk(out, verb);
+    AppendBulk(out, script);
 }
+
+Awaitable<Result<Reply>> Refused(Error error) { co_return error; }
+
 }  // namespace
 
+// Not a coroutine: `keys` and `args` are encoded here, before the caller's temporaries go.
 Awaitable<Result<Reply>> Client::Eval(const Script& script,
-                                      std::vector<std::string> keys,
-                                      std::vector<std::string> args,
+                                      ArgList keys,
+                                      ArgList args,
                                       CallOptions opts) {
-    auto reply = co_await Command(EvalArgs("EVALSHA", script.sha1(), keys, args), opts);
+    int slot = -1;
+    if (RoutesBySlot() && keys.size() > 0) {
+        slot = KeySlot(keys[0]);
+        for (std::size_t i = 1; i < keys.size(); ++i) {
+            if (KeySlot(keys[i]) != slot) {
+                return Refused(Error::Internal(
+                    "redis cluster: refused script " + script.name() +
+                    " before sending: its keys hash to different slots (give keys that must go "
+                    "together the same {hash tag})"));
+            }
+        }
+    }
+    const std::size_t argc = 3 + keys.size() + args.size();
+    std::string payload;
+    std::size_t size = 64 + script.sha1().size();
+    for (std::size_t i = 0; i < keys.size(); ++i) size += keys[i].size() + 16;
+    for (std::size_t i = 0; i < args.size(); ++i) size += args[i].size() + 16;
+    payload.reserve(size);
+    AppendEvalHead(payload, argc, "EVALSHA", script.sha1());
+    char digits[24];
+    auto [end, ec] = std::to_chars(digits, digits + sizeof digits, keys.size());
+    AppendBulk(payload, std::string_view(digits, static_cast<std::size_t>(end - digits)));
+    for (std::size_t i = 0; i < keys.size(); ++i) AppendBulk(payload, keys[i]);
+    for (std::size_t i = 0; i < args.size(); ++i) AppendBulk(payload, args[i]);
+    return RunEval(script, std::move(payload), argc, slot, opts);
+}
+
+Awaitable<Result<Reply>> Client::RunEval(
+    const Script& script, std::string payload, std::size_t argc, int slot, CallOptions opts) {
+    auto reply = co_await SendEncoded(payload, slot, opts);
     if (!reply || !reply->IsErrorCode("NOSCRIPT")) co_return reply;
 
     // The node lost (or never had) the script: load it where the keys live and call again.
     Args load{"SCRIPT", "LOAD", script.source()};  // named: GCC 12 mishandles braced temporaries
-    std::string route_key = keys.empty() ? std::string() : keys.front();
-    auto loaded = co_await CommandOnKeyNode(std::move(load), std::move(route_key), opts);
+    auto loaded = co_await CommandOnSlotNode(std::move(load), slot, opts);
     if (!loaded) co_return loaded.error();
     if (loaded->IsError()) co_return std::move(*loaded);  // e.g. a compile error
-    reply = co_await Command(EvalArgs("EVALSHA", script.sha1(), keys, args), opts);
+    reply = co_await SendEncoded(payload, slot, opts);
     if (!reply || !reply->IsErrorCode("NOSCRIPT")) co_return reply;
 
-    // Flushed again in between: EVAL runs the source and caches it in one step.
-    co_return co_await Command(EvalArgs("EVAL", script.source(), keys, args), opts);
+    // Flushed again in between: EVAL runs the source and caches it in one step. Only the head
+    // differs from the EVALSHA call; numkeys, keys and arguments are reused as encoded.
+    std::string sha_head;
+    AppendEvalHead(sha_head, argc, "EVALSHA", script.sha1());
+    std::string with_source;
+    AppendEvalHead(with_source, argc, "EVAL", script.source());
+    with_source.append(payload, sha_head.size(), std::string::npos);
+    co_return co_await SendEncoded(with_source, slot, opts);
 }
 
 Awaitable<Result<std::shared_ptr<Client>>> Connect(boost::asio::any_io_executor executor,

@@ -23,6 +23,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -59,11 +60,30 @@ class Client {
     /// the shared one. Give `opts.timeout` larger than the command's own block time.
     virtual Awaitable<Result<Reply>> BlockingCommand(Args args, CallOptions opts = {}) = 0;
 
+    /// Keys or arguments of Eval(): a braced list of strings, or Args. It only views them:
+    /// Eval() encodes them before it returns, so temporaries are fine.
+    class ArgList {
+      public:
+        ArgList() = default;
+        ArgList(std::initializer_list<std::string_view> list) : list_(list) {}
+        ArgList(const Args& args) : args_(&args) {}
+        std::size_t size() const { return args_ ? args_->size() : list_.size(); }
+        std::string_view operator[](std::size_t i) const {
+            return args_ ? std::string_view((*args_)[i]) : list_.begin()[i];
+        }
+
+      private:
+        std::initializer_list<std::string_view> list_;
+        const Args* args_ = nullptr;
+    };
+
     /// Runs `script` with EVALSHA; on NOSCRIPT loads it (SCRIPT LOAD on the node owning the
-    /// keys) and retries. In a cluster all `keys` must share a slot (use a {hash tag}).
+    /// keys) and retries. In a cluster all `keys` must share a slot (use a {hash tag}). The call
+    /// is encoded once, straight from `keys` and `args`, before this returns (it is on the
+    /// coupon-issue hot path: no Args are built).
     Awaitable<Result<Reply>> Eval(const Script& script,
-                                  std::vector<std::string> keys,
-                                  std::vector<std::string> args,
+                                  ArgList keys,
+                                  ArgList args,
                                   CallOptions opts = {});
 
     /// SCRIPT LOAD on every master, e.g. at start-up. Optional: Eval() loads on demand.
@@ -83,11 +103,21 @@ class Client {
     virtual std::string Describe() const = 0;
 
   protected:
-    /// Runs a keyless command on the node that serves `route_key` (any node when empty). Used to
+    /// Runs a keyless command on the node that serves `slot` (any node when -1). Used to
     /// SCRIPT LOAD where a script's keys live.
-    virtual Awaitable<Result<Reply>> CommandOnKeyNode(Args args,
-                                                      std::string route_key,
-                                                      CallOptions opts) = 0;
+    virtual Awaitable<Result<Reply>> CommandOnSlotNode(Args args, int slot, CallOptions opts) = 0;
+    /// Sends one encoded command to the node serving `slot` (any node when -1), with the same
+    /// retries and redirections as Command(). `payload` must stay valid until the call completes.
+    virtual Awaitable<Result<Reply>> SendEncoded(std::string_view payload,
+                                                 int slot,
+                                                 CallOptions opts) = 0;
+    /// True when commands are routed by key slot (a cluster): Eval() then computes its slot and
+    /// refuses keys that hash to different slots.
+    virtual bool RoutesBySlot() const = 0;
+
+  private:
+    Awaitable<Result<Reply>> RunEval(
+        const Script& script, std::string payload, std::size_t argc, int slot, CallOptions opts);
 };
 
 /// Creates a client for `options.url` (a cluster for redis-cluster://). With `wait_connected`

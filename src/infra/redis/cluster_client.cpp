@@ -165,7 +165,7 @@ void ClusterClient::StartInit() {
         boost::asio::detached);
 }
 
-Awaitable<Result<Reply>> ClusterClient::Routed(const std::string& payload,
+Awaitable<Result<Reply>> ClusterClient::Routed(std::string_view payload,
                                                int slot,
                                                CallOptions opts,
                                                Clock::time_point deadline) {
@@ -226,15 +226,21 @@ Awaitable<Result<Reply>> ClusterClient::Command(Args args, CallOptions opts) {
     const auto slot = SlotOfCommand(args);
     if (slot.kind == CommandSlot::Kind::kCrossSlot) co_return CrossSlot(args);
     const auto deadline = CallDeadline(opts, options_.command_timeout);
-    co_return co_await Routed(EncodeCommand(args), slot.slot, opts, deadline);
+    const std::string payload = EncodeCommand(args);  // the call only views it
+    co_return co_await Routed(payload, slot.slot, opts, deadline);
 }
 
-Awaitable<Result<Reply>> ClusterClient::CommandOnKeyNode(Args args,
-                                                         std::string route_key,
-                                                         CallOptions opts) {
-    const int slot = route_key.empty() ? -1 : KeySlot(route_key);
+Awaitable<Result<Reply>> ClusterClient::CommandOnSlotNode(Args args, int slot, CallOptions opts) {
     const auto deadline = CallDeadline(opts, options_.command_timeout);
-    co_return co_await Routed(EncodeCommand(args), slot, opts, deadline);
+    const std::string payload = EncodeCommand(args);  // the call only views it
+    co_return co_await Routed(payload, slot, opts, deadline);
+}
+
+Awaitable<Result<Reply>> ClusterClient::SendEncoded(std::string_view payload,
+                                                    int slot,
+                                                    CallOptions opts) {
+    const auto deadline = CallDeadline(opts, options_.command_timeout);
+    co_return co_await Routed(payload, slot, opts, deadline);
 }
 
 Awaitable<Result<std::vector<Reply>>> ClusterClient::Batch(std::vector<Args> commands,
@@ -279,7 +285,8 @@ Awaitable<Result<std::vector<Reply>>> ClusterClient::Batch(std::vector<Args> com
         const Reply& r = replies[i];
         const bool redirected = r.IsErrorCode("MOVED") || r.IsErrorCode("ASK");
         if (!redirected && !(opts.retry_transient && IsTransient(r))) continue;
-        auto again = co_await Routed(EncodeCommand(commands[i]), slots[i], opts, deadline);
+        const std::string payload = EncodeCommand(commands[i]);  // the call only views it
+        auto again = co_await Routed(payload, slots[i], opts, deadline);
         if (!again) co_return again.error();
         replies[i] = std::move(*again);
     }

@@ -39,9 +39,11 @@ class ClusterClient final : public Client, public std::enable_shared_from_this<C
     std::string Describe() const override;
 
   protected:
-    Awaitable<Result<Reply>> CommandOnKeyNode(Args args,
-                                              std::string route_key,
-                                              CallOptions opts) override;
+    Awaitable<Result<Reply>> CommandOnSlotNode(Args args, int slot, CallOptions opts) override;
+    Awaitable<Result<Reply>> SendEncoded(std::string_view payload,
+                                         int slot,
+                                         CallOptions opts) override;
+    bool RoutesBySlot() const override { return true; }
 
   private:
     using Clock = Connection::Clock;
@@ -53,7 +55,8 @@ class ClusterClient final : public Client, public std::enable_shared_from_this<C
     Awaitable<Status> RefreshSlots();
     void TriggerRefresh();
     /// Sends one encoded command for `slot`, following redirections and transient errors.
-    Awaitable<Result<Reply>> Routed(const std::string& payload,
+    /// `payload` must stay valid until the call completes.
+    Awaitable<Result<Reply>> Routed(std::string_view payload,
                                     int slot,
                                     CallOptions opts,
                                     Clock::time_point deadline);

@@ -21,7 +21,7 @@ Awaitable<Status> NodeClient::WaitConnected() {
     co_return co_await conn_->WaitConnected(options_.connect_timeout, true);
 }
 
-Awaitable<Result<Reply>> NodeClient::Send(std::string payload, CallOptions opts) {
+Awaitable<Result<Reply>> NodeClient::Send(std::string_view payload, CallOptions opts) {
     const auto deadline = CallDeadline(opts, options_.command_timeout);
     for (int attempt = 0;; ++attempt) {
         auto result = co_await conn_->Execute(payload, 1, deadline);
@@ -53,11 +53,17 @@ Awaitable<Result<Reply>> NodeClient::Command(Args args, CallOptions opts) {
 }
 
 // (The parameter is named: GCC 12 mishandles unnamed coroutine parameters.)
-Awaitable<Result<Reply>> NodeClient::CommandOnKeyNode(Args args,
-                                                      std::string route_key,
-                                                      CallOptions opts) {
-    (void)route_key;  // one node serves every key
-    co_return co_await Send(EncodeCommand(args), opts);
+Awaitable<Result<Reply>> NodeClient::CommandOnSlotNode(Args args, int slot, CallOptions opts) {
+    (void)slot;                                       // one node serves every key
+    const std::string payload = EncodeCommand(args);  // the call only views it
+    co_return co_await Send(payload, opts);
+}
+
+Awaitable<Result<Reply>> NodeClient::SendEncoded(std::string_view payload,
+                                                 int slot,
+                                                 CallOptions opts) {
+    (void)slot;
+    co_return co_await Send(payload, opts);
 }
 
 Awaitable<Result<std::vector<Reply>>> NodeClient::Batch(std::vector<Args> commands,
@@ -74,7 +80,8 @@ Awaitable<Result<std::vector<Reply>>> NodeClient::Batch(std::vector<Args> comman
             std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
         for (std::size_t i = 0; i < commands.size(); ++i) {
             if (!IsTransient((*result)[i]) || retry.timeout.count() <= 0) continue;
-            auto again = co_await Send(EncodeCommand(commands[i]), retry);
+            const std::string payload = EncodeCommand(commands[i]);  // the call only views it
+            auto again = co_await Send(payload, retry);
             if (!again) co_return again.error();
             (*result)[i] = std::move(*again);
         }

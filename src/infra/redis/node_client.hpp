@@ -30,12 +30,15 @@ class NodeClient final : public Client {
     Awaitable<Status> WaitConnected();
 
   protected:
-    Awaitable<Result<Reply>> CommandOnKeyNode(Args args,
-                                              std::string route_key,
-                                              CallOptions opts) override;
+    Awaitable<Result<Reply>> CommandOnSlotNode(Args args, int slot, CallOptions opts) override;
+    Awaitable<Result<Reply>> SendEncoded(std::string_view payload,
+                                         int slot,
+                                         CallOptions opts) override;
+    bool RoutesBySlot() const override { return false; }
 
   private:
-    Awaitable<Result<Reply>> Send(std::string payload, CallOptions opts);
+    /// `payload` must stay valid until the call completes.
+    Awaitable<Result<Reply>> Send(std::string_view payload, CallOptions opts);
 
     ClientOptions options_;
     Endpoint endpoint_;

@@ -22,7 +22,7 @@ Awaitable<bool> TryLease(Client& client,
 Awaitable<void> ReleaseLease(Client& client, const std::string& name, const std::string& token) {
     std::vector<std::string> keys(1, "lease:" + name);
     std::vector<std::string> args(1, token);
-    co_await client.Eval(kRelease, std::move(keys), std::move(args));
+    co_await client.Eval(kRelease, keys, args);
 }
 
 }  // namespace joopang::redis

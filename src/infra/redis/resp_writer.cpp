@@ -6,21 +6,26 @@ namespace joopang::redis {
 
 namespace {
 
+// `*n` or `$n` and CRLF, built on the stack and appended at once (this runs for every argument
+// of every command).
 void AppendHeader(std::string& out, char marker, std::size_t n) {
-    char digits[24];
-    auto [end, ec] = std::to_chars(digits, digits + sizeof digits, n);
-    out += marker;
-    out.append(digits, end);
-    out += "\r\n";
-}
-
-void AppendBulk(std::string& out, std::string_view arg) {
-    AppendHeader(out, '$', arg.size());
-    out += arg;
-    out += "\r\n";
+    char line[24];
+    line[0] = marker;
+    auto [end, ec] = std::to_chars(line + 1, line + sizeof line - 2, n);
+    *end++ = '\r';
+    *end++ = '\n';
+    out.append(line, static_cast<std::size_t>(end - line));
 }
 
 }  // namespace
+
+void AppendArrayHeader(std::string& out, std::size_t n) { AppendHeader(out, '*', n); }
+
+void AppendBulk(std::string& out, std::string_view arg) {
+    AppendHeader(out, '$', arg.size());
+    out.append(arg.data(), arg.size());
+    out.append("\r\n", 2);
+}
 
 void AppendCommand(std::string& out, std::span<const std::string> args) {
     std::size_t size = 16;

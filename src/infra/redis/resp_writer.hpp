@@ -14,6 +14,10 @@ void AppendCommand(std::string& out, std::span<const std::string> args);
 /// Same, for arguments that are already views (e.g. literals).
 void AppendCommand(std::string& out, std::initializer_list<std::string_view> args);
 
+/// The pieces of a command, for encoders that build one without an Args: `*n` then n bulks.
+void AppendArrayHeader(std::string& out, std::size_t n);
+void AppendBulk(std::string& out, std::string_view arg);
+
 /// The encoding of one command as a new string.
 std::string EncodeCommand(std::span<const std::string> args);
 
