@@ -10,7 +10,7 @@ EpochMs NowMs() {
     return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
-std::string FormatRfc3339(EpochMs ms) {
+void AppendRfc3339(std::string& out, EpochMs ms) {
     // Calendar arithmetic instead of gmtime_r + snprintf: gmtime_r takes glibc's time-zone lock,
     // and this runs for every error body (most answers of a coupon drop are 409/410).
     using namespace std::chrono;
@@ -38,7 +38,13 @@ std::string FormatRfc3339(EpochMs ms) {
     buf[19] = '.';
     put(20, hms.subseconds().count(), 3);
     buf[23] = 'Z';
-    return std::string(buf, 24);
+    out.append(buf, 24);
+}
+
+std::string FormatRfc3339(EpochMs ms) {
+    std::string out;
+    AppendRfc3339(out, ms);
+    return out;
 }
 
 namespace {

@@ -18,7 +18,7 @@ HttpResponse ErrorResponse(const Error& error, std::string_view path) {
     b += "\",\"message\":\"";
     obs::AppendJsonEscaped(b, error.message.empty() ? code : std::string_view(error.message));
     b += "\",\"timestamp\":\"";
-    b += FormatRfc3339(NowMs());
+    AppendRfc3339(b, NowMs());
     b += "\",\"path\":\"";
     obs::AppendJsonEscaped(b, path);
     b += '"';

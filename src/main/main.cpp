@@ -26,6 +26,7 @@
 #include "http/shop_routes.hpp"
 #include "http/system_routes.hpp"
 #include "infra/redis/client.hpp"
+#include "infra/redis/per_thread_client.hpp"
 #include "infra/redis/redis_coupon_store.hpp"
 #include "infra/redis/redis_lease.hpp"
 #include "infra/redis/redis_supervisor.hpp"
@@ -165,10 +166,16 @@ int Run(const Config& config) {
     auto work = asio::make_work_guard(ioc);
     std::vector<asio::executor_work_guard<asio::io_context::executor_type>> extra_work;
     std::vector<std::thread> threads;
-    threads.emplace_back([&ioc] { ioc.run(); });
-    for (auto& r : extra_reactors) {
-        extra_work.push_back(asio::make_work_guard(*r));
-        threads.emplace_back([&r = *r] { r.run(); });
+    threads.emplace_back([&ioc] {
+        redis::PerThreadClient::BindThisThread(0);
+        ioc.run();
+    });
+    for (std::size_t i = 0; i < extra_reactors.size(); ++i) {
+        extra_work.push_back(asio::make_work_guard(*extra_reactors[i]));
+        threads.emplace_back([&r = *extra_reactors[i], index = i + 1] {
+            redis::PerThreadClient::BindThisThread(index);
+            r.run();
+        });
     }
     auto stop_io_threads = [&] {
         work.reset();
@@ -182,18 +189,31 @@ int Run(const Config& config) {
     redis_options.url = redis_url;
     redis_options.wait_connected = false;
     redis_options.client_name = "joopang";
-    redis_options.single_threaded_executor = true;  // `ioc` is run by one thread only (above)
-    auto redis_client =
-        asio::co_spawn(ioc, redis::Connect(ioc.get_executor(), redis_options), asio::use_future)
-            .get();
-    if (!redis_client) {
-        // Only the I/O threads run yet: stop them in order and report.
-        spdlog::critical("joopang failed to start: redis: {}", redis_client.error().message);
-        stop_io_threads();
-        if (supervisor) supervisor->Stop();
-        return 1;
+    // Each reactor is run by one thread (above), and gets its own Redis client: a request is
+    // answered without leaving its thread, and each thread pipelines its own commands.
+    redis_options.single_threaded_executor = true;
+    std::vector<asio::io_context*> reactor_contexts{&ioc};
+    for (auto& r : extra_reactors) reactor_contexts.push_back(r.get());
+    std::vector<std::shared_ptr<redis::Client>> reactor_clients;
+    for (auto* context : reactor_contexts) {
+        auto client =
+            asio::co_spawn(*context, redis::Connect(context->get_executor(), redis_options),
+                           asio::use_future)
+                .get();
+        if (!client) {
+            // Only the I/O threads run yet: stop them in order and report.
+            spdlog::critical("joopang failed to start: redis: {}", client.error().message);
+            for (auto& c : reactor_clients) c->Close();
+            stop_io_threads();
+            if (supervisor) supervisor->Stop();
+            return 1;
+        }
+        reactor_clients.push_back(*client);
     }
-    std::shared_ptr<redis::Client> redis = *redis_client;
+    std::shared_ptr<redis::Client> redis =
+        reactor_clients.size() == 1
+            ? reactor_clients.front()
+            : std::make_shared<redis::PerThreadClient>(std::move(reactor_clients));
     BlockingPool blocking(static_cast<std::size_t>(config.db_pool));
     const std::string instance = InstanceName();
 

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "infra/redis/client.hpp"
+#include "infra/redis/per_thread_client.hpp"
 #include "infra/redis/streams.hpp"
 #include "redis_test_support.hpp"
 
@@ -221,6 +222,79 @@ TEST_F(RedisClientTest, SingleThreadedExecutorServesCallersOnAndOffItsThread) {
     c->Close();
     single_work.reset();
     single_thread.join();
+}
+
+// joopang serve with several I/O threads: one client per thread, each call served by the client
+// of the thread it runs on (its own connection), and threads that are not reactors use the first.
+TEST_F(RedisClientTest, PerThreadClientUsesTheCallingThreadsOwnConnection) {
+    constexpr int kThreads = 2;
+    std::vector<std::unique_ptr<asio::io_context>> contexts;
+    std::vector<asio::executor_work_guard<asio::io_context::executor_type>> work;
+    std::vector<std::thread> threads;
+    std::vector<std::shared_ptr<Client>> members;
+    for (int i = 0; i < kThreads; ++i) {
+        contexts.push_back(std::make_unique<asio::io_context>(1));
+        work.push_back(asio::make_work_guard(*contexts.back()));
+        threads.emplace_back([&ctx = *contexts.back(), i] {
+            PerThreadClient::BindThisThread(static_cast<std::size_t>(i));
+            ctx.run();
+        });
+        ClientOptions o;
+        o.url = server_->Url();
+        o.single_threaded_executor = true;
+        auto c = asio::co_spawn(*contexts.back(), Connect(contexts.back()->get_executor(), o),
+                                asio::use_future)
+                     .get();
+        ASSERT_TRUE(c) << c.error().message;
+        members.push_back(*c);
+    }
+    auto client = std::make_shared<PerThreadClient>(members);
+    auto client_id_on = [&](asio::io_context& ctx) {
+        auto r = asio::co_spawn(
+                     ctx,
+                     [&]() -> asio::awaitable<Result<Reply>> {
+                         co_return co_await client->Command(MakeArgs("CLIENT", "ID"));
+                     },
+                     asio::use_future)
+                     .get();
+        if (!r || !r->IsInteger()) throw std::runtime_error("CLIENT ID failed");
+        return r->integer;
+    };
+    auto member_id = [&](int i) {
+        auto r = asio::co_spawn(*contexts[i], members[i]->Command(MakeArgs("CLIENT", "ID")),
+                                asio::use_future)
+                     .get();
+        if (!r || !r->IsInteger()) throw std::runtime_error("CLIENT ID failed");
+        return r->integer;
+    };
+    EXPECT_EQ(client_id_on(*contexts[0]), member_id(0));
+    EXPECT_EQ(client_id_on(*contexts[1]), member_id(1));
+    EXPECT_NE(member_id(0), member_id(1));
+    EXPECT_EQ(client_id_on(io_), member_id(0));  // not a reactor thread: the first client
+
+    // Concurrent traffic from every thread, each reply to its own caller.
+    std::atomic<int> correct{0}, wrong{0};
+    std::vector<std::future<void>> done;
+    for (int i = 0; i < 3000; ++i) {
+        asio::io_context& ctx = i % 3 == 2 ? io_ : *contexts[static_cast<std::size_t>(i % 2)];
+        done.push_back(asio::co_spawn(
+            ctx,
+            [&, i]() -> asio::awaitable<void> {
+                const std::string value = "per-thread-" + std::to_string(i);
+                auto r = co_await client->Command(MakeArgs("ECHO", value));
+                (r && *r == Reply::Bulk(value)) ? ++correct : ++wrong;
+            },
+            asio::use_future));
+    }
+    for (auto& f : done) f.get();
+    EXPECT_EQ(correct.load(), 3000);
+    EXPECT_EQ(wrong.load(), 0);
+    EXPECT_TRUE(client->IsConnected());
+    EXPECT_TRUE(asio::co_spawn(*contexts[1], client->Ping(), asio::use_future).get());
+
+    client->Close();
+    work.clear();
+    for (auto& t : threads) t.join();
 }
 
 TEST_F(RedisClientTest, TimeoutAndCancellationNeverDesynchronise) {

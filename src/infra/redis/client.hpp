@@ -103,6 +103,8 @@ class Client {
     virtual std::string Describe() const = 0;
 
   protected:
+    friend class PerThreadClient;  // forwards the calls below to its member clients
+
     /// Runs a keyless command on the node that serves `slot` (any node when -1). Used to
     /// SCRIPT LOAD where a script's keys live.
     virtual Awaitable<Result<Reply>> CommandOnSlotNode(Args args, int slot, CallOptions opts) = 0;

@@ -21,7 +21,11 @@ Awaitable<Status> NodeClient::WaitConnected() {
     co_return co_await conn_->WaitConnected(options_.connect_timeout, true);
 }
 
-Awaitable<Result<Reply>> NodeClient::Send(std::string_view payload, CallOptions opts) {
+// (The slot parameter is named: GCC 12 mishandles unnamed coroutine parameters.)
+Awaitable<Result<Reply>> NodeClient::SendEncoded(std::string_view payload,
+                                                 int slot,
+                                                 CallOptions opts) {
+    (void)slot;  // one node serves every key
     const auto deadline = CallDeadline(opts, options_.command_timeout);
     for (int attempt = 0;; ++attempt) {
         auto result = co_await conn_->Execute(payload, 1, deadline);
@@ -56,14 +60,7 @@ Awaitable<Result<Reply>> NodeClient::Command(Args args, CallOptions opts) {
 Awaitable<Result<Reply>> NodeClient::CommandOnSlotNode(Args args, int slot, CallOptions opts) {
     (void)slot;                                       // one node serves every key
     const std::string payload = EncodeCommand(args);  // the call only views it
-    co_return co_await Send(payload, opts);
-}
-
-Awaitable<Result<Reply>> NodeClient::SendEncoded(std::string_view payload,
-                                                 int slot,
-                                                 CallOptions opts) {
-    (void)slot;
-    co_return co_await Send(payload, opts);
+    co_return co_await SendEncoded(payload, -1, opts);
 }
 
 Awaitable<Result<std::vector<Reply>>> NodeClient::Batch(std::vector<Args> commands,
@@ -81,7 +78,7 @@ Awaitable<Result<std::vector<Reply>>> NodeClient::Batch(std::vector<Args> comman
         for (std::size_t i = 0; i < commands.size(); ++i) {
             if (!IsTransient((*result)[i]) || retry.timeout.count() <= 0) continue;
             const std::string payload = EncodeCommand(commands[i]);  // the call only views it
-            auto again = co_await Send(payload, retry);
+            auto again = co_await SendEncoded(payload, -1, retry);
             if (!again) co_return again.error();
             (*result)[i] = std::move(*again);
         }

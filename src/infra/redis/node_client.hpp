@@ -37,9 +37,6 @@ class NodeClient final : public Client {
     bool RoutesBySlot() const override { return false; }
 
   private:
-    /// `payload` must stay valid until the call completes.
-    Awaitable<Result<Reply>> Send(std::string_view payload, CallOptions opts);
-
     ClientOptions options_;
     Endpoint endpoint_;
     std::shared_ptr<Connection> conn_;
