@@ -738,3 +738,51 @@ def run_concurrently(n, fn, setup=None, timeout=120.0):
     if any(t.is_alive() for t in threads):
         raise AssertionError("concurrent workers did not finish within %.0fs" % timeout)
     return results
+
+
+def fan_out(items, fn, ports, threads=8, timeout=300.0, start_together=False,
+            client_timeout=60.0, retry_stale=True):
+    """Call fn(client, item) for every item from `threads` threads pulling from one shared queue,
+    each thread with its own keep-alive Client to ports[k % len(ports)]. Returns a list parallel to
+    items of (fn's result or the exception it raised, port); after an exception that thread's
+    connection is closed and reopened on its next request. With start_together, every thread
+    connects first and all start at once (a barrier): a burst."""
+    items = list(items)
+    results = [None] * len(items)
+    nxt = iter(range(len(items)))
+    lock = threading.Lock()
+    barrier = threading.Barrier(threads) if start_together else None
+
+    def work(k):
+        port = ports[k % len(ports)]
+        c = Client(port, timeout=client_timeout, retry_stale=retry_stale)
+        try:
+            if barrier:
+                c.connect()
+                barrier.wait(60)
+            while True:
+                with lock:
+                    i = next(nxt, None)
+                if i is None:
+                    return
+                try:
+                    results[i] = (fn(c, items[i]), port)
+                except Exception as e:  # noqa: BLE001 - reported to the caller
+                    results[i] = (e, port)
+                    c.close()
+        except threading.BrokenBarrierError:
+            return
+        finally:
+            c.close()
+
+    workers = [threading.Thread(target=work, args=(k,), daemon=True) for k in range(threads)]
+    for t in workers:
+        t.start()
+    deadline = time.monotonic() + timeout
+    for t in workers:
+        t.join(max(0.0, deadline - time.monotonic()))
+    if any(t.is_alive() for t in workers):
+        raise AssertionError("fan_out workers did not finish within %.0fs" % timeout)
+    if None in results:
+        raise AssertionError("some items were never processed (a broken barrier?)")
+    return results

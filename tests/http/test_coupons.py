@@ -30,7 +30,8 @@ import unittest
 import urllib.parse
 
 from harness import (ADMIN_TOKEN, Client, ExternalRedis, Service, ServiceTestCase, Worker,
-                     create_pg_database, drop_pg_database, money, parse_time, uniq, wait_until)
+                     create_pg_database, drop_pg_database, fan_out, money, parse_time, uniq,
+                     wait_until)
 from test_ops import metric_samples
 
 D = decimal.Decimal
@@ -155,78 +156,24 @@ class CouponHelpers:
 
     def make_users(self, n, threads=8, ports=None):
         """Create n users concurrently; return their ids."""
-        ports = ports or [self.svc.port]
-        ids = [None] * n
-        errors = []
-        nxt = iter(range(n))
-        lock = threading.Lock()
-
-        def work(k):
-            c = Client(ports[k % len(ports)], timeout=60)
-            try:
-                while True:
-                    with lock:
-                        i = next(nxt, None)
-                    if i is None:
-                        return
-                    r = c.post("/api/v1/users", {"email": uniq("cu") + "@example.com",
-                                                 "password": "pw-" + uniq()})
-                    if r.status != 201:
-                        errors.append(r)
-                        return
-                    ids[i] = r.json["id"]
-            except Exception as e:  # noqa: BLE001
-                errors.append(e)
-            finally:
-                c.close()
-        ts = [threading.Thread(target=work, args=(k,), daemon=True) for k in range(threads)]
-        for t in ts:
-            t.start()
-        for t in ts:
-            t.join(300)
+        def create(c, _):
+            r = c.post("/api/v1/users", {"email": uniq("cu") + "@example.com",
+                                         "password": "pw-" + uniq()})
+            if r.status != 201:
+                raise AssertionError("creating a user: %r" % (r,))
+            return r.json["id"]
+        results = fan_out(range(n), create, ports or [self.svc.port], threads=threads)
+        errors = [r for r, _ in results if isinstance(r, BaseException)]
         self.assertEqual(errors[:3], [], "creating users failed")
-        self.assertNotIn(None, ids)
-        return ids
+        return [r for r, _ in results]
 
     def fire_issues(self, tid, user_ids, ports, threads=64, timeout=120.0):
         """Send one issue request per entry of user_ids from `threads` threads, each with its own
         keep-alive connection to ports[k % len(ports)], released together by a barrier. Returns a
         list parallel to user_ids of (Response or exception, port)."""
-        results = [None] * len(user_ids)
-        nxt = iter(range(len(user_ids)))
-        lock = threading.Lock()
-        barrier = threading.Barrier(threads)
         path = self.issue_path(tid)
-
-        def work(k):
-            port = ports[k % len(ports)]
-            c = Client(port, timeout=60, retry_stale=False)
-            try:
-                c.connect()
-                barrier.wait(60)
-                while True:
-                    with lock:
-                        i = next(nxt, None)
-                    if i is None:
-                        return
-                    try:
-                        results[i] = (c.post(path, {"userId": user_ids[i]}), port)
-                    except Exception as e:  # noqa: BLE001 - reported to the test
-                        results[i] = (e, port)
-                        c.close()
-            except threading.BrokenBarrierError:
-                return
-            finally:
-                c.close()
-        ts = [threading.Thread(target=work, args=(k,), daemon=True) for k in range(threads)]
-        for t in ts:
-            t.start()
-        deadline = time.monotonic() + timeout
-        for t in ts:
-            t.join(max(0.0, deadline - time.monotonic()))
-        self.assertFalse(any(t.is_alive() for t in ts), "issue workers did not finish in time")
-        self.assertNotIn(None, results, "some requests were never sent (barrier broken?)")
-        return results
+        return fan_out(user_ids, lambda c, uid: c.post(path, {"userId": uid}), ports,
+                       threads=threads, timeout=timeout, start_together=True, retry_stale=False)
 
     @staticmethod
     def code_counts(responses):
@@ -1052,37 +999,17 @@ class MultiProcessCase(CouponHelpers, ServiceTestCase):
     def assert_every_user_holds(self, tid, expected, threads=8):
         """expected: {userId: number of coupons of template tid}. Checks all of them concurrently;
         returns {userId: [couponId, ...]}."""
-        uids = list(expected)
-        got = {}
-        errors = []
-        nxt = iter(uids)
-        lock = threading.Lock()
         ports = [s.port for s in self.services if s.running()]
 
-        def work(k):
-            c = Client(ports[k % len(ports)], timeout=60)
-            try:
-                while True:
-                    with lock:
-                        uid = next(nxt, None)
-                    if uid is None:
-                        return
-                    r = c.get("/api/v1/users/%d/coupons" % uid)
-                    if r.status != 200:
-                        errors.append(r)
-                        return
-                    got[uid] = [x["couponId"] for x in r.json["items"]
-                                if x["couponTemplateId"] == tid]
-            except Exception as e:  # noqa: BLE001
-                errors.append(e)
-            finally:
-                c.close()
-        ts = [threading.Thread(target=work, args=(k,), daemon=True) for k in range(threads)]
-        for t in ts:
-            t.start()
-        for t in ts:
-            t.join(300)
+        def coupons_of(c, uid):
+            r = c.get("/api/v1/users/%d/coupons" % uid)
+            if r.status != 200:
+                raise AssertionError("reading coupons: %r" % (r,))
+            return [x["couponId"] for x in r.json["items"] if x["couponTemplateId"] == tid]
+        results = fan_out(list(expected), coupons_of, ports, threads=threads)
+        errors = [r for r, _ in results if isinstance(r, BaseException)]
         self.assertEqual(errors[:3], [])
+        got = {uid: r for uid, (r, _) in zip(expected, results)}
         wrong = {u: (len(got.get(u, [])), n) for u, n in expected.items() if len(got.get(u, [])) != n}
         self.assertEqual(wrong, {}, "users whose coupon count (got, expected) is wrong")
         all_ids = [cid for ids in got.values() for cid in ids]
