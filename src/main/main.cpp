@@ -85,6 +85,24 @@ std::string InstanceName() {
     return std::string(host) + "-" + std::to_string(getpid());
 }
 
+/// An io_context whose services can be shut down before it is destroyed (see ShutDownTogether).
+class ReactorContext : public asio::io_context {
+  public:
+    using asio::execution_context::shutdown;
+    using asio::io_context::io_context;
+};
+
+/// Shuts down every reactor's services — destroying their pending handlers and coroutine frames —
+/// before any reactor is destroyed. Objects kept alive by one reactor's coroutines refer to the
+/// services of the others (the HTTP server has a sweep timer on every reactor): destroying the
+/// contexts one after the other let the last one free them through services already deleted.
+struct ShutDownTogether {
+    std::vector<ReactorContext*> contexts;
+    ~ShutDownTogether() {
+        for (auto* c : contexts) c->shutdown();
+    }
+};
+
 /// Runs `fn` every `period` on the I/O threads until `stopping`; with a lease, on one instance.
 asio::awaitable<void> EveryPeriod(std::chrono::milliseconds period,
                                   std::atomic<bool>& stopping,
@@ -139,10 +157,13 @@ int Run(const Config& config) {
     if (io_threads <= 0) io_threads = 1;
     // One io_context per I/O thread ("reactors"): HTTP connections are spread over them and need
     // no strands. The first, `ioc`, also runs the Redis client, the persister and the jobs.
-    asio::io_context ioc(1);
-    std::vector<std::unique_ptr<asio::io_context>> extra_reactors;
+    ReactorContext ioc(1);
+    std::vector<std::unique_ptr<ReactorContext>> extra_reactors;
     for (int i = 1; i < io_threads; ++i)
-        extra_reactors.push_back(std::make_unique<asio::io_context>(1));
+        extra_reactors.push_back(std::make_unique<ReactorContext>(1));
+    ShutDownTogether shut_down_reactors;  // before they are destroyed, whatever the exit path
+    shut_down_reactors.contexts.push_back(&ioc);
+    for (auto& r : extra_reactors) shut_down_reactors.contexts.push_back(r.get());
     // Everything that can fail at start-up happens before the I/O threads run, so a failure is a
     // plain exception with nothing running yet: the admin token, and binding the listen socket.
     std::unique_ptr<http::Server> server;
@@ -192,7 +213,7 @@ int Run(const Config& config) {
     // Each reactor is run by one thread (above), and gets its own Redis client: a request is
     // answered without leaving its thread, and each thread pipelines its own commands.
     redis_options.single_threaded_executor = true;
-    std::vector<asio::io_context*> reactor_contexts{&ioc};
+    std::vector<ReactorContext*> reactor_contexts{&ioc};
     for (auto& r : extra_reactors) reactor_contexts.push_back(r.get());
     std::vector<std::shared_ptr<redis::Client>> reactor_clients;
     for (auto* context : reactor_contexts) {
