@@ -131,6 +131,9 @@ int ParseConfig(int argc, char** argv, Config& c) {
                 "first retry delay of a failed entry (doubles per failure)");
     DurationOpt(app, "--claim-idle", c.claim_idle,
                 "entries pending this long with another consumer are taken over");
+    DurationOpt(app, "--forget-consumers-after", c.forget_consumers_after,
+                "stream consumers with nothing pending and no read for this long are removed "
+                "(0 = never)");
     Opt(app, "--issue-rate-limit", c.issue_rate_limit,
         "coupon issue requests per user per template per second (0 = unlimited)")
         ->check(CLI::Range(std::int64_t{0}, std::int64_t{1'000'000'000}));

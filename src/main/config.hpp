@@ -35,6 +35,7 @@ struct Config {
     int persist_lanes = 3;
     std::chrono::milliseconds persist_retry_delay{1000};
     std::chrono::milliseconds claim_idle{5000};
+    std::chrono::milliseconds forget_consumers_after{600000};
     std::int64_t issue_rate_limit = 20;
     std::chrono::milliseconds reconcile_interval{60'000};
     bool repair = false;

@@ -250,6 +250,7 @@ int Run(const Config& config) {
         ps.max_deliveries = config.max_deliveries;
         ps.retry_delay = config.persist_retry_delay;
         ps.claim_idle = config.claim_idle;
+        ps.forget_consumers_after = config.forget_consumers_after;
         persister = std::make_unique<workers::CouponPersister>(asio::make_strand(ioc), coupon_store,
                                                                coupon_repo, blocking, ps);
         persister->Start();

@@ -70,6 +70,7 @@ void CouponPersister::Stop() {
 awaitable<void> CouponPersister::Loop(Lane& lane, bool publishes_stats) {
     auto last_templates = Clock::time_point{};
     auto last_stats = Clock::time_point{};
+    auto last_forget = Clock::now();
     std::vector<std::int64_t> templates;
     int list_failures = 0;
     while (!stopping_) {
@@ -91,6 +92,14 @@ awaitable<void> CouponPersister::Loop(Lane& lane, bool publishes_stats) {
         if (publishes_stats && now - last_stats > settings_.stats_interval) {
             co_await PublishStats();
             last_stats = now;
+        }
+        // One lane per process also tidies the group, a quarter of the idle limit apart (at
+        // most once a second; 0 = never).
+        const auto forget = settings_.forget_consumers_after;
+        if (publishes_stats && forget.count() > 0 &&
+            now - last_forget > std::max<Clock::duration>(forget / 4, std::chrono::seconds(1))) {
+            co_await ForgetIdleConsumers(templates);
+            last_forget = now;
         }
         bool worked = false;
         bool crashed = false;
@@ -241,6 +250,19 @@ awaitable<CouponPersister::Outcome> CouponPersister::Persist(Lane& lane,
                      e.entry_id, t, error.message, n, delay.count());
     }
     co_return Outcome::kEntryFailed;
+}
+
+awaitable<void> CouponPersister::ForgetIdleConsumers(const std::vector<std::int64_t>& templates) {
+    for (std::int64_t t : templates) {
+        if (stopping_) co_return;
+        auto n = co_await queue_.ForgetIdleConsumers(t, settings_.forget_consumers_after.count());
+        if (n && *n > 0) {
+            spdlog::info(
+                "coupon persister: removed {} idle consumer(s) of template {} (nothing "
+                "pending, no read for {} ms)",
+                *n, t, settings_.forget_consumers_after.count());
+        }
+    }
 }
 
 awaitable<void> CouponPersister::PublishStats() {

@@ -36,6 +36,10 @@ struct PersisterSettings {
     std::int64_t max_deliveries = 5;
     std::chrono::milliseconds retry_delay{1000};
     std::chrono::milliseconds claim_idle{5000};
+    /// Consumers with nothing pending that have not read for this long (stopped or dead
+    /// processes) are removed from the group, so the list does not grow with every restart.
+    /// 0 = never.
+    std::chrono::milliseconds forget_consumers_after{600000};
     std::chrono::milliseconds idle_poll{10};
     std::chrono::milliseconds stats_interval{2000};
 };
@@ -76,6 +80,7 @@ class CouponPersister {
                                             StreamState& state,
                                             std::vector<IssueEntry> entries);
     boost::asio::awaitable<void> PublishStats();
+    boost::asio::awaitable<void> ForgetIdleConsumers(const std::vector<std::int64_t>& templates);
 
     boost::asio::any_io_executor executor_;
     CouponIssueQueue& queue_;

@@ -1216,6 +1216,37 @@ class CrashCases:
         self.assertGreaterEqual(s["deliveriesRetried"], 1, "reclaimed entries not counted: %r" % s)
 
 
+    def test_consumers_of_stopped_and_killed_workers_are_forgotten(self):
+        """Each process start adds its lanes to the template's consumer group. Those of workers
+        that stopped or were killed (nothing pending, no read since) are removed after
+        --forget-consumers-after by a running persister; its own lanes stay, and it keeps
+        draining."""
+        users = self.make_users(20)
+        t = self.create_template(totalQuantity=20, title="Consumers " + uniq())
+        tid = t["id"]
+        args = self.WORKER_ARGS + ("--persist-lanes", "2", "--forget-consumers-after", "3s")
+
+        def consumers():
+            return (self.stream_of(tid) or {}).get("consumers", 0)
+        for i in range(3):
+            w = self.new_worker("gone-%d" % i, args).start()
+            wait_until(lambda: consumers() >= 2 * (i + 1), 20, message="worker %d's lanes" % i)
+            if i == 1:
+                w.kill()
+            else:
+                self.assertEqual(w.stop(), 0)
+        self.assertEqual(consumers(), 6, self.stream_of(tid))
+        self.new_worker("keeper", args).start()
+        wait_until(lambda: consumers() == 2, 30, interval=0.2,
+                   message="only the live worker's two lanes to remain")
+        time.sleep(1.5)  # past the next tidy-up: the live lanes stay
+        self.assertEqual(consumers(), 2, self.stream_of(tid))
+        results = self.fire_issues(tid, users, [self.svc.port], threads=4)
+        self.assertEqual(self.code_counts([r for r, _ in results]), {(202, None): 20})
+        self.wait_issued_quantity(tid, 20, timeout=30)
+        self.assert_every_user_holds(tid, {u: 1 for u in users})
+
+
 class CouponCrashSqliteTests(CrashCases, MultiProcessCase):
     BACKEND = "sqlite"
 

@@ -68,6 +68,11 @@ class CouponIssueQueue {
     virtual Awaitable<Status> DeadLetter(std::int64_t template_id,
                                          const IssueEntry& entry,
                                          const std::string& reason) = 0;
+    /// Removes the group's consumers that hold no pending entry and have not read for
+    /// `min_idle_ms` — processes (or lanes) that stopped or died, whose entries were reclaimed —
+    /// atomically, so none can be handed an entry in between. Returns how many were removed.
+    virtual Awaitable<Result<std::int64_t>> ForgetIdleConsumers(std::int64_t template_id,
+                                                                std::int64_t min_idle_ms) = 0;
     /// Moves every dead letter of `stream` back into it; returns how many.
     virtual Awaitable<Result<std::int64_t>> Replay(const std::string& stream) = 0;
     virtual Awaitable<Result<std::vector<StreamStats>>> Stats() = 0;

@@ -19,6 +19,29 @@ const Script kIssueScript("coupon-issue", std::string(kCouponIssueLua));
 
 /// The counters of one template in one atomic read (a pipeline would interleave with issues).
 /// KEYS: meta stock seq. Returns {meta exists, persisted, stock, seq exists, seq}.
+// Deletes the consumers of group ARGV[1] on stream KEYS[1] that hold no pending entry and have
+// not read for ARGV[2] ms, in one step: XGROUP DELCONSUMER drops a consumer's pending entries, so
+// the check and the delete must not let a read in between. Returns how many were deleted.
+const Script kForgetConsumersScript("coupon-forget-consumers", R"lua(
+local consumers = redis.pcall('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])
+if type(consumers) ~= 'table' or consumers.err then return 0 end
+local min_idle = tonumber(ARGV[2])
+local forgotten = 0
+for _, c in ipairs(consumers) do
+  local name, pending, idle
+  for i = 1, #c, 2 do
+    if c[i] == 'name' then name = c[i + 1]
+    elseif c[i] == 'pending' then pending = c[i + 1]
+    elseif c[i] == 'idle' then idle = c[i + 1] end
+  end
+  if name and pending == 0 and idle and idle >= min_idle then
+    redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], name)
+    forgotten = forgotten + 1
+  end
+end
+return forgotten
+)lua");
+
 const Script kCountersScript("coupon-counters", R"lua(
 local m = redis.call('HMGET', KEYS[1], 'total', 'persisted')
 local seq = redis.call('GET', KEYS[3])
@@ -349,6 +372,17 @@ Awaitable<Result<std::vector<IssueEntry>>> RedisCouponStore::Reclaim(std::int64_
             MakeArgs("HINCRBY", keys::Meta(t), "retried", std::to_string(out.size())));
     }
     co_return out;
+}
+
+Awaitable<Result<std::int64_t>> RedisCouponStore::ForgetIdleConsumers(std::int64_t t,
+                                                                      std::int64_t min_idle_ms) {
+    const std::string stream = keys::Stream(t);
+    const std::string min_idle = std::to_string(min_idle_ms);
+    auto call = client_->Eval(kForgetConsumersScript, {stream}, {keys::kGroup, min_idle});
+    auto r = co_await std::move(call);
+    if (!r) co_return r.error();
+    if (!r->IsInteger()) co_return RedisError("coupon-forget-consumers script", *r);
+    co_return r->integer;
 }
 
 Awaitable<Status> RedisCouponStore::Complete(std::int64_t t,

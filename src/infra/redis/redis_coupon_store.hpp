@@ -55,6 +55,8 @@ class RedisCouponStore final : public CouponGate, public CouponIssueQueue {
     Awaitable<Status> DeadLetter(std::int64_t template_id,
                                  const IssueEntry& entry,
                                  const std::string& reason) override;
+    Awaitable<Result<std::int64_t>> ForgetIdleConsumers(std::int64_t template_id,
+                                                        std::int64_t min_idle_ms) override;
     Awaitable<Result<std::int64_t>> Replay(const std::string& stream) override;
     Awaitable<Result<std::vector<StreamStats>>> Stats() override;
 
