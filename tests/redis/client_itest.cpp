@@ -9,6 +9,7 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/use_future.hpp>
+#include <functional>
 #include <future>
 #include <thread>
 
@@ -32,6 +33,43 @@ asio::awaitable<void> SleepFor(std::chrono::milliseconds d) {
     asio::steady_timer t(ex);
     t.expires_after(d);
     co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+}
+
+struct CallerTally {
+    int correct = 0, wrong = 0, failed = 0;
+};
+
+/// `n` coroutines at once, coroutine i on `executor_of(i)`, each doing SET, GET and ECHO of its
+/// own key and value through `c`; counts whose replies were all its own.
+CallerTally SetGetEchoFromMany(Client& c,
+                               int n,
+                               const std::string& prefix,
+                               const std::function<asio::any_io_executor(int)>& executor_of) {
+    std::atomic<int> correct{0}, wrong{0}, failed{0};
+    std::vector<std::future<void>> done;
+    done.reserve(static_cast<std::size_t>(n));
+    for (int i = 0; i < n; ++i) {
+        done.push_back(asio::co_spawn(
+            executor_of(i),
+            [&, i]() -> asio::awaitable<void> {
+                const std::string key = prefix + std::to_string(i);
+                const std::string value = "value-" + std::to_string(i);
+                auto set = co_await c.Command(MakeArgs("SET", key, value));
+                auto get = co_await c.Command(MakeArgs("GET", key));
+                auto echo = co_await c.Command(MakeArgs("ECHO", value));
+                if (!set || !get || !echo) {
+                    ++failed;
+                } else if (*set == Reply::Status("OK") && *get == Reply::Bulk(value) &&
+                           *echo == Reply::Bulk(value)) {
+                    ++correct;
+                } else {
+                    ++wrong;
+                }
+            },
+            asio::use_future));
+    }
+    for (auto& f : done) f.get();
+    return {correct.load(), wrong.load(), failed.load()};
 }
 
 class RedisClientTest : public testing::IoThreadsTest<Client> {
@@ -110,37 +148,14 @@ TEST_F(RedisClientTest, ConnectErrors) {
 
 TEST_F(RedisClientTest, TenThousandConcurrentCommandsEachGetTheirOwnReply) {
     auto c = MakeClient(server_->Url());
-    constexpr int kCoroutines = 10000;
-    std::atomic<int> correct{0}, wrong{0}, failed{0};
-    std::vector<std::future<void>> done;
-    done.reserve(kCoroutines);
-    for (int i = 0; i < kCoroutines; ++i) {
-        // Half on the io_context directly, half on strands: callers on any executor.
-        auto ex = i % 2 == 0 ? asio::any_io_executor(io_.get_executor())
-                             : asio::any_io_executor(asio::make_strand(io_));
-        done.push_back(asio::co_spawn(
-            ex,
-            [&, i]() -> asio::awaitable<void> {
-                const std::string key = "many:" + std::to_string(i);
-                const std::string value = "value-" + std::to_string(i);
-                auto set = co_await c->Command(MakeArgs("SET", key, value));
-                auto get = co_await c->Command(MakeArgs("GET", key));
-                auto echo = co_await c->Command(MakeArgs("ECHO", value));
-                if (!set || !get || !echo) {
-                    ++failed;
-                } else if (*set == Reply::Status("OK") && *get == Reply::Bulk(value) &&
-                           *echo == Reply::Bulk(value)) {
-                    ++correct;
-                } else {
-                    ++wrong;
-                }
-            },
-            asio::use_future));
-    }
-    for (auto& f : done) f.get();
-    EXPECT_EQ(correct.load(), kCoroutines);
-    EXPECT_EQ(wrong.load(), 0);
-    EXPECT_EQ(failed.load(), 0);
+    // Half on the io_context directly, half on strands: callers on any executor.
+    auto tally = SetGetEchoFromMany(*c, 10000, "many:", [&](int i) {
+        return i % 2 == 0 ? asio::any_io_executor(io_.get_executor())
+                          : asio::any_io_executor(asio::make_strand(io_));
+    });
+    EXPECT_EQ(tally.correct, 10000);
+    EXPECT_EQ(tally.wrong, 0);
+    EXPECT_EQ(tally.failed, 0);
 }
 
 // joopang's own set-up: the client runs on an io_context that exactly one thread runs, so its
@@ -160,37 +175,14 @@ TEST_F(RedisClientTest, SingleThreadedExecutorServesCallersOnAndOffItsThread) {
     auto c = *connected;
     auto admin = MakeClient(server_->Url());
 
-    constexpr int kCoroutines = 6000;
-    std::atomic<int> correct{0}, wrong{0}, failed{0};
-    std::vector<std::future<void>> done;
-    done.reserve(kCoroutines);
-    for (int i = 0; i < kCoroutines; ++i) {
-        // Two thirds on the client's own thread, the rest on the fixture's two other threads.
-        auto ex = i % 3 != 0 ? asio::any_io_executor(single.get_executor())
-                             : asio::any_io_executor(io_.get_executor());
-        done.push_back(asio::co_spawn(
-            ex,
-            [&, i]() -> asio::awaitable<void> {
-                const std::string key = "single:" + std::to_string(i);
-                const std::string value = "value-" + std::to_string(i);
-                auto set = co_await c->Command(MakeArgs("SET", key, value));
-                auto get = co_await c->Command(MakeArgs("GET", key));
-                auto echo = co_await c->Command(MakeArgs("ECHO", value));
-                if (!set || !get || !echo) {
-                    ++failed;
-                } else if (*set == Reply::Status("OK") && *get == Reply::Bulk(value) &&
-                           *echo == Reply::Bulk(value)) {
-                    ++correct;
-                } else {
-                    ++wrong;
-                }
-            },
-            asio::use_future));
-    }
-    for (auto& f : done) f.get();
-    EXPECT_EQ(correct.load(), kCoroutines);
-    EXPECT_EQ(wrong.load(), 0);
-    EXPECT_EQ(failed.load(), 0);
+    // Two thirds on the client's own thread, the rest on the fixture's two other threads.
+    auto tally = SetGetEchoFromMany(*c, 6000, "single:", [&](int i) {
+        return i % 3 != 0 ? asio::any_io_executor(single.get_executor())
+                          : asio::any_io_executor(io_.get_executor());
+    });
+    EXPECT_EQ(tally.correct, 6000);
+    EXPECT_EQ(tally.wrong, 0);
+    EXPECT_EQ(tally.failed, 0);
 
     // Cancelled and timed-out calls on the client's own thread leave the connection in step.
     EXPECT_EQ(Must(admin, {"CLIENT", "PAUSE", "300", "ALL"}), Reply::Status("OK"));
