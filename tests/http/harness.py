@@ -729,7 +729,13 @@ def run_concurrently(n, fn, setup=None, timeout=120.0):
             if isinstance(ctx, Client):
                 ctx.close()
 
-    threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(n)]
+    _run_threads(worker, n, timeout)
+    return results
+
+
+def _run_threads(target, n, timeout):
+    """Run target(k) for k in 0..n-1 in daemon threads; raise if any is still running at timeout."""
+    threads = [threading.Thread(target=target, args=(k,), daemon=True) for k in range(n)]
     for t in threads:
         t.start()
     deadline = time.monotonic() + timeout
@@ -737,7 +743,6 @@ def run_concurrently(n, fn, setup=None, timeout=120.0):
         t.join(max(0.0, deadline - time.monotonic()))
     if any(t.is_alive() for t in threads):
         raise AssertionError("concurrent workers did not finish within %.0fs" % timeout)
-    return results
 
 
 def fan_out(items, fn, ports, threads=8, timeout=300.0, start_together=False,
@@ -775,14 +780,7 @@ def fan_out(items, fn, ports, threads=8, timeout=300.0, start_together=False,
         finally:
             c.close()
 
-    workers = [threading.Thread(target=work, args=(k,), daemon=True) for k in range(threads)]
-    for t in workers:
-        t.start()
-    deadline = time.monotonic() + timeout
-    for t in workers:
-        t.join(max(0.0, deadline - time.monotonic()))
-    if any(t.is_alive() for t in workers):
-        raise AssertionError("fan_out workers did not finish within %.0fs" % timeout)
+    _run_threads(work, threads, timeout)
     if None in results:
         raise AssertionError("some items were never processed (a broken barrier?)")
     return results
