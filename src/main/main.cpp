@@ -156,7 +156,8 @@ int Run(const Config& config) {
         config.threads > 0 ? config.threads : static_cast<int>(std::thread::hardware_concurrency());
     if (io_threads <= 0) io_threads = 1;
     // One io_context per I/O thread ("reactors"): HTTP connections are spread over them and need
-    // no strands. The first, `ioc`, also runs the Redis client, the persister and the jobs.
+    // no strands. Each also gets a Redis client of its own (below); the first, `ioc`, also runs
+    // the persister and the jobs.
     ReactorContext ioc(1);
     std::vector<std::unique_ptr<ReactorContext>> extra_reactors;
     for (int i = 1; i < io_threads; ++i)
