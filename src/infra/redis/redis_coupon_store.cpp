@@ -17,11 +17,9 @@ namespace {
 /// benchmark runs the same file through redis-benchmark).
 const Script kIssueScript("coupon-issue", std::string(kCouponIssueLua));
 
-/// The counters of one template in one atomic read (a pipeline would interleave with issues).
-/// KEYS: meta stock seq. Returns {meta exists, persisted, stock, seq exists, seq}.
-// Deletes the consumers of group ARGV[1] on stream KEYS[1] that hold no pending entry and have
-// not read for ARGV[2] ms, in one step: XGROUP DELCONSUMER drops a consumer's pending entries, so
-// the check and the delete must not let a read in between. Returns how many were deleted.
+/// Deletes the consumers of group ARGV[1] on stream KEYS[1] that hold no pending entry and have
+/// not read for ARGV[2] ms, in one step: XGROUP DELCONSUMER drops a consumer's pending entries, so
+/// the check and the delete must not let a read in between. Returns how many were deleted.
 const Script kForgetConsumersScript("coupon-forget-consumers", R"lua(
 local consumers = redis.pcall('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])
 if type(consumers) ~= 'table' or consumers.err then return 0 end
@@ -42,6 +40,8 @@ end
 return forgotten
 )lua");
 
+/// The counters of one template in one atomic read (a pipeline would interleave with issues).
+/// KEYS: meta stock seq. Returns {meta exists, persisted, stock, seq exists, seq}.
 const Script kCountersScript("coupon-counters", R"lua(
 local m = redis.call('HMGET', KEYS[1], 'total', 'persisted')
 local seq = redis.call('GET', KEYS[3])
