@@ -180,6 +180,25 @@ TEST_F(RedisClusterTest, ScriptsRunOnTheNodeOwningTheirKeys) {
     auto cross = Run(c->Eval(kSwap, {"{p}a", "{q}b"}, {"1", "2"}));
     ASSERT_FALSE(cross);
     EXPECT_EQ(cross.error().code, ErrorCode::kInternal);
+
+    // With a prepared prefix: routed by the prefix's keys and the call's own, which must agree.
+    for (const auto& tag : tags) {
+        const std::string k1 = "{" + tag + "}:a", k2 = "{" + tag + "}:b";
+        const Client::EvalPrefix prefix(kSwap, {k1}, 1, 2);
+        auto r = Run([&]() -> asio::awaitable<Result<Reply>> {
+            auto call = c->Eval(prefix, {k2}, {"p" + tag, "q" + tag});
+            co_return co_await std::move(call);
+        }());
+        ASSERT_TRUE(r) << r.error().message;
+        EXPECT_EQ(*r, Reply::Array({Reply::Bulk("p" + tag), Reply::Bulk("q" + tag)}));
+    }
+    const Client::EvalPrefix on_p(kSwap, {"{p}a"}, 1, 2);
+    auto mixed = Run([&]() -> asio::awaitable<Result<Reply>> {
+        auto call = c->Eval(on_p, {"{q}b"}, {"1", "2"});
+        co_return co_await std::move(call);
+    }());
+    ASSERT_FALSE(mixed);
+    EXPECT_EQ(mixed.error().code, ErrorCode::kInternal);
 }
 
 TEST_F(RedisClusterTest, StreamsAndBlockingReadsAreRouted) {

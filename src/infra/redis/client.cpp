@@ -25,38 +25,84 @@ void AppendEvalHead(std::string& out,
 
 Awaitable<Result<Reply>> Refused(Error error) { co_return error; }
 
+constexpr int kMixedSlots = -2;
+
+/// The one cluster slot of `keys`, starting from `slot` (-1: none yet); kMixedSlots if they differ.
+int SlotOfKeys(Client::ArgList keys, int slot = -1) {
+    for (std::size_t i = 0; i < keys.size() && slot != kMixedSlots; ++i) {
+        const int s = KeySlot(keys[i]);
+        if (slot == -1) {
+            slot = s;
+        } else if (s != slot) {
+            slot = kMixedSlots;
+        }
+    }
+    return slot;
+}
+
+void AppendBulks(std::string& out, Client::ArgList list) {
+    for (std::size_t i = 0; i < list.size(); ++i) AppendBulk(out, list[i]);
+}
+
+std::size_t EncodedSize(Client::ArgList list) {
+    std::size_t n = 0;
+    for (std::size_t i = 0; i < list.size(); ++i) n += list[i].size() + 16;
+    return n;
+}
+
 }  // namespace
 
-// Not a coroutine: `keys` and `args` are encoded here, before the caller's temporaries go.
+Client::EvalPrefix::EvalPrefix(const Script& script,
+                               ArgList first_keys,
+                               std::size_t more_keys,
+                               std::size_t args)
+    : script_(&script),
+      more_keys_(more_keys),
+      args_(args),
+      argc_(3 + first_keys.size() + more_keys + args),
+      slot_(SlotOfKeys(first_keys)) {
+    encoded_.reserve(64 + script.sha1().size() + EncodedSize(first_keys));
+    AppendEvalHead(encoded_, argc_, "EVALSHA", script.sha1());
+    char digits[24];
+    auto [end, ec] = std::to_chars(digits, digits + sizeof digits, first_keys.size() + more_keys);
+    AppendBulk(encoded_, std::string_view(digits, static_cast<std::size_t>(end - digits)));
+    AppendBulks(encoded_, first_keys);
+}
+
+// Not coroutines: `keys` and `args` are encoded here, before the caller's temporaries go.
 Awaitable<Result<Reply>> Client::Eval(const Script& script,
                                       ArgList keys,
                                       ArgList args,
                                       CallOptions opts) {
+    return Eval(EvalPrefix(script, keys, 0, args.size()), {}, args, opts);
+}
+
+Awaitable<Result<Reply>> Client::Eval(const EvalPrefix& prefix,
+                                      ArgList more_keys,
+                                      ArgList args,
+                                      CallOptions opts) {
+    const Script& script = *prefix.script_;
+    if (more_keys.size() != prefix.more_keys_ || args.size() != prefix.args_) {
+        return Refused(Error::Internal("script " + script.name() +
+                                       " called with other key or argument counts than its "
+                                       "prefix was built for"));
+    }
     int slot = -1;
-    if (RoutesBySlot() && keys.size() > 0) {
-        slot = KeySlot(keys[0]);
-        for (std::size_t i = 1; i < keys.size(); ++i) {
-            if (KeySlot(keys[i]) != slot) {
-                return Refused(Error::Internal(
-                    "redis cluster: refused script " + script.name() +
-                    " before sending: its keys hash to different slots (give keys that must go "
-                    "together the same {hash tag})"));
-            }
+    if (RoutesBySlot()) {
+        slot = SlotOfKeys(more_keys, prefix.slot_);
+        if (slot == kMixedSlots) {
+            return Refused(Error::Internal(
+                "redis cluster: refused script " + script.name() +
+                " before sending: its keys hash to different slots (give keys that must go "
+                "together the same {hash tag})"));
         }
     }
-    const std::size_t argc = 3 + keys.size() + args.size();
     std::string payload;
-    std::size_t size = 64 + script.sha1().size();
-    for (std::size_t i = 0; i < keys.size(); ++i) size += keys[i].size() + 16;
-    for (std::size_t i = 0; i < args.size(); ++i) size += args[i].size() + 16;
-    payload.reserve(size);
-    AppendEvalHead(payload, argc, "EVALSHA", script.sha1());
-    char digits[24];
-    auto [end, ec] = std::to_chars(digits, digits + sizeof digits, keys.size());
-    AppendBulk(payload, std::string_view(digits, static_cast<std::size_t>(end - digits)));
-    for (std::size_t i = 0; i < keys.size(); ++i) AppendBulk(payload, keys[i]);
-    for (std::size_t i = 0; i < args.size(); ++i) AppendBulk(payload, args[i]);
-    return RunEval(script, std::move(payload), argc, slot, opts);
+    payload.reserve(prefix.encoded_.size() + EncodedSize(more_keys) + EncodedSize(args));
+    payload += prefix.encoded_;
+    AppendBulks(payload, more_keys);
+    AppendBulks(payload, args);
+    return RunEval(script, std::move(payload), prefix.argc_, slot, opts);
 }
 
 Awaitable<Result<Reply>> Client::RunEval(

@@ -58,22 +58,19 @@ redis.call('SET', KEYS[2], ARGV[3])
 return 1
 )lua");
 
-/// The issue script's six fixed keys of a template, built once per thread and template rather
-/// than on every request (the request path is hot; a drop has only a handful of templates).
-const std::vector<std::string>& IssueKeys(std::int64_t t) {
-    thread_local std::unordered_map<std::int64_t, std::vector<std::string>> cache;
+/// The issue script's call up to its per-user key — the template's six fixed keys — encoded
+/// once per thread and template rather than on every request (the request path is hot; a drop
+/// has only a handful of templates). Used at once: a later call may clear the cache.
+const Client::EvalPrefix& IssuePrefix(std::int64_t t) {
+    thread_local std::unordered_map<std::int64_t, Client::EvalPrefix> cache;
     auto it = cache.find(t);
     if (it != cache.end()) return it->second;
     if (cache.size() > 4096) cache.clear();  // bounded even with many short-lived templates
-    std::vector<std::string> k;
-    k.reserve(7);
-    k.push_back(keys::Meta(t));
-    k.push_back(keys::Stock(t));
-    k.push_back(keys::Users(t));
-    k.push_back(keys::Seq(t));
-    k.push_back(keys::Stream(t));
-    k.push_back(keys::Requests(t));
-    return cache.emplace(t, std::move(k)).first->second;
+    const std::string meta = keys::Meta(t), stock = keys::Stock(t), users = keys::Users(t),
+                      seq = keys::Seq(t), stream = keys::Stream(t), requests = keys::Requests(t);
+    // Then one more key (the user's rate-limit counter) and two arguments (user, rate).
+    Client::EvalPrefix prefix(kIssueScript, {meta, stock, users, seq, stream, requests}, 1, 2);
+    return cache.emplace(t, std::move(prefix)).first->second;
 }
 
 std::int64_t ToInt(std::string_view s) {
@@ -162,10 +159,8 @@ Awaitable<Result<IssueDecision>> RedisCouponStore::TryIssue(std::int64_t t, std:
     const std::string user = std::to_string(user_id);
     const std::string rate_key = keys::RateLimit(t, user);
     const std::string rate = std::to_string(settings_.rate_limit_per_second);
-    const auto& k = IssueKeys(t);
     // Encoded by Eval() in this statement; the braced lists stay out of the co_await (GCC 12).
-    auto call =
-        client_->Eval(kIssueScript, {k[0], k[1], k[2], k[3], k[4], k[5], rate_key}, {user, rate});
+    auto call = client_->Eval(IssuePrefix(t), {rate_key}, {user, rate});
     auto r = co_await std::move(call);
     if (!r) co_return r.error();
     if (!r->IsArray() || r->elements.empty() || !r->elements[0].IsInteger())
