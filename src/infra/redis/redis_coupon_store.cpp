@@ -163,11 +163,17 @@ Awaitable<Result<IssueDecision>> RedisCouponStore::TryIssue(std::int64_t t, std:
     auto call = client_->Eval(IssuePrefix(t), {rate_key}, {user, rate});
     auto r = co_await std::move(call);
     if (!r) co_return r.error();
-    if (!r->IsArray() || r->elements.empty() || !r->elements[0].IsInteger())
+    // Losers get a bare integer, a win or a rate limit an array led by its code.
+    std::int64_t code = 0;
+    if (r->IsInteger())
+        code = r->integer;
+    else if (r->IsArray() && !r->elements.empty() && r->elements[0].IsInteger())
+        code = r->elements[0].integer;
+    else
         co_return RedisError("coupon-issue script", *r);
     IssueDecision d;
     const auto& e = r->elements;
-    switch (e[0].integer) {
+    switch (code) {
         case 1:
             if (e.size() < 5) co_return RedisError("coupon-issue script", *r);
             d.kind = IssueDecision::Kind::kReserved;
@@ -202,11 +208,17 @@ Awaitable<Status> RedisCouponStore::Publish(const CouponTemplate& t, std::int64_
     auto opt = [](const std::optional<EpochMs>& v) {
         return v ? std::to_string(*v) : std::string();
     };
+    // 'gate' lets the issue script skip status and window for the common case (see the script):
+    // the per-user limit when issuing needs no further check, else empty. One HSET with the
+    // fields it is derived from, so the two never disagree.
+    const bool open_without_window =
+        t.status == TemplateStatus::kActive && !t.start_at && !t.end_at;
     std::vector<Args> batch;
-    batch.push_back(MakeArgs("HSET", keys::Meta(t.id), "status", std::string(ToString(t.status)),
-                             "start_at", opt(t.start_at), "end_at", opt(t.end_at), "limit",
-                             std::to_string(t.per_user_limit), "total",
-                             std::to_string(t.total_quantity)));
+    batch.push_back(
+        MakeArgs("HSET", keys::Meta(t.id), "status", std::string(ToString(t.status)), "start_at",
+                 opt(t.start_at), "end_at", opt(t.end_at), "limit",
+                 std::to_string(t.per_user_limit), "total", std::to_string(t.total_quantity),
+                 "gate", open_without_window ? std::to_string(t.per_user_limit) : std::string()));
     batch.push_back(MakeArgs(
         "SET", keys::Stock(t.id),
         std::to_string(std::max<std::int64_t>(0, t.total_quantity - already_issued)), "NX"));

@@ -3,31 +3,48 @@
 -- every write of a win: stock, the user's count, the position, the stream entry and the request
 -- state. Arrival order and issue time come from the Redis server (INCR order, TIME).
 -- KEYS: meta stock users seq stream requests ratelimit   ARGV: user id, rate limit per second
--- Returns {1, position, remaining, entry id, backlog} | {-1} already issued | {-2} sold out
---         {-3} not active | {-4} unknown template | {-5, retry after ms} rate limited
-local meta = redis.call('HMGET', KEYS[1], 'status', 'start_at', 'end_at', 'limit', 'persisted')
-if not meta[1] then return {-4} end
+-- Returns {1, position, remaining, entry id, backlog} | -1 already issued | -2 sold out
+--         -3 not active | -4 unknown template | {-5, retry after ms} rate limited
+--
+-- Most calls of a drop are losers, so their path is kept short (docs/benchmarks.md has the
+-- measurements): every redis.call and every HMGET field costs a few tenths of a microsecond of
+-- the single Redis thread, and so does a table reply — losers answer with a bare integer.
+-- The meta field 'gate' is the per-user limit when the template is ACTIVE without an issue
+-- window (written with the other fields, in the same HSET), else empty or absent: then, and only
+-- then, status and window are read and checked.
+local gate = redis.call('HGET', KEYS[1], 'gate')
+local meta = nil
+if not gate or gate == '' then
+  meta = redis.call('HMGET', KEYS[1], 'status', 'start_at', 'end_at', 'limit')
+  if not meta[1] then return -4 end
+end
 local rl = tonumber(ARGV[2])
 if rl > 0 then
   local n = redis.call('INCR', KEYS[7])
   if n == 1 then redis.call('PEXPIRE', KEYS[7], 1000) end
   if n > rl then return {-5, redis.call('PTTL', KEYS[7])} end
 end
-if meta[1] ~= 'ACTIVE' then return {-3} end
--- TIME only when needed (a window to check, or a win to stamp): most calls of a drop are losers.
+-- TIME only when needed (a window to check, or a win to stamp).
 local now = nil
-local has_start = meta[2] and meta[2] ~= ''
-local has_end = meta[3] and meta[3] ~= ''
-if has_start or has_end then
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-  if has_start and now < tonumber(meta[2]) then return {-3} end
-  if has_end and now >= tonumber(meta[3]) then return {-3} end
+local limit
+if meta then
+  if meta[1] ~= 'ACTIVE' then return -3 end
+  local has_start = meta[2] and meta[2] ~= ''
+  local has_end = meta[3] and meta[3] ~= ''
+  if has_start or has_end then
+    local t = redis.call('TIME')
+    now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+    if has_start and now < tonumber(meta[2]) then return -3 end
+    if has_end and now >= tonumber(meta[3]) then return -3 end
+  end
+  limit = tonumber(meta[4])
+else
+  limit = tonumber(gate)
 end
 local have = tonumber(redis.call('HGET', KEYS[3], ARGV[1]) or '0')
-if have >= tonumber(meta[4]) then return {-1} end
+if have >= limit then return -1 end
 local stock = tonumber(redis.call('GET', KEYS[2]) or '0')
-if stock <= 0 then return {-2} end
+if stock <= 0 then return -2 end
 redis.call('DECR', KEYS[2])
 redis.call('HSET', KEYS[3], ARGV[1], have + 1)
 local pos = redis.call('INCR', KEYS[4])
@@ -37,4 +54,5 @@ if not now then
 end
 local id = redis.call('XADD', KEYS[5], '*', 'u', ARGV[1], 's', have + 1, 'p', pos, 't', now)
 redis.call('HSET', KEYS[6], id, 'R:' .. ARGV[1] .. ':' .. pos)
-return {1, pos, stock - 1, id, pos - tonumber(meta[5] or '0')}
+local persisted = tonumber(redis.call('HGET', KEYS[1], 'persisted') or '0')
+return {1, pos, stock - 1, id, pos - persisted}
