@@ -167,31 +167,36 @@ void RegisterCouponRoutes(Router& router, CouponService& coupons) {
                },
                {.summary = "Read a coupon template with live counts"});
 
-    router.Add(
-        "POST", "/api/v1/coupon-templates/{id}/issue",
-        [&coupons](RequestContext& ctx) -> awaitable<HttpResponse> {
-            JP_TRY(id, ctx.PathId(0, "id"));
-            std::int64_t user = 0;
-            {
-                // The hot path's body ({"userId": n}) is parsed without touching the heap.
-                unsigned char scratch[512];
-                boost::json::monotonic_resource arena(scratch, sizeof scratch);
-                JP_TRY(body, ParseJsonObject(ctx.request().body, &arena));
-                JP_TRY(user_id, JsonFields(body).Id("userId"));
-                user = user_id;
-            }
-            auto r = co_await coupons.Issue(id, user, ctx.timing());
-            IssueCounter(id, r ? std::nullopt : std::optional<ErrorCode>(r.error().code)).Add();
-            if (!r) co_return ErrorResponse(r.error(), ctx.path());
-            co_return JsonResponse(202, {{"requestId", r->request_id},
-                                         {"templateId", id},
-                                         {"userId", user},
-                                         {"status", "RESERVED"},
-                                         {"position", r->position},
-                                         {"remainingQuantity", r->remaining},
-                                         {"estimatedPersistMs", r->estimated_persist_ms}});
-        },
-        {.summary = "Try to win a coupon (first come, first served)"});
+    router.Add("POST", "/api/v1/coupon-templates/{id}/issue",
+               [&coupons](RequestContext& ctx) -> awaitable<HttpResponse> {
+                   JP_TRY(id, ctx.PathId(0, "id"));
+                   std::int64_t user = 0;
+                   {
+                       // The hot path's body ({"userId": n}) is parsed without touching the heap.
+                       unsigned char scratch[512];
+                       boost::json::monotonic_resource arena(scratch, sizeof scratch);
+                       JP_TRY(body, ParseJsonObject(ctx.request().body, &arena));
+                       JP_TRY(user_id, JsonFields(body).Id("userId"));
+                       user = user_id;
+                   }
+                   auto r = co_await coupons.Issue(id, user, ctx.timing());
+                   if (!r) {
+                       // Taken once: result::error() returns a copy, and most answers of a drop are
+                       // errors.
+                       const Error error = r.error();
+                       IssueCounter(id, error.code).Add();
+                       co_return ErrorResponse(error, ctx.path());
+                   }
+                   IssueCounter(id, std::nullopt).Add();
+                   co_return JsonResponse(202, {{"requestId", r->request_id},
+                                                {"templateId", id},
+                                                {"userId", user},
+                                                {"status", "RESERVED"},
+                                                {"position", r->position},
+                                                {"remainingQuantity", r->remaining},
+                                                {"estimatedPersistMs", r->estimated_persist_ms}});
+               },
+               {.summary = "Try to win a coupon (first come, first served)"});
 
     router.Add("GET", "/api/v1/coupon-templates/{id}/issue-requests/{requestId}",
                [&coupons](RequestContext& ctx) -> awaitable<HttpResponse> {

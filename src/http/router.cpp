@@ -35,6 +35,8 @@ Route& Router::Add(std::string method,
     route->pattern = std::move(pattern);
     route->handler = std::move(handler);
     route->options = std::move(options);
+    if (by_length_.size() <= route->segments.size()) by_length_.resize(route->segments.size() + 1);
+    by_length_[route->segments.size()].push_back(route.get());
     routes_.push_back(std::move(route));
     return *routes_.back();
 }
@@ -56,15 +58,15 @@ Router::Match Router::Find(std::string_view method, std::string_view path) const
         i = j;
     }
     Match match;
-    for (const auto& r : routes_) {
-        if (r->segments.size() != count) continue;
+    if (count >= by_length_.size()) return match;
+    for (const Route* r : by_length_[count]) {
         bool ok = true;
         for (std::size_t i = 0; i < count && ok; ++i)
             ok = IsCapture(r->segments[i]) || r->segments[i] == segments[i];
         if (!ok) continue;
         if (r->method == method || (method == "HEAD" && r->method == "GET")) {
             match.outcome = Outcome::kFound;
-            match.route = r.get();
+            match.route = r;
             match.params.reserve(count);
             for (std::size_t i = 0; i < count; ++i)
                 if (IsCapture(r->segments[i])) match.params.emplace_back(segments[i]);

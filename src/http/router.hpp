@@ -52,6 +52,9 @@ class Router {
 
   private:
     std::vector<std::unique_ptr<Route>> routes_;
+    // The same routes grouped by their number of segments, in registration order: a path can
+    // only match routes of its own length, and Find runs on every request.
+    std::vector<std::vector<const Route*>> by_length_;
 };
 
 }  // namespace joopang::http

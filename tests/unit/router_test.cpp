@@ -34,3 +34,23 @@ TEST(Router, UnknownPathsAreNotFound) {
     EXPECT_EQ(r.Find("GET", "/api/v1/users").outcome, Router::Outcome::kNotFound);
     EXPECT_EQ(r.Find("GET", "/api/v1/users/1/x").outcome, Router::Outcome::kNotFound);
 }
+
+TEST(Router, RoutesOfEveryLengthAreFoundWhateverTheOrderTheyWereAddedIn) {
+    Router r;
+    r.Add("GET", "/a/{x}/c", Noop(), {});
+    r.Add("GET", "/", Noop(), {});
+    r.Add("GET", "/a", Noop(), {});
+    r.Add("POST", "/a/{x}/c", Noop(), {});
+    r.Add("GET", "/a/{x}", Noop(), {});
+    for (std::string path : {"/", "/a", "/a/1", "/a/1/c"}) {
+        auto m = r.Find("GET", path);
+        ASSERT_EQ(m.outcome, Router::Outcome::kFound) << path;
+        EXPECT_EQ(m.route->pattern, path == "/" || path == "/a" ? path
+                                    : path == "/a/1"            ? "/a/{x}"
+                                                                : "/a/{x}/c");
+    }
+    auto m = r.Find("PUT", "/a/1/c");
+    EXPECT_EQ(m.outcome, Router::Outcome::kMethodNotAllowed);
+    EXPECT_EQ(m.allowed, "GET, POST");
+    EXPECT_EQ(r.Find("GET", "/b/1/c").outcome, Router::Outcome::kNotFound);
+}
