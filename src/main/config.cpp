@@ -94,8 +94,7 @@ int ParseConfig(int argc, char** argv, Config& c) {
         "empty = SQLite at <data-dir>/joopang.db");
     Opt(app, "--admin-token", c.admin_token,
         "bearer token for admin endpoints; empty = read or create <data-dir>/admin-token");
-    Opt(app, "--threads", c.threads,
-        "HTTP I/O threads (0 = one per core, less one for an embedded redis-server)")
+    Opt(app, "--threads", c.threads, "HTTP I/O threads (0 = one per core)")
         ->check(CLI::Range(0, 256));
     Opt(app, "--db-pool", c.db_pool, "database connections (and blocking threads)")
         ->check(CLI::Range(1, 256));
@@ -152,12 +151,6 @@ int ParseConfig(int argc, char** argv, Config& c) {
     }
     for (auto* sub : app.get_subcommands()) c.command = sub->get_name();
     return -1;
-}
-
-int IoThreads(int configured, unsigned cores, bool embedded_redis) {
-    if (configured > 0) return configured;
-    int n = static_cast<int>(cores) - (embedded_redis ? 1 : 0);
-    return n > 0 ? n : 1;
 }
 
 }  // namespace joopang

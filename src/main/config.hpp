@@ -15,7 +15,7 @@ struct Config {
     std::string redis;        // empty: a private redis-server under <data-dir>/redis
     std::string database;     // empty: SQLite at <data-dir>/joopang.db
     std::string admin_token;  // empty: <data-dir>/admin-token (created on first start)
-    int threads = 0;          // HTTP I/O threads; 0 = automatic (IoThreads)
+    int threads = 0;          // HTTP I/O threads; 0 = number of cores
     int db_pool = 8;          // database connections = blocking threads
     std::chrono::milliseconds order_ttl{15 * 60 * 1000};
     std::chrono::milliseconds order_expiry_interval{1000};
@@ -45,12 +45,6 @@ struct Config {
 /// Parses argv. Returns the exit code to use when parsing ended the program (--help, errors),
 /// or -1 to go on.
 int ParseConfig(int argc, char** argv, Config& config);
-
-/// The number of I/O threads: `configured` when set (> 0), else one per core — less one when this
-/// process runs its own redis-server on the same cores: that single-threaded server is on the path
-/// of every coupon request and needs a core of its own (measured in docs/benchmarks.md: on two
-/// cores one I/O thread serves 3–7 % more issue requests than two). Never below one.
-int IoThreads(int configured, unsigned cores, bool embedded_redis);
 
 /// "500ms", "2s", "15m", "1h", or a plain number of seconds.
 bool ParseDuration(const std::string& text, std::chrono::milliseconds& out);

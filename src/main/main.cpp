@@ -152,8 +152,9 @@ int Run(const Config& config) {
     ViewCounter views;
     ShopService shop(users, catalog, orders, views, ShopSettings{config.order_ttl.count()});
 
-    const int io_threads =
-        IoThreads(config.threads, std::thread::hardware_concurrency(), supervisor != nullptr);
+    int io_threads =
+        config.threads > 0 ? config.threads : static_cast<int>(std::thread::hardware_concurrency());
+    if (io_threads <= 0) io_threads = 1;
     // One io_context per I/O thread ("reactors"): HTTP connections are spread over them and need
     // no strands. Each also gets a Redis client of its own (below); the first, `ioc`, also runs
     // the persister and the jobs.
@@ -319,8 +320,8 @@ int Run(const Config& config) {
         api->Seal();
         api_ptr = api.get();
         server->Start();
-        spdlog::info("joopang listening on {} ({} I/O threads, redis {}, database {})",
-                     config.listen, io_threads, redis->Describe(),
+        spdlog::info("joopang listening on {} (redis {}, database {})", config.listen,
+                     redis->Describe(),
                      (*db)->dialect() == sql::Dialect::kSqlite ? "sqlite" : "postgresql");
     } else {
         spdlog::info("joopang worker running (redis {})", redis->Describe());

@@ -39,12 +39,3 @@ TEST(Config, RejectsBadValues) {
     Config c;
     EXPECT_NE(ParseConfig(4, const_cast<char**>(argv), c), -1);
 }
-
-TEST(Config, IoThreadsLeaveACoreToAnEmbeddedRedis) {
-    EXPECT_EQ(IoThreads(3, 2, true), 3);   // an explicit --threads wins
-    EXPECT_EQ(IoThreads(0, 8, false), 8);  // external Redis: one per core
-    EXPECT_EQ(IoThreads(0, 8, true), 7);   // embedded redis-server: one core for it
-    EXPECT_EQ(IoThreads(0, 2, true), 1);
-    EXPECT_EQ(IoThreads(0, 1, true), 1);   // never below one
-    EXPECT_EQ(IoThreads(0, 0, false), 1);  // hardware_concurrency() may not know
-}
