@@ -420,6 +420,40 @@ class CouponTemplateTests(CouponHelpers, ServiceTestCase):
         time.sleep(max(0.0, (start - datetime.datetime.now(UTC)).total_seconds()) + 1.2)
         self.assertEqual(self.issue_ok(t["id"], u)["position"], 1)
 
+    def redis_cli(self, *args):
+        """A command on the service's embedded redis-server (its unix socket under the data dir)."""
+        sock = os.path.join(self.svc.data_dir, "redis", "redis.sock")
+        out = subprocess.run(["redis-cli", "-s", sock, *args], capture_output=True, text=True,
+                             timeout=10, check=True)
+        return out.stdout.strip()
+
+    def test_issue_script_gate_follows_status_and_window_and_is_optional(self):
+        """The script's short path ('gate' = per-user limit while ACTIVE without a window) is
+        rewritten with every change, and a template without it is still decided in full."""
+        u1, u2, u3 = (self.create_user()["id"] for _ in range(3))
+        tid = self.create_template(totalQuantity=2, perUserLimit=1)["id"]
+        meta = "coupon:{%d}:meta" % tid
+        self.assertEqual(self.redis_cli("HGET", meta, "gate"), "1")
+        self.set_status(tid, "PAUSED")
+        self.assertEqual(self.redis_cli("HGET", meta, "gate"), "")
+        self.assert_error(self.issue(tid, u1), 422, "COUPON_NOT_ACTIVE")
+        self.set_status(tid, "ACTIVE")
+        self.assertEqual(self.redis_cli("HGET", meta, "gate"), "1")
+        # As published by a version without the field: the full check decides the same way.
+        self.redis_cli("HDEL", meta, "gate")
+        self.assertEqual(self.issue_ok(tid, u1)["position"], 1)
+        self.assert_error(self.issue(tid, u1), 409, "COUPON_ALREADY_ISSUED")
+        self.redis_cli("HSET", meta, "gate", "1")
+        self.assertEqual(self.issue_ok(tid, u2)["position"], 2)
+        self.assert_error(self.issue(tid, u2), 409, "COUPON_ALREADY_ISSUED")
+        self.assert_error(self.issue(tid, u3), 410, "COUPON_SOLD_OUT")
+        self.redis_cli("HDEL", meta, "gate")
+        self.assert_error(self.issue(tid, u3), 410, "COUPON_SOLD_OUT")
+        self.assert_error(self.issue(tid, u1), 409, "COUPON_ALREADY_ISSUED")
+        windowed = self.create_template(endAt=rfc3339(now_utc() + datetime.timedelta(hours=1)))
+        self.assertEqual(self.redis_cli("HGET", "coupon:{%d}:meta" % windowed["id"], "gate"), "")
+        self.assertEqual(self.issue_ok(windowed["id"], u3)["position"], 1)
+
 
 # =============================================================================================
 # Issuing
