@@ -35,10 +35,15 @@ http { access_log off; keepalive_requests 10000000; keepalive_timeout 65;
 NGINX
 nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" -e "$work/nginx/logs/error.log"
 
+# I/O threads of the measured service: one by default, as the nginx reference runs one worker
+# (../shared/LIMITS.md §7: one server thread beside one wrk thread is the best split of two
+# cores). JOOPANG_THREADS=0 measures the service's own default (one per core).
+threads="${JOOPANG_THREADS:-1}"
+log "joopang serve --threads $threads (commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown))"
 start_joopang() {  # args: name, extra flags...
   local name=$1; shift
   "$bin" serve --listen 127.0.0.1:$api_port --admin-token $token --issue-rate-limit 0 \
-      --log-level warn "$@" > "$out/$name.log" 2>&1 &
+      --threads "$threads" --log-level warn "$@" > "$out/$name.log" 2>&1 &
   pids+=($!)
   for _ in $(seq 1 200); do curl -sf localhost:$api_port/readyz >/dev/null && return 0; sleep 0.05; done
   echo "joopang did not become ready"; cat "$out/$name.log"; exit 1
