@@ -7,6 +7,23 @@
 namespace joopang::http {
 namespace json = boost::json;
 
+std::optional<std::int64_t> CompactSingleIdBody(std::string_view body, std::string_view key) {
+    // {"  key  ":  digits  }
+    if (body.size() < key.size() + 6 || body[0] != '{' || body[1] != '"' ||
+        body.compare(2, key.size(), key) != 0 || body.compare(2 + key.size(), 2, "\":") != 0 ||
+        body.back() != '}')
+        return std::nullopt;
+    std::string_view digits = body.substr(key.size() + 4, body.size() - key.size() - 5);
+    if (digits.empty() || digits.size() > 18 || digits[0] < '1' || digits[0] > '9')
+        return std::nullopt;
+    std::int64_t v = 0;
+    for (char c : digits) {
+        if (c < '0' || c > '9') return std::nullopt;
+        v = v * 10 + (c - '0');  // at most 18 digits: no overflow
+    }
+    return v;
+}
+
 Result<json::object> ParseJsonObject(std::string_view body, json::storage_ptr storage) {
     if (body.empty()) return Error::Validation("body", "a JSON object body is required");
     boost::system::error_code ec;

@@ -63,3 +63,43 @@ TEST(JsonInput, QueryIntegersAreRangeChecked) {
     EXPECT_FALSE(ParseQueryInt("", "size", 1, 100));
     EXPECT_FALSE(ParseQueryInt("99999999999999999999", "size", 1, 100));
 }
+
+TEST(JsonInput, CompactSingleIdBodyAgreesWithTheFullParser) {
+    // Taken by the fast path: the same id the full parser gives.
+    for (const char* body :
+         {R"({"userId":1})", R"({"userId":42})", R"({"userId":999999999999999999})",
+          R"({"userId":100000000000000000})"}) {
+        auto fast = CompactSingleIdBody(body, "userId");
+        ASSERT_TRUE(fast) << body;
+        auto obj = ParseJsonObject(body);
+        ASSERT_TRUE(obj) << body;
+        auto full = JsonFields(*obj).Id("userId");
+        ASSERT_TRUE(full) << body;
+        EXPECT_EQ(*fast, *full) << body;
+    }
+    // Left to the full parser, whatever it makes of them (valid, invalid, or out of range).
+    for (const char* body : {"",
+                             "{}",
+                             R"({"userId":})",
+                             R"({"userId":0})",
+                             R"({"userId":-1})",
+                             R"({"userId":01})",
+                             R"({"userId":1.0})",
+                             R"({"userId":1e3})",
+                             R"({"userId":"1"})",
+                             R"({"userId": 1})",
+                             R"({ "userId":1})",
+                             R"({"userId":1 })",
+                             R"({"userId":1}x)",
+                             R"({"userId":1,"x":2})",
+                             R"({"userid":1})",
+                             R"({"userIdx":1})",
+                             R"({"user\u0049d":1})",
+                             R"({"userId":1)",
+                             R"({"userId":1000000000000000000})",
+                             R"({"userId":9223372036854775808})",
+                             R"({"userId":null})",
+                             R"(["userId",1])"}) {
+        EXPECT_FALSE(CompactSingleIdBody(body, "userId")) << body;
+    }
+}
