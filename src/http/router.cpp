@@ -60,8 +60,10 @@ Router::Match Router::Find(std::string_view method, std::string_view path) const
     Match match;
     if (count >= by_length_.size()) return match;
     for (const Route* r : by_length_[count]) {
+        // Last segment first: routes of one length mostly share their start ("api", "v1") and
+        // differ at the end ("issue", "payment"), so a mismatch shows up at once.
         bool ok = true;
-        for (std::size_t i = 0; i < count && ok; ++i)
+        for (std::size_t i = count; i-- > 0 && ok;)
             ok = IsCapture(r->segments[i]) || r->segments[i] == segments[i];
         if (!ok) continue;
         if (r->method == method || (method == "HEAD" && r->method == "GET")) {

@@ -3,6 +3,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <array>
 #include <cstdio>
 
 namespace joopang::obs {
@@ -35,14 +36,22 @@ std::size_t Utf8Length(std::string_view s, std::size_t i) {
         return 0;  // overlong, surrogate or beyond U+10FFFF
     return n;
 }
+
+/// Bytes that go into a JSON string as they are: printable ASCII but the quote and the backslash.
+constexpr std::array<bool, 256> kPlainJsonByte = [] {
+    std::array<bool, 256> plain{};
+    for (int c = 0x20; c < 0x7f; ++c) plain[c] = c != '"' && c != '\\';
+    return plain;
+}();
 }  // namespace
 
 void AppendJsonEscaped(std::string& out, std::string_view s) {
     // Plain printable ASCII runs are appended whole; only the rest goes character by character.
+    // (This runs over the message and path of every error answer, most answers of a coupon drop.)
     std::size_t run = 0;
     for (std::size_t i = 0; i < s.size(); ++i) {
         auto c = static_cast<unsigned char>(s[i]);
-        if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') continue;
+        if (kPlainJsonByte[c]) continue;
         out.append(s.data() + run, i - run);
         switch (c) {
             case '"':
