@@ -56,7 +56,8 @@ class CouponIssueQueue {
                                                                const std::string& consumer,
                                                                std::int64_t min_idle_ms,
                                                                int count) = 0;
-    /// After a commit: records the coupon ids of the requests, acknowledges and deletes entries.
+    /// After a commit: records the coupon ids of the requests, acknowledges the entries and trims
+    /// the stream of everything every consumer group has acknowledged.
     virtual Awaitable<Status> Complete(std::int64_t template_id,
                                        const std::vector<std::string>& entry_ids,
                                        const std::vector<PersistedCoupon>& persisted,

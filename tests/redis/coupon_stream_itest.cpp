@@ -1,0 +1,151 @@
+// The coupon issue stream as the persister consumes it, against a real redis-server: trimming
+// acknowledged entries must never remove one that any consumer group still needs.
+#include <gtest/gtest.h>
+
+#include <boost/asio/use_future.hpp>
+
+#include "infra/redis/client.hpp"
+#include "infra/redis/coupon_keys.hpp"
+#include "infra/redis/redis_coupon_store.hpp"
+#include "redis_test_support.hpp"
+
+namespace joopang::redis {
+namespace {
+
+using testing::FreePort;
+using testing::RedisServer;
+using testing::TempDir;
+
+class CouponStreamTest : public testing::IoThreadsTest<Client> {
+  protected:
+    static void SetUpTestSuite() {
+        dir_ = new TempDir();
+        server_ = new RedisServer(FreePort(), dir_->path() / "main");
+        server_->Start();
+    }
+    static void TearDownTestSuite() {
+        delete server_;
+        delete dir_;
+    }
+
+    void SetUp() override {
+        testing::IoThreadsTest<Client>::SetUp();
+        auto c = Run(Connect(io_.get_executor(), server_->Url()));
+        if (!c) throw std::runtime_error("connect failed: " + c.error().message);
+        client_ = *c;
+        clients_.push_back(client_);
+        store_ = std::make_unique<RedisCouponStore>(client_, CouponStoreSettings{0});
+    }
+
+    Reply Must(Args args) {
+        auto r = Run(client_->Command(std::move(args)));
+        if (!r) throw std::runtime_error(r.error().message);
+        return *r;
+    }
+
+    /// A published template with `winners` coupons already won (one per user).
+    void Drop(std::int64_t id, int winners) {
+        CouponTemplate t;
+        t.id = id;
+        t.title = "trim";
+        t.total_quantity = 1000;
+        ASSERT_TRUE(Run(store_->Publish(t, 0)));
+        for (int u = 1; u <= winners; ++u) {
+            auto d = Run(store_->TryIssue(id, u));
+            ASSERT_TRUE(d);
+            ASSERT_EQ(d->kind, IssueDecision::Kind::kReserved);
+        }
+    }
+
+    std::vector<IssueEntry> ReadNew(std::int64_t t, const std::string& consumer, int n) {
+        auto r = Run(store_->ReadNew(t, consumer, n));
+        if (!r) throw std::runtime_error(r.error().message);
+        return *r;
+    }
+
+    /// What the persister does after its commit.
+    void Complete(std::int64_t t, const std::vector<IssueEntry>& entries) {
+        std::vector<std::string> ids;
+        std::vector<PersistedCoupon> persisted;
+        for (const auto& e : entries) {
+            ids.push_back(e.entry_id);
+            persisted.push_back({e.coupon.request_id, e.coupon.position});
+        }
+        auto st = Run(store_->Complete(t, ids, persisted, entries));
+        ASSERT_TRUE(st) << st.error().message;
+    }
+
+    /// The ids left in the stream.
+    std::vector<std::string> Left(std::int64_t t) {
+        std::vector<std::string> ids;
+        for (const auto& e : Must(MakeArgs("XRANGE", coupon_keys::Stream(t), "-", "+")).elements)
+            ids.push_back(e.elements.at(0).str);
+        return ids;
+    }
+
+    static std::vector<std::string> Ids(const std::vector<IssueEntry>& entries) {
+        std::vector<std::string> ids;
+        for (const auto& e : entries) ids.push_back(e.entry_id);
+        return ids;
+    }
+
+    static inline TempDir* dir_ = nullptr;
+    static inline RedisServer* server_ = nullptr;
+    std::shared_ptr<Client> client_;
+    std::unique_ptr<RedisCouponStore> store_;
+};
+
+TEST_F(CouponStreamTest, TrimmingKeepsPendingAndUnreadEntries) {
+    Drop(7, 20);
+    ASSERT_EQ(Left(7).size(), 20u);
+    auto a = ReadNew(7, "A", 5);  // entries 1-5, pending at A
+    auto b = ReadNew(7, "B", 5);  // entries 6-10, pending at B
+    ASSERT_EQ(a.size(), 5u);
+    ASSERT_EQ(b.size(), 5u);
+    auto unread = Left(7);
+    unread.erase(unread.begin(), unread.begin() + 10);
+
+    // B finishes first: A's older entries are still pending, so nothing may go — not even B's.
+    Complete(7, b);
+    EXPECT_EQ(Left(7).size(), 20u);
+
+    // Then A: everything up to the last delivered entry is acknowledged; the unread ten stay.
+    Complete(7, a);
+    EXPECT_EQ(Left(7), unread);
+
+    // A pending entry of a consumer that died holds the trim back, whoever trims.
+    auto dead = ReadNew(7, "dead", 2);
+    auto live = ReadNew(7, "live", 3);
+    Complete(7, live);
+    EXPECT_EQ(Left(7), unread);
+    Complete(7, dead);
+    EXPECT_EQ(Left(7), std::vector<std::string>(unread.begin() + 5, unread.end()));
+}
+
+TEST_F(CouponStreamTest, TrimmingWaitsForEveryConsumerGroup) {
+    Drop(8, 6);
+    // Another group (an operator's audit reader) that has read only the first two entries.
+    Must(MakeArgs("XGROUP", "CREATE", coupon_keys::Stream(8), "audit", "0"));
+    auto read = Must(MakeArgs("XREADGROUP", "GROUP", "audit", "x", "COUNT", "2", "STREAMS",
+                              coupon_keys::Stream(8), ">"));
+    ASSERT_TRUE(read.IsArray());
+    auto all = Left(8);
+
+    auto mine = ReadNew(8, "A", 6);
+    ASSERT_EQ(mine.size(), 6u);
+    Complete(8, mine);
+    EXPECT_EQ(Left(8), all);  // audit still has its two pending
+
+    Must(MakeArgs("XACK", coupon_keys::Stream(8), "audit", all[0], all[1]));
+    auto one_more = Run(store_->TryIssue(8, 100));
+    ASSERT_TRUE(one_more);
+    auto next = ReadNew(8, "A", 1);
+    Complete(8, next);
+    // audit has read two and acknowledged them: those two go; what it has not read stays.
+    auto left = Left(8);
+    ASSERT_EQ(left.size(), all.size() - 2 + 1);
+    EXPECT_EQ(left.front(), all[2]);
+}
+
+}  // namespace
+}  // namespace joopang::redis
