@@ -137,7 +137,7 @@ awaitable<HttpResponse> Api::RunIdempotent(const Route& route,
     co_return res;
 }
 
-obs::Counter& Api::RequestCounter(const Route* route, const std::string& route_label, int status) {
+obs::Counter& Api::RequestCounter(const Route* route, int status) {
     // Per-thread cache: the hot path touches only a hash map of this thread, no labels, no lock.
     thread_local std::unordered_map<std::uint64_t, obs::Counter*> cache;
     std::uint64_t key =
@@ -148,7 +148,7 @@ obs::Counter& Api::RequestCounter(const Route* route, const std::string& route_l
         it->second =
             &metrics_.GetCounter("joopang_http_requests_total", "HTTP requests by route and status",
                                  {{"method", route ? route->method : std::string("-")},
-                                  {"route", route_label},
+                                  {"route", route ? route->pattern : std::string("unmatched")},
                                   {"status", std::to_string(status)}});
     }
     return *it->second;
@@ -158,8 +158,7 @@ awaitable<HttpResponse> Api::Handle(HttpRequest& request) {
     auto start = std::chrono::steady_clock::now();
     auto match = router_.Find(request.method, request.path);
     HttpResponse res;
-    std::string route_label = "unmatched";
-    const Route* route = match.route;
+    const Route* route = match.route;  // null unless found
     RequestContext ctx(request, std::move(match.params), pool_);
     try {
         if (match.outcome == Router::Outcome::kNotFound) {
@@ -171,7 +170,6 @@ awaitable<HttpResponse> Api::Handle(HttpRequest& request) {
                                 request.path);
             res.headers.emplace_back("Allow", match.allowed);
         } else {
-            route_label = route->pattern;
             if (route->options.admin && !IsAdmin(request)) {
                 res = ErrorResponse(
                     Error{ErrorCode::kUnauthorized, "a valid admin bearer token is required"},
@@ -208,7 +206,7 @@ awaitable<HttpResponse> Api::Handle(HttpRequest& request) {
     AppendMs(timing, elapsed);
     res.headers.emplace_back("Server-Timing", std::move(timing));
     if (route && route->latency) route->latency->ObserveNs(elapsed);
-    RequestCounter(route, route_label, res.status).Add();
+    RequestCounter(route, res.status).Add();
     if (settings_.access_log)
         spdlog::info("{} {} {} {}ms db={}ms redis={}ms", request.method, request.path, res.status,
                      Ms(elapsed), Ms(ctx.db_ns()), Ms(ctx.redis_ns()));

@@ -48,7 +48,7 @@ class Api {
                                                        const std::string& key);
     bool IsAdmin(const HttpRequest& request) const;
     /// The request counter of (route, status), cached per thread.
-    obs::Counter& RequestCounter(const Route* route, const std::string& route_label, int status);
+    obs::Counter& RequestCounter(const Route* route, int status);
 
     joopang::BlockingPool& pool_;
     IdempotencyStore& idempotency_;
