@@ -3,6 +3,12 @@
 namespace joopang::http {
 
 std::string PercentDecode(std::string_view s, bool plus_is_space) {
+    std::string out;
+    PercentDecodeInto(out, s, plus_is_space);
+    return out;
+}
+
+void PercentDecodeInto(std::string& out, std::string_view s, bool plus_is_space) {
     auto hex = [](char c) -> int {
         if (c >= '0' && c <= '9') return c - '0';
         if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -11,9 +17,11 @@ std::string PercentDecode(std::string_view s, bool plus_is_space) {
     };
     // Most paths and queries have nothing to decode: copy them whole.
     if (s.find('%') == std::string_view::npos &&
-        (!plus_is_space || s.find('+') == std::string_view::npos))
-        return std::string(s);
-    std::string out;
+        (!plus_is_space || s.find('+') == std::string_view::npos)) {
+        out.assign(s);
+        return;
+    }
+    out.clear();
     out.reserve(s.size());
     for (std::size_t i = 0; i < s.size(); ++i) {
         if (plus_is_space && s[i] == '+') {
@@ -25,7 +33,6 @@ std::string PercentDecode(std::string_view s, bool plus_is_space) {
             out += s[i];
         }
     }
-    return out;
 }
 
 }  // namespace joopang::http

@@ -7,6 +7,17 @@
 namespace joopang::http {
 namespace bhttp = boost::beast::http;
 
+RequestParser::RequestParser(HttpRequest& request, std::string& target)
+    : request_(request), target_(target) {
+    request_.method.clear();
+    request_.path.clear();
+    request_.query.clear();
+    request_.headers.clear();
+    request_.body.clear();
+    request_.remote.clear();
+    target_.clear();
+}
+
 void RequestParser::on_request_impl(
     bhttp::verb, string_view method, string_view target, int version, error_code&) {
     request_.headers.reserve(8);  // one allocation for a typical request's headers
@@ -14,7 +25,7 @@ void RequestParser::on_request_impl(
     target_.assign(target.data(), target.size());
     std::string_view t(target.data(), target.size());
     auto q = t.find('?');
-    request_.path = PercentDecode(t.substr(0, q));
+    PercentDecodeInto(request_.path, t.substr(0, q));
     if (q != std::string_view::npos) request_.query.assign(t.substr(q + 1));
     version_ = version;
 }

@@ -15,6 +15,13 @@ namespace joopang::http {
 
 class RequestParser : public boost::beast::http::basic_parser<true> {
   public:
+    /// Parses into storage of its own.
+    RequestParser() : request_(own_request_), target_(own_target_) {}
+    /// Parses into `request` and `target`, emptied first but keeping their capacity: a
+    /// connection reuses them from one request to the next (a Beast parser is single-use), which
+    /// saves the allocations of the header list, the target and the path on every request.
+    RequestParser(HttpRequest& request, std::string& target);
+
     /// The request parsed so far; complete once is_done().
     HttpRequest& request() { return request_; }
     /// The raw request target (path and query, not decoded), available after the header.
@@ -43,8 +50,10 @@ class RequestParser : public boost::beast::http::basic_parser<true> {
     std::size_t on_chunk_body_impl(std::uint64_t, string_view body, error_code&) override;
     void on_finish_impl(error_code&) override {}
 
-    HttpRequest request_;
-    std::string target_;
+    HttpRequest own_request_;
+    std::string own_target_;
+    HttpRequest& request_;
+    std::string& target_;
     int version_ = 11;
     bool expects_continue_ = false;
 };

@@ -155,6 +155,9 @@ awaitable<void> Server::Impl::Session(Reactor& reactor, std::shared_ptr<Connecti
         if (!ec) remote = ep.address().to_string();
     }
     std::string out;
+    // Reused by every request of the connection (their capacity stays; see RequestParser).
+    HttpRequest request;
+    std::string target;
     for (;;) {
         if (stopping) break;
         conn->busy = false;
@@ -166,7 +169,7 @@ awaitable<void> Server::Impl::Session(Reactor& reactor, std::shared_ptr<Connecti
             buffer.commit(n);
         }
         conn->busy = true;
-        RequestParser parser;
+        RequestParser parser(request, target);
         parser.header_limit(static_cast<std::uint32_t>(settings.max_header_bytes));
         parser.body_limit(settings.max_body_bytes);
         parser.eager(true);
@@ -236,7 +239,6 @@ awaitable<void> Server::Impl::Session(Reactor& reactor, std::shared_ptr<Connecti
             break;  // a request cut short just closes
         }
         conn->deadline = Clock::time_point::max();
-        HttpRequest& request = parser.request();
         request.remote = remote;
         const bool head = request.method == "HEAD";
         const int version = parser.version();

@@ -52,6 +52,35 @@ TEST(RequestParser, FillsTheRequestWithLowerCasedHeadersAtEverySplit) {
     }
 }
 
+TEST(RequestParser, ReusedStorageKeepsNothingOfTheRequestBefore) {
+    HttpRequest request;
+    std::string target;
+    {
+        RequestParser first(request, target);
+        ASSERT_FALSE(Parse(first,
+                           "POST /a%20b?q=1 HTTP/1.1\r\nHost: h\r\nX-One: 1\r\nX-Two: 2\r\n"
+                           "Content-Length: 5\r\n\r\nhello",
+                           7));
+        ASSERT_TRUE(first.is_done());
+        EXPECT_EQ(request.path, "/a b");
+        EXPECT_EQ(target, "/a%20b?q=1");
+        request.remote = "10.0.0.1";
+    }
+    RequestParser second(request, target);
+    ASSERT_FALSE(Parse(second, "GET /c HTTP/1.1\r\nHost: other\r\n\r\n", 3));
+    ASSERT_TRUE(second.is_done());
+    EXPECT_EQ(&second.request(), &request);
+    EXPECT_EQ(request.method, "GET");
+    EXPECT_EQ(request.path, "/c");
+    EXPECT_EQ(target, "/c");
+    EXPECT_EQ(request.query, "");
+    EXPECT_EQ(request.body, "");
+    EXPECT_EQ(request.remote, "");
+    ASSERT_EQ(request.headers.size(), 1u);
+    EXPECT_EQ(request.Header("host").value_or(""), "other");
+    EXPECT_FALSE(request.Header("x-one"));
+}
+
 TEST(RequestParser, JoinsChunkedBodiesAndSeesExpectContinue) {
     const std::string raw =
         "PUT /x HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nTransfer-Encoding: chunked\r\n\r\n"
