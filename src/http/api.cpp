@@ -11,6 +11,7 @@
 #include "common/clock.hpp"
 #include "http/error_response.hpp"
 #include "http/request_context.hpp"
+#include "http/response_writer.hpp"
 #include "observability/metrics.hpp"
 
 namespace joopang::http {
@@ -29,20 +30,6 @@ std::string Sha256Hex(const std::string& data) {
         out += kHex[digest[i] & 15];
     }
     return out;
-}
-
-/// Appends `ns` as milliseconds with three decimals ("1.234"); integer arithmetic, since this runs
-/// three times per request.
-void AppendMs(std::string& out, std::int64_t ns) {
-    if (ns < 0) ns = 0;
-    std::int64_t us = ns / 1000;
-    char buf[24];
-    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, us / 1000);
-    out.append(buf, end);
-    int frac = static_cast<int>(us % 1000);
-    char f[4] = {'.', static_cast<char>('0' + frac / 100), static_cast<char>('0' + frac / 10 % 10),
-                 static_cast<char>('0' + frac % 10)};
-    out.append(f, 4);
 }
 
 std::string Ms(std::int64_t ns) {
@@ -196,15 +183,7 @@ awaitable<HttpResponse> Api::Handle(HttpRequest& request) {
     auto elapsed = std::chrono::duration_cast<std::chrono::nanoseconds>(
                        std::chrono::steady_clock::now() - start)
                        .count();
-    std::string timing;
-    timing.reserve(64);
-    timing += "db;dur=";
-    AppendMs(timing, ctx.db_ns());
-    timing += ", redis;dur=";
-    AppendMs(timing, ctx.redis_ns());
-    timing += ", total;dur=";
-    AppendMs(timing, elapsed);
-    res.headers.emplace_back("Server-Timing", std::move(timing));
+    res.timing = ServerTiming{ctx.db_ns(), ctx.redis_ns(), elapsed};
     if (route && route->latency) route->latency->ObserveNs(elapsed);
     RequestCounter(route, res.status).Add();
     if (settings_.access_log)

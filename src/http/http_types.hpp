@@ -2,6 +2,7 @@
 /// Plain request/response values that cross from the Beast server into handlers, so that handlers
 /// never include Beast.
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -26,11 +27,22 @@ struct HttpRequest {
     }
 };
 
+/// Where a request's time went, sent as the Server-Timing header (in milliseconds).
+struct ServerTiming {
+    std::int64_t db_ns = 0;
+    std::int64_t redis_ns = 0;
+    std::int64_t total_ns = 0;
+};
+
 struct HttpResponse {
     int status = 200;
-    std::string content_type = "application/json";
+    /// Always a literal (static storage): a std::string of 16 characters would be a heap
+    /// allocation for every response.
+    std::string_view content_type = "application/json";
     std::string body;
     std::vector<std::pair<std::string, std::string>> headers;
+    /// Written by the serializer straight into the response bytes (no header string per request).
+    std::optional<ServerTiming> timing;
     /// Close the connection after this response.
     bool close = false;
     /// Set from Error::outcome_unknown: the request may have taken effect despite the error.

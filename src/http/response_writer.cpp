@@ -29,6 +29,17 @@ bool Bodyless(int status) {
 
 }  // namespace
 
+void AppendMs(std::string& out, std::int64_t ns) {
+    // Integer arithmetic: this runs three times per response.
+    if (ns < 0) ns = 0;
+    std::int64_t us = ns / 1000;
+    AppendInt(out, static_cast<std::uint64_t>(us / 1000));
+    int frac = static_cast<int>(us % 1000);
+    char f[4] = {'.', static_cast<char>('0' + frac / 100), static_cast<char>('0' + frac / 10 % 10),
+                 static_cast<char>('0' + frac % 10)};
+    out.append(f, 4);
+}
+
 void SerializeResponse(const HttpResponse& response, ResponseFraming framing, std::string& out) {
     auto reason = boost::beast::http::obsolete_reason(
         static_cast<boost::beast::http::status>(response.status));
@@ -50,6 +61,15 @@ void SerializeResponse(const HttpResponse& response, ResponseFraming framing, st
         out += name;
         out += ": ";
         out += value;
+        out += "\r\n";
+    }
+    if (const auto& t = response.timing) {
+        out += "Server-Timing: db;dur=";
+        AppendMs(out, t->db_ns);
+        out += ", redis;dur=";
+        AppendMs(out, t->redis_ns);
+        out += ", total;dur=";
+        AppendMs(out, t->total_ns);
         out += "\r\n";
     }
     if (!framing.keep_alive && framing.version >= 11) out += "Connection: close\r\n";

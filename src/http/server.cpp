@@ -55,6 +55,7 @@ HttpResponse ProtocolError(ErrorCode code,
     HttpResponse r = ErrorResponse(Error{code, std::move(message)}, path);
     if (status_override) r.status = status_override;
     r.close = true;
+    r.timing = ServerTiming{};  // refused before any handler ran: nothing spent anywhere
     return r;
 }
 

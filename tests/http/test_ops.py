@@ -45,6 +45,40 @@ class OpsTests(ServiceTestCase):
         r = self.api.get("/healthz")
         self.assertEqual(r.status, 200, r)
 
+    def test_every_response_carries_server_timing(self):
+        """SPEC: Server-Timing with the time spent in the database and in Redis, on every answer."""
+        pattern = re.compile(r"^db;dur=(\d+\.\d{3}), redis;dur=(\d+\.\d{3}), total;dur=(\d+\.\d{3})$")
+
+        def timing(headers):
+            value = headers.get("Server-Timing") or ""
+            m = pattern.match(value)
+            self.assertIsNotNone(m, "Server-Timing %r" % value)
+            return tuple(float(x) for x in m.groups())
+
+        r = self.api.get("/healthz")
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(timing(r.headers)[:2], (0.0, 0.0))
+        r = self.api.get("/api/v1/users/987654321")  # a database read that finds nothing
+        self.assertEqual(r.status, 404, r)
+        db, _, total = timing(r.headers)
+        self.assertGreater(db, 0.0)
+        self.assertGreaterEqual(total, db)
+        r = self.api.post("/api/v1/coupon-templates/987654321/issue", {"userId": 1})  # Redis only
+        self.assertEqual(r.status, 404, r)
+        db, redis_ms, total = timing(r.headers)
+        self.assertEqual(db, 0.0)
+        self.assertGreater(redis_ms, 0.0)
+        self.assertGreaterEqual(total, redis_ms)
+        # refused by the HTTP layer before any handler: still there
+        with socket.create_connection(("127.0.0.1", self.svc.port), timeout=10) as sock:
+            sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nno colon here\r\n\r\n")
+            sock.settimeout(10)
+            resp = http.client.HTTPResponse(sock, method="GET")
+            resp.begin()
+            resp.read()
+            self.assertEqual(resp.status, 400)
+            timing(resp.headers)
+
     def test_readyz_when_dependencies_are_up(self):
         r = self.api.get("/readyz")
         self.assertEqual(r.status, 200, r)
