@@ -2,8 +2,10 @@
 /// Every Redis key of coupon drops, named in one place. All keys of one template share the hash
 /// tag `{<id>}`, so the issue script touches one cluster slot.
 
+#include <charconv>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 namespace joopang::redis::coupon_keys {
 
@@ -25,9 +27,15 @@ inline std::string Seq(std::int64_t t) { return "coupon:" + Tag(t) + ":seq"; }
 inline std::string Requests(std::int64_t t) { return "coupon:" + Tag(t) + ":req"; }
 /// HASH stream entry id → entry-specific write failures.
 inline std::string Failures(std::int64_t t) { return "coupon:" + Tag(t) + ":fail"; }
-/// Per-user request counter of the current second.
-inline std::string RateLimit(std::int64_t t, const std::string& user) {
-    return "coupon:" + Tag(t) + ":rl:" + user;
+/// Per-user request counter of the current second, appended to `out` (the issue path builds it
+/// for every request, so into a reused buffer).
+inline void AppendRateLimit(std::string& out, std::int64_t t, std::string_view user) {
+    char digits[24];
+    auto [end, ec] = std::to_chars(digits, digits + sizeof digits, t);
+    out += "coupon:{";
+    out.append(digits, end);
+    out += "}:rl:";
+    out += user;
 }
 /// The issue stream and its dead letters.
 inline std::string Stream(std::int64_t t) { return "coupon-issue:" + Tag(t); }

@@ -191,7 +191,10 @@ std::string RedisCouponStore::EntryIdOf(std::int64_t request_id) {
 
 Awaitable<Result<IssueDecision>> RedisCouponStore::TryIssue(std::int64_t t, std::int64_t user_id) {
     const std::string user = std::to_string(user_id);
-    const std::string rate_key = keys::RateLimit(t, user);
+    // Reused by this thread's calls: Eval() has encoded its arguments by the time it returns.
+    thread_local std::string rate_key;
+    rate_key.clear();
+    keys::AppendRateLimit(rate_key, t, user);
     const std::string rate = std::to_string(settings_.rate_limit_per_second);
     // Encoded by Eval() in this statement; the braced lists stay out of the co_await (GCC 12).
     auto call = client_->Eval(IssuePrefix(t), {rate_key}, {user, rate});
