@@ -7,6 +7,10 @@
 namespace joopang::http {
 namespace bhttp = boost::beast::http;
 
+namespace {
+constexpr std::size_t kKeptBodyCapacity = 64 * 1024;
+}  // namespace
+
 RequestParser::RequestParser(HttpRequest& request, std::string& target)
     : request_(request), target_(target) {
     request_.method.clear();
@@ -16,6 +20,8 @@ RequestParser::RequestParser(HttpRequest& request, std::string& target)
     request_.body.clear();
     request_.remote.clear();
     target_.clear();
+    // A large body's buffer is not kept for the rest of the connection's life.
+    if (request_.body.capacity() > kKeptBodyCapacity) std::string().swap(request_.body);
 }
 
 void RequestParser::on_request_impl(

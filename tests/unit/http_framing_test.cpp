@@ -79,6 +79,10 @@ TEST(RequestParser, ReusedStorageKeepsNothingOfTheRequestBefore) {
     ASSERT_EQ(request.headers.size(), 1u);
     EXPECT_EQ(request.Header("host").value_or(""), "other");
     EXPECT_FALSE(request.Header("x-one"));
+    // a large body's buffer is not carried on to the next request
+    request.body.assign(1 << 20, 'x');
+    RequestParser third(request, target);
+    EXPECT_LE(request.body.capacity(), std::size_t{64 * 1024});
 }
 
 TEST(RequestParser, JoinsChunkedBodiesAndSeesExpectContinue) {
