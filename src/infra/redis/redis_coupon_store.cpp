@@ -17,23 +17,28 @@ namespace {
 /// benchmark runs the same file through redis-benchmark).
 const Script kIssueScript("coupon-issue", std::string(kCouponIssueLua));
 
+/// A Lua helper the XINFO-reading scripts start with: XINFO answers each group or consumer as a
+/// flat list of field, value, field, value…; this turns one into a table by field name.
+constexpr std::string_view kLuaFieldTable = R"lua(
+local function fields(flat)
+  local t = {}
+  for i = 1, #flat, 2 do t[flat[i]] = flat[i + 1] end
+  return t
+end
+)lua";
+
 /// Deletes the consumers of group ARGV[1] on stream KEYS[1] that hold no pending entry and have
 /// not read for ARGV[2] ms, in one step: XGROUP DELCONSUMER drops a consumer's pending entries, so
 /// the check and the delete must not let a read in between. Returns how many were deleted.
-const Script kForgetConsumersScript("coupon-forget-consumers", R"lua(
+const Script kForgetConsumersScript("coupon-forget-consumers", std::string(kLuaFieldTable) + R"lua(
 local consumers = redis.pcall('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])
 if type(consumers) ~= 'table' or consumers.err then return 0 end
 local min_idle = tonumber(ARGV[2])
 local forgotten = 0
-for _, c in ipairs(consumers) do
-  local name, pending, idle
-  for i = 1, #c, 2 do
-    if c[i] == 'name' then name = c[i + 1]
-    elseif c[i] == 'pending' then pending = c[i + 1]
-    elseif c[i] == 'idle' then idle = c[i + 1] end
-  end
-  if name and pending == 0 and idle and idle >= min_idle then
-    redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], name)
+for _, flat in ipairs(consumers) do
+  local c = fields(flat)
+  if c.name and c.pending == 0 and c.idle and c.idle >= min_idle then
+    redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], c.name)
     forgotten = forgotten + 1
   end
 end
@@ -45,7 +50,7 @@ return forgotten
 /// one (entries after it are unread). XTRIM MINID drops whole listpack nodes; XDEL of a batch's
 /// 500 ids took Redis ~2 ms per call, a stall every issue request in flight waited through
 /// (docs/benchmarks.md). KEYS: stream. Returns how many entries were removed.
-const Script kTrimScript("coupon-trim", R"lua(
+const Script kTrimScript("coupon-trim", std::string(kLuaFieldTable) + R"lua(
 local groups = redis.pcall('XINFO', 'GROUPS', KEYS[1])
 if type(groups) ~= 'table' or groups.err or #groups == 0 then return 0 end
 local function parse(id)
@@ -53,18 +58,13 @@ local function parse(id)
   return tonumber(string.sub(id, 1, dash - 1)), tonumber(string.sub(id, dash + 1))
 end
 local min_ms, min_seq
-for _, g in ipairs(groups) do
-  local name, pending, last
-  for i = 1, #g, 2 do
-    if g[i] == 'name' then name = g[i + 1]
-    elseif g[i] == 'pending' then pending = g[i + 1]
-    elseif g[i] == 'last-delivered-id' then last = g[i + 1] end
-  end
+for _, flat in ipairs(groups) do
+  local g = fields(flat)
   local ms, seq
-  if pending > 0 then
-    ms, seq = parse(redis.call('XPENDING', KEYS[1], name)[2])
+  if g.pending > 0 then
+    ms, seq = parse(redis.call('XPENDING', KEYS[1], g.name)[2])
   else
-    ms, seq = parse(last)
+    ms, seq = parse(g['last-delivered-id'])
     seq = seq + 1
   end
   if not min_ms or ms < min_ms or (ms == min_ms and seq < min_seq) then
