@@ -72,18 +72,8 @@ CallerTally SetGetEchoFromMany(Client& c,
     return {correct.load(), wrong.load(), failed.load()};
 }
 
-class RedisClientTest : public testing::IoThreadsTest<Client> {
+class RedisClientTest : public testing::OneServerTest<Client> {
   protected:
-    static void SetUpTestSuite() {
-        dir_ = new TempDir();
-        server_ = new RedisServer(FreePort(), dir_->path() / "main");
-        server_->Start();
-    }
-    static void TearDownTestSuite() {
-        delete server_;
-        delete dir_;
-    }
-
     std::shared_ptr<Client> MakeClient(ClientOptions options) {
         auto c = Run(Connect(io_.get_executor(), std::move(options)));
         if (!c) throw std::runtime_error("connect failed: " + c.error().message);
@@ -101,9 +91,6 @@ class RedisClientTest : public testing::IoThreadsTest<Client> {
         if (!r) throw std::runtime_error("command failed: " + r.error().message);
         return *r;
     }
-
-    static inline TempDir* dir_ = nullptr;
-    static inline RedisServer* server_ = nullptr;
 };
 
 TEST_F(RedisClientTest, ReplyTypesAndPerCommandResults) {

@@ -12,24 +12,10 @@
 namespace joopang::redis {
 namespace {
 
-using testing::FreePort;
-using testing::RedisServer;
-using testing::TempDir;
-
-class CouponStreamTest : public testing::IoThreadsTest<Client> {
+class CouponStreamTest : public testing::OneServerTest<Client> {
   protected:
-    static void SetUpTestSuite() {
-        dir_ = new TempDir();
-        server_ = new RedisServer(FreePort(), dir_->path() / "main");
-        server_->Start();
-    }
-    static void TearDownTestSuite() {
-        delete server_;
-        delete dir_;
-    }
-
     void SetUp() override {
-        testing::IoThreadsTest<Client>::SetUp();
+        testing::OneServerTest<Client>::SetUp();
         auto c = Run(Connect(io_.get_executor(), server_->Url()));
         if (!c) throw std::runtime_error("connect failed: " + c.error().message);
         client_ = *c;
@@ -89,8 +75,6 @@ class CouponStreamTest : public testing::IoThreadsTest<Client> {
         return ids;
     }
 
-    static inline TempDir* dir_ = nullptr;
-    static inline RedisServer* server_ = nullptr;
     std::shared_ptr<Client> client_;
     std::unique_ptr<RedisCouponStore> store_;
 };

@@ -225,4 +225,25 @@ class IoThreadsTest : public ::testing::Test {
     std::vector<std::shared_ptr<ClientT>> clients_;
 };
 
+/// IoThreadsTest with one redis-server for the whole test suite: started before its first test,
+/// killed after its last.
+template <class ClientT>
+class OneServerTest : public IoThreadsTest<ClientT> {
+  protected:
+    static void SetUpTestSuite() {
+        dir_ = new TempDir();
+        server_ = new RedisServer(FreePort(), dir_->path() / "main");
+        server_->Start();
+    }
+    static void TearDownTestSuite() {
+        delete server_;
+        server_ = nullptr;
+        delete dir_;
+        dir_ = nullptr;
+    }
+
+    static inline TempDir* dir_ = nullptr;
+    static inline RedisServer* server_ = nullptr;
+};
+
 }  // namespace joopang::redis::testing
