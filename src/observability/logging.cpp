@@ -4,7 +4,9 @@
 #include <spdlog/spdlog.h>
 
 #include <array>
+#include <cstdint>
 #include <cstdio>
+#include <cstring>
 
 namespace joopang::obs {
 
@@ -43,6 +45,16 @@ constexpr std::array<bool, 256> kPlainJsonByte = [] {
     for (int c = 0x20; c < 0x7f; ++c) plain[c] = c != '"' && c != '\\';
     return plain;
 }();
+
+/// Whether any of the 8 bytes in `w` needs escaping (below 0x20, '"', '\\', 0x7f or above):
+/// lets the common all-plain text be skipped 8 bytes at a time.
+bool AnyNeedsEscape(std::uint64_t w) {
+    constexpr std::uint64_t kOnes = 0x0101010101010101ULL, kHighs = 0x8080808080808080ULL;
+    auto has_zero_byte = [](std::uint64_t x) { return ((x - kOnes) & ~x & kHighs) != 0; };
+    const bool below_space = ((w - kOnes * 0x20) & ~w & kHighs) != 0;
+    return below_space || (w & kHighs) != 0 || has_zero_byte(w ^ (kOnes * '"')) ||
+           has_zero_byte(w ^ (kOnes * '\\')) || has_zero_byte(w ^ (kOnes * 0x7f));
+}
 }  // namespace
 
 void AppendJsonEscaped(std::string& out, std::string_view s) {
@@ -50,6 +62,11 @@ void AppendJsonEscaped(std::string& out, std::string_view s) {
     // (This runs over the message and path of every error answer, most answers of a coupon drop.)
     std::size_t run = 0;
     for (std::size_t i = 0; i < s.size(); ++i) {
+        for (std::uint64_t w; i + 8 <= s.size(); i += 8) {
+            std::memcpy(&w, s.data() + i, 8);
+            if (AnyNeedsEscape(w)) break;
+        }
+        if (i >= s.size()) break;
         auto c = static_cast<unsigned char>(s[i]);
         if (kPlainJsonByte[c]) continue;
         out.append(s.data() + run, i - run);

@@ -13,6 +13,24 @@ TEST(JsonEscape, EscapesQuotesControlsAndKeepsValidUtf8) {
     EXPECT_EQ(obs::JsonEscape("주문 ✓ 😀"), "주문 ✓ 😀");
 }
 
+TEST(JsonEscape, LongTextIsEscapedByteForByteAsShortText) {
+    // Plain text is skipped 8 bytes at a time: every byte value, at every place of a longer text,
+    // must come out as it does alone (where the byte-by-byte path handles it).
+    const std::string plain(21, 'a');
+    for (int b = 0; b < 256; ++b) {
+        const std::string one(1, static_cast<char>(b));
+        for (std::size_t at = 0; at < plain.size(); ++at) {
+            std::string text = plain;
+            text[at] = static_cast<char>(b);
+            EXPECT_EQ(obs::JsonEscape(text),
+                      plain.substr(0, at) + obs::JsonEscape(one) + plain.substr(at + 1))
+                << "byte " << b << " at " << at;
+        }
+    }
+    const std::string utf8 = "/api/v1/쿠폰/\"주문\" ✓ 😀 done";
+    EXPECT_EQ(obs::JsonEscape(utf8), "/api/v1/쿠폰/\\\"주문\\\" ✓ 😀 done");
+}
+
 TEST(JsonEscape, ReplacesInvalidUtf8SoTheJsonStaysValid) {
     EXPECT_EQ(obs::JsonEscape("x\xFFy"), "x\\ufffdy");
     EXPECT_EQ(obs::JsonEscape("\xC0\xAF"), "\\ufffd\\ufffd");  // overlong '/'
