@@ -1,18 +1,13 @@
 #include "http/response_writer.hpp"
 
 #include <boost/beast/http/status.hpp>
-#include <charconv>
 #include <ostream>  // beast/http/status.hpp needs it and does not include it
 #include <string_view>
 
+#include "common/decimal.hpp"
+
 namespace joopang::http {
 namespace {
-
-void AppendInt(std::string& out, std::uint64_t v) {
-    char buf[24];
-    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
-    out.append(buf, end);
-}
 
 bool SafeHeaderText(std::string_view s) {
     // A plain loop: find_first_of("\r\n") calls memchr on the set once per character, and
@@ -33,7 +28,7 @@ void AppendMs(std::string& out, std::int64_t ns) {
     // Integer arithmetic: this runs three times per response.
     if (ns < 0) ns = 0;
     std::int64_t us = ns / 1000;
-    AppendInt(out, static_cast<std::uint64_t>(us / 1000));
+    AppendDecimal(out, us / 1000);
     int frac = static_cast<int>(us % 1000);
     char f[4] = {'.', static_cast<char>('0' + frac / 100), static_cast<char>('0' + frac / 10 % 10),
                  static_cast<char>('0' + frac % 10)};
@@ -45,7 +40,7 @@ void SerializeResponse(const HttpResponse& response, ResponseFraming framing, st
         static_cast<boost::beast::http::status>(response.status));
     out.reserve(out.size() + 160 + response.body.size());
     out += framing.version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
-    AppendInt(out, static_cast<std::uint64_t>(response.status));
+    AppendDecimal(out, response.status);
     out += ' ';
     out.append(reason.data(), reason.size());
     out += "\r\nServer: joopang\r\n";
@@ -53,7 +48,7 @@ void SerializeResponse(const HttpResponse& response, ResponseFraming framing, st
         out += "Content-Type: ";
         out += response.content_type;
         out += "\r\nContent-Length: ";
-        AppendInt(out, response.body.size());
+        AppendDecimal(out, static_cast<std::int64_t>(response.body.size()));
         out += "\r\n";
     }
     for (const auto& [name, value] : response.headers) {

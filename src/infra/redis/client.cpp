@@ -1,7 +1,6 @@
 #include "infra/redis/client.hpp"
 
-#include <charconv>
-
+#include "common/decimal.hpp"
 #include "infra/redis/cluster_client.hpp"
 #include "infra/redis/crc16.hpp"
 #include "infra/redis/endpoint.hpp"
@@ -63,9 +62,9 @@ Client::EvalPrefix::EvalPrefix(const Script& script,
       slot_(SlotOfKeys(first_keys)) {
     encoded_.reserve(64 + script.sha1().size() + EncodedSize(first_keys));
     AppendEvalHead(encoded_, argc_, "EVALSHA", script.sha1());
-    char digits[24];
-    auto [end, ec] = std::to_chars(digits, digits + sizeof digits, first_keys.size() + more_keys);
-    AppendBulk(encoded_, std::string_view(digits, static_cast<std::size_t>(end - digits)));
+    std::string numkeys;
+    AppendDecimal(numkeys, static_cast<std::int64_t>(first_keys.size() + more_keys));
+    AppendBulk(encoded_, numkeys);
     AppendBulks(encoded_, first_keys);
 }
 

@@ -2,10 +2,11 @@
 /// Every Redis key of coupon drops, named in one place. All keys of one template share the hash
 /// tag `{<id>}`, so the issue script touches one cluster slot.
 
-#include <charconv>
 #include <cstdint>
 #include <string>
 #include <string_view>
+
+#include "common/decimal.hpp"
 
 namespace joopang::redis::coupon_keys {
 
@@ -30,10 +31,8 @@ inline std::string Failures(std::int64_t t) { return "coupon:" + Tag(t) + ":fail
 /// Per-user request counter of the current second, appended to `out` (the issue path builds it
 /// for every request, so into a reused buffer).
 inline void AppendRateLimit(std::string& out, std::int64_t t, std::string_view user) {
-    char digits[24];
-    auto [end, ec] = std::to_chars(digits, digits + sizeof digits, t);
     out += "coupon:{";
-    out.append(digits, end);
+    AppendDecimal(out, t);
     out += "}:rl:";
     out += user;
 }
