@@ -454,6 +454,39 @@ class CouponTemplateTests(CouponHelpers, ServiceTestCase):
         self.assertEqual(self.redis_cli("HGET", "coupon:{%d}:meta" % windowed["id"], "gate"), "")
         self.assertEqual(self.issue_ok(windowed["id"], u3)["position"], 1)
 
+    def test_sold_out_mark_never_outlives_the_stock(self):
+        """Sold-out losers skip the stock read once 'gate' holds the limit negated. The mark is
+        set by the last win, never hides a 409, and a repair that raises the stock lifts it."""
+        u1, u2, u3, u4 = (self.create_user()["id"] for _ in range(4))
+        tid = self.create_template(totalQuantity=3, perUserLimit=1)["id"]
+        meta, stock = "coupon:{%d}:meta" % tid, "coupon:{%d}:stock" % tid
+        self.assertEqual(self.issue_ok(tid, u1)["position"], 1)
+        self.assertEqual(self.redis_cli("HGET", meta, "gate"), "1")
+        # Redis lost the stock: the loser who finds it at zero marks the template sold out.
+        self.redis_cli("SET", stock, "0")
+        self.assert_error(self.issue(tid, u2), 410, "COUPON_SOLD_OUT")
+        self.assertEqual(self.redis_cli("HGET", meta, "gate"), "-1")
+        self.assert_error(self.issue(tid, u1), 409, "COUPON_ALREADY_ISSUED")
+        self.assert_error(self.issue(tid, u2), 410, "COUPON_SOLD_OUT")
+        # The repair restores stock = total - reserved and lifts the mark in the same script.
+        line = self.report_entry(self.reconcile(repair=True), tid)
+        self.assertTrue(line["repairs"], line)
+        self.assertEqual(self.redis_cli("GET", stock), "2")
+        self.assertEqual(self.redis_cli("HGET", meta, "gate"), "1")
+        self.assertEqual(self.issue_ok(tid, u2)["position"], 2)
+        # The last win marks it; the next loser is answered from the mark.
+        self.assertEqual(self.issue_ok(tid, u3)["position"], 3)
+        self.assertEqual(self.redis_cli("HGET", meta, "gate"), "-1")
+        self.assert_error(self.issue(tid, u4), 410, "COUPON_SOLD_OUT")
+        self.assert_error(self.issue(tid, u3), 409, "COUPON_ALREADY_ISSUED")
+        # A re-publish (a status change) writes the plain limit; the stock read marks it again.
+        self.set_status(tid, "PAUSED")
+        self.set_status(tid, "ACTIVE")
+        self.assertEqual(self.redis_cli("HGET", meta, "gate"), "1")
+        self.assert_error(self.issue(tid, u4), 410, "COUPON_SOLD_OUT")
+        self.assertEqual(self.redis_cli("HGET", meta, "gate"), "-1")
+        self.assertEqual(self.get_template(tid)["remainingQuantity"], 0)
+
 
 # =============================================================================================
 # Issuing

@@ -84,11 +84,14 @@ return {m[1] and 1 or 0, tonumber(m[2] or '0'), tonumber(redis.call('GET', KEYS[
 )lua");
 
 /// Compare-and-set of the position counter and stock: applies only if the counter still reads
-/// ARGV[1] ('' = absent). KEYS: seq stock; ARGV: expected, new seq, new stock.
+/// ARGV[1] ('' = absent). KEYS: seq stock meta; ARGV: expected, new seq, new stock. The stock may
+/// rise, so a sold-out mark in 'gate' (the limit negated; see coupon_issue.lua) is lifted with it.
 const Script kRestoreScript("coupon-restore", R"lua(
 if (redis.call('GET', KEYS[1]) or '') ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], ARGV[2])
 redis.call('SET', KEYS[2], ARGV[3])
+local gate = tonumber(redis.call('HGET', KEYS[3], 'gate') or '')
+if gate and gate < 0 then redis.call('HSET', KEYS[3], 'gate', tostring(-gate)) end
 return 1
 )lua");
 
@@ -337,6 +340,7 @@ Awaitable<Result<bool>> RedisCouponStore::Restore(
     std::vector<std::string> script_keys;
     script_keys.push_back(keys::Seq(t.id));
     script_keys.push_back(keys::Stock(t.id));
+    script_keys.push_back(keys::Meta(t.id));
     std::vector<std::string> script_args;
     script_args.push_back(seen.has_seq ? std::to_string(seen.reserved) : std::string());
     script_args.push_back(std::to_string(reserved));

@@ -1,7 +1,8 @@
 -- coupon-issue: the whole first-come-first-served decision for one request, atomically.
--- Checks first (nothing is written unless the caller wins, except the rate-limit counter), then
--- every write of a win: stock, the user's count, the position, the stream entry and the request
--- state. Arrival order and issue time come from the Redis server (INCR order, TIME).
+-- Checks first (nothing is written unless the caller wins, except the rate-limit counter and the
+-- sold-out mark), then every write of a win: stock, the user's count, the position, the stream
+-- entry and the request state. Arrival order and issue time come from the Redis server (INCR
+-- order, TIME).
 -- KEYS: meta stock users seq stream requests ratelimit   ARGV: user id, rate limit per second
 -- Returns {1, position, remaining, entry id, backlog} | -1 already issued | -2 sold out
 --         -3 not active | -4 unknown template | {-5, retry after ms} rate limited
@@ -11,15 +12,19 @@
 -- the single Redis thread, and so does a table reply — losers answer with a bare integer.
 -- The meta field 'gate' is the per-user limit when the template is ACTIVE without an issue
 -- window (written with the other fields, in the same HSET), else empty or absent: then, and only
--- then, status and window are read and checked.
+-- then, status and window are read and checked. Once the stock is seen at zero, 'gate' holds
+-- the limit negated, so sold-out losers skip the stock read too; every write that can raise the
+-- stock again (the restore script) turns it positive in the same script. The per-user check
+-- still comes first: a user at the limit hears 409, not 410, whatever the stock.
 local gate = redis.call('HGET', KEYS[1], 'gate')
 local meta = nil
+local sold_out = false
 if not gate or gate == '' then
   meta = redis.call('HMGET', KEYS[1], 'status', 'start_at', 'end_at', 'limit')
   if not meta[1] then return -4 end
 end
-local rl = tonumber(ARGV[2])
-if rl > 0 then
+if ARGV[2] ~= '0' then
+  local rl = tonumber(ARGV[2])
   local n = redis.call('INCR', KEYS[7])
   if n == 1 then redis.call('PEXPIRE', KEYS[7], 1000) end
   if n > rl then return {-5, redis.call('PTTL', KEYS[7])} end
@@ -40,12 +45,24 @@ if meta then
   limit = tonumber(meta[4])
 else
   limit = tonumber(gate)
+  if limit < 0 then
+    limit = -limit
+    sold_out = true
+  end
 end
-local have = tonumber(redis.call('HGET', KEYS[3], ARGV[1]) or '0')
+local held = redis.call('HGET', KEYS[3], ARGV[1])
+local have = held and tonumber(held) or 0
 if have >= limit then return -1 end
-local stock = tonumber(redis.call('GET', KEYS[2]) or '0')
-if stock <= 0 then return -2 end
+if sold_out then return -2 end
+local left = redis.call('GET', KEYS[2])
+local stock = left and tonumber(left) or 0
+if stock <= 0 then
+  -- Marked only for a stock that exists: publishing sets an absent one (SET NX) afterwards.
+  if left and not meta then redis.call('HSET', KEYS[1], 'gate', '-' .. limit) end
+  return -2
+end
 redis.call('DECR', KEYS[2])
+if stock == 1 and not meta then redis.call('HSET', KEYS[1], 'gate', '-' .. limit) end
 redis.call('HSET', KEYS[3], ARGV[1], have + 1)
 local pos = redis.call('INCR', KEYS[4])
 if not now then
