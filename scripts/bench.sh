@@ -24,6 +24,22 @@ cleanup() {
 trap cleanup EXIT
 log() { echo "== $*" | tee -a "$out/summary.txt"; }
 
+# CPU placement. With JOOPANG_BENCH_PIN=1 (the default on 2+ cores) the server under test — nginx,
+# joopang, or redis-server for the redis-benchmark reference — runs on the last CPU, and the load
+# generators (wrk, joopang-bench, redis-benchmark) on the others, the same for every reference.
+# joopang's own Redis goes with the load generators: in production it has a host of its own, and
+# here it must not share the service's core. Left to the scheduler, wrk and joopang were often
+# woken onto one core while the other idled (docs/benchmarks.md has the schedstat figures).
+# JOOPANG_BENCH_PIN=0 measures without placement.
+ncpu=$(nproc)
+pin="${JOOPANG_BENCH_PIN:-1}"; [ "$ncpu" -ge 2 ] || pin=0
+server_cpu=$((ncpu - 1)); client_cpus="0-$((ncpu - 2))"
+on_server=(); on_clients=()
+if [ "$pin" = 1 ]; then on_server=(taskset -c "$server_cpu"); on_clients=(taskset -c "$client_cpus"); fi
+# Moves a running process (all its threads) to the load generators' CPUs.
+to_clients() { [ "$pin" = 1 ] && taskset -a -p -c "$client_cpus" "$1" >/dev/null || true; }
+log "CPU placement: $([ "$pin" = 1 ] && echo "server on CPU $server_cpu, load generators and joopang's Redis on CPU $client_cpus" || echo "none (the scheduler's)")"
+
 # --- reference HTTP server: nginx `return 200`, as in ../shared/LIMITS.md §7 ----------------------
 mkdir -p "$work/nginx/logs"
 cat > "$work/nginx/nginx.conf" <<NGINX
@@ -33,19 +49,25 @@ http { access_log off; keepalive_requests 10000000; keepalive_timeout 65;
   server { listen 127.0.0.1:$nginx_port reuseport backlog=4096;
            location / { default_type text/plain; return 200 "ok"; } } }
 NGINX
-nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" -e "$work/nginx/logs/error.log"
+"${on_server[@]}" nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" -e "$work/nginx/logs/error.log"
 
 # I/O threads of the measured service: one by default, as the nginx reference runs one worker
 # (../shared/LIMITS.md §7: one server thread beside one wrk thread is the best split of two
 # cores). JOOPANG_THREADS=0 measures the service's own default (one per core).
 threads="${JOOPANG_THREADS:-1}"
 log "joopang serve --threads $threads (commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown))"
-start_joopang() {  # args: name, extra flags...
+start_joopang() {  # args: name, --data-dir DIR, extra flags...
   local name=$1; shift
-  "$bin" serve --listen 127.0.0.1:$api_port --admin-token $token --issue-rate-limit 0 \
+  "${on_server[@]}" "$bin" serve --listen 127.0.0.1:$api_port --admin-token $token --issue-rate-limit 0 \
       --threads "$threads" --log-level warn "$@" > "$out/$name.log" 2>&1 &
   pids+=($!)
-  for _ in $(seq 1 200); do curl -sf localhost:$api_port/readyz >/dev/null && return 0; sleep 0.05; done
+  for _ in $(seq 1 200); do
+    if curl -sf localhost:$api_port/readyz >/dev/null; then
+      to_clients "$(cat "$2/redis/redis.pid")"  # its embedded Redis (see CPU placement)
+      return 0
+    fi
+    sleep 0.05
+  done
   echo "joopang did not become ready"; cat "$out/$name.log"; exit 1
 }
 stop_joopang() { kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true; unset 'pids[-1]'; }
@@ -57,8 +79,8 @@ start_joopang get --data-dir "$work/data-get"
 curl -sf -XPOST localhost:$api_port/api/v1/products -H "Authorization: Bearer $token" \
   -d '{"name":"Bench hoodie","code":"B-1","price":"39000.00","items":[{"name":"L","code":"L","unitPrice":"39000.00","stock":1000000}]}' >/dev/null
 for r in $(seq 1 "$rounds"); do
-  wrk -t1 -c64 -d10s --latency http://127.0.0.1:$nginx_port/ > "$out/wrk-nginx-c64-$r.txt"
-  wrk -t1 -c64 -d10s --latency http://127.0.0.1:$api_port/api/v1/products/1 > "$out/wrk-product-c64-$r.txt"
+  "${on_clients[@]}" wrk -t1 -c64 -d10s --latency http://127.0.0.1:$nginx_port/ > "$out/wrk-nginx-c64-$r.txt"
+  "${on_clients[@]}" wrk -t1 -c64 -d10s --latency http://127.0.0.1:$api_port/api/v1/products/1 > "$out/wrk-product-c64-$r.txt"
   log "round $r: GET product $(wrk_rps "$out/wrk-product-c64-$r.txt") req/s (p99 $(wrk_p99 "$out/wrk-product-c64-$r.txt")) vs nginx $(wrk_rps "$out/wrk-nginx-c64-$r.txt") req/s (p99 $(wrk_p99 "$out/wrk-nginx-c64-$r.txt"))"
 done
 stop_joopang
@@ -67,26 +89,26 @@ stop_joopang
 for r in $(seq 1 "$rounds"); do
   rm -rf "$work/data-drop"
   start_joopang drop-$r --data-dir "$work/data-drop"
-  "$bench" coupon-drop --url http://127.0.0.1:$api_port --admin-token $token --users 50000 \
+  "${on_clients[@]}" "$bench" coupon-drop --url http://127.0.0.1:$api_port --admin-token $token --users 50000 \
       --coupons 10000 --requests 100000 -c 256 -q --json "$out/coupon-drop-$r.json" \
       > "$out/coupon-drop-$r.txt" 2>&1 || { cat "$out/coupon-drop-$r.txt"; exit 1; }
   sock="$work/data-drop/redis/redis.sock"
   stop_joopang
-  wrk -t1 -c256 -d10s --latency http://127.0.0.1:$nginx_port/ > "$out/wrk-nginx-c256-$r.txt"
+  "${on_clients[@]}" wrk -t1 -c256 -d10s --latency http://127.0.0.1:$nginx_port/ > "$out/wrk-nginx-c256-$r.txt"
   # nginx again with the issue endpoint's own request stream (the same wrk script: POST bodies
   # from random users), so the load generator does the same work in both runs.
-  wrk -t1 -c256 -d10s --latency -s tools/bench/wrk/coupon_issue.lua \
+  "${on_clients[@]}" wrk -t1 -c256 -d10s --latency -s tools/bench/wrk/coupon_issue.lua \
       http://127.0.0.1:$nginx_port -- 1 50000 > "$out/wrk-nginx-post-c256-$r.txt"
   # The same Lua file through redis-benchmark, on a fresh private redis-server (AOF on, like the
   # embedded default): template 999 with 10,000 coupons, 100,000 requests from 50,000 users.
   rdir="$work/redis-ref"; rm -rf "$rdir"; mkdir -p "$rdir"
-  redis-server --port 0 --unixsocket "$rdir/r.sock" --dir "$rdir" --appendonly yes --save '' \
+  "${on_server[@]}" redis-server --port 0 --unixsocket "$rdir/r.sock" --dir "$rdir" --appendonly yes --save '' \
       --daemonize yes --pidfile "$rdir/r.pid" --logfile "$rdir/r.log"
   for _ in $(seq 1 100); do redis-cli -s "$rdir/r.sock" ping >/dev/null 2>&1 && break; sleep 0.05; done
   redis-cli -s "$rdir/r.sock" HSET 'coupon:{999}:meta' status ACTIVE start_at '' end_at '' limit 1 total 10000 >/dev/null
   redis-cli -s "$rdir/r.sock" SET 'coupon:{999}:stock' 10000 >/dev/null
   sha=$(redis-cli -s "$rdir/r.sock" SCRIPT LOAD "$(cat src/infra/redis/lua/coupon_issue.lua)")
-  redis-benchmark -s "$rdir/r.sock" --csv -c 256 -n 100000 -r 50000 EVALSHA "$sha" 7 \
+  "${on_clients[@]}" redis-benchmark -s "$rdir/r.sock" --csv -c 256 -n 100000 -r 50000 EVALSHA "$sha" 7 \
       'coupon:{999}:meta' 'coupon:{999}:stock' 'coupon:{999}:users' 'coupon:{999}:seq' \
       'coupon-issue:{999}' 'coupon:{999}:req' 'coupon:{999}:rl:__rand_int__' __rand_int__ 0 \
       > "$out/redis-benchmark-evalsha-$r.csv"
@@ -99,7 +121,7 @@ for r in $(seq 1 "$rounds"); do
   start_joopang wrk-$r --data-dir "$work/data-wrk"
   curl -sf -XPOST localhost:$api_port/api/v1/coupon-templates -H "Authorization: Bearer $token" \
     -d '{"title":"wrk drop","type":"AMOUNT","value":"1000.00","totalQuantity":10000}' >/dev/null
-  wrk -t1 -c256 -d10s --latency -s tools/bench/wrk/coupon_issue.lua \
+  "${on_clients[@]}" wrk -t1 -c256 -d10s --latency -s tools/bench/wrk/coupon_issue.lua \
       http://127.0.0.1:$api_port -- 1 50000 > "$out/wrk-issue-c256-$r.txt"
   stop_joopang
   log "round $r: issue under wrk -c256: $(wrk_rps "$out/wrk-issue-c256-$r.txt") req/s (p99 $(wrk_p99 "$out/wrk-issue-c256-$r.txt"))"
@@ -116,11 +138,11 @@ drain() {  # name, database url ("" = SQLite in data dir)
   local dbflag=(); [ -n "$db" ] && dbflag=(--database "$db")
   start_joopang "drain-$name" --data-dir "$dir" --coupon-persister false "${dbflag[@]}"
   # 120,000 requests from 1,000,000 users: every one of the 100,000 coupons is won.
-  "$bench" coupon-drop --url http://127.0.0.1:$api_port --admin-token $token --users 1000000 \
+  "${on_clients[@]}" "$bench" coupon-drop --url http://127.0.0.1:$api_port --admin-token $token --users 1000000 \
       --coupons 100000 --requests 120000 -c 256 -q --skip-drain --skip-reconcile \
       > "$out/drain-$name-issue.txt" 2>&1 || { cat "$out/drain-$name-issue.txt"; exit 1; }
   local sock="$dir/redis/redis.sock" t0="" t1 issued=0 first=0
-  "$bin" worker --data-dir "$dir" --redis "unix://$sock" "${dbflag[@]}" --log-level warn \
+  "${on_server[@]}" "$bin" worker --data-dir "$dir" --redis "unix://$sock" "${dbflag[@]}" --log-level warn \
       > "$out/drain-$name-worker.log" 2>&1 &
   pids+=($!)
   # The rate is timed from the first persisted row to the last (worker start-up excluded).
