@@ -1251,6 +1251,36 @@ class CrashCases:
         self.assert_reconciled(tid, total=self.N, won=self.N)
 
 
+    def test_a_won_request_reads_reserved_from_the_stream_until_a_worker_persists_it(self):
+        """A win writes no request state of its own: with no worker running, its status comes
+        from its stream entry (RESERVED, the user and position it won); a request id with no
+        entry is 404; once persisted, ISSUED with the coupon."""
+        users = self.make_users(3)
+        tid = self.create_template(totalQuantity=2, title="Reserved " + uniq())["id"]
+        won = [self.issue_ok(tid, u) for u in users[:2]]
+        self.assert_error(self.issue(tid, users[2]), 410, "COUPON_SOLD_OUT")
+        for w, u in zip(won, users):
+            r = self.issue_request(tid, w["requestId"])
+            self.assertEqual(r.status, 200, r)
+            self.assertEqual((r.json["status"], r.json["userId"], r.json["position"]),
+                             ("RESERVED", u, w["position"]), r.json)
+        # the next sequence number under the same millisecond, and one far away: no entry
+        self.assert_error(self.issue_request(tid, won[1]["requestId"] + 7), 404, "NOT_FOUND")
+        self.assert_error(self.issue_request(tid, 1), 404, "NOT_FOUND")
+        worker = self.new_worker("worker-reserved", self.WORKER_ARGS).start()
+        try:
+            for w in won:
+                st = self.wait_request_issued(tid, w["requestId"], timeout=30)
+                self.assertIsInstance(st["couponId"], int, st)
+            self.wait_stream_settled(tid)
+            wait_until(lambda: self.stream_of(tid)["length"] == 0, 10, interval=0.1,
+                       message="the persisted entries trimmed from the stream")
+        finally:
+            worker.stop()  # the other tests of this class count on no worker running
+        # trimmed from the stream, still ISSUED (the persister wrote the state before acking)
+        for w in won:
+            self.assertEqual(self.issue_request(tid, w["requestId"]).json["status"], "ISSUED")
+
     def test_worker_killed_holding_a_batch_then_another_worker_reclaims_it(self):
         """The worker is killed while its batch is read but not written (the coupons table is
         locked meanwhile): the entries stay pending with the dead consumer until another worker

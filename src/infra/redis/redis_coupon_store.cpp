@@ -95,7 +95,26 @@ if gate and gate < 0 then redis.call('HSET', KEYS[3], 'gate', tostring(-gate)) e
 return 1
 )lua");
 
-/// The issue script's call up to its per-user key — the template's six fixed keys — encoded
+/// The state of a request: its field in the request-state hash ("I:user:pos:coupon" once
+/// persisted, "F:user:pos" once dead-lettered, "R:user:pos" when replayed), else, while the win
+/// is waiting in the stream, "R:user:pos" read from its entry (the issue script writes no state
+/// of its own). One script, so no persist or dead-lettering can pass between the two reads; both
+/// write the state before the entry leaves the stream. KEYS: requests stream; ARGV: entry id.
+const Script kRequestScript("coupon-request", R"lua(
+local state = redis.call('HGET', KEYS[1], ARGV[1])
+if state then return state end
+local found = redis.call('XRANGE', KEYS[2], ARGV[1], ARGV[1])
+if #found == 0 then return false end
+local f = found[1][2]
+local user, pos
+for i = 1, #f, 2 do
+  if f[i] == 'u' then user = f[i + 1] elseif f[i] == 'p' then pos = f[i + 1] end
+end
+if not user or not pos then return false end
+return 'R:' .. user .. ':' .. pos
+)lua");
+
+/// The issue script's call up to its per-user key — the template's five fixed keys — encoded
 /// once per thread and template rather than on every request (the request path is hot; a drop
 /// has only a handful of templates). Used at once: a later call may clear the cache.
 const Client::EvalPrefix& IssuePrefix(std::int64_t t) {
@@ -104,9 +123,9 @@ const Client::EvalPrefix& IssuePrefix(std::int64_t t) {
     if (it != cache.end()) return it->second;
     if (cache.size() > 4096) cache.clear();  // bounded even with many short-lived templates
     const std::string meta = keys::Meta(t), stock = keys::Stock(t), users = keys::Users(t),
-                      seq = keys::Seq(t), stream = keys::Stream(t), requests = keys::Requests(t);
+                      seq = keys::Seq(t), stream = keys::Stream(t);
     // Then one more key (the user's rate-limit counter) and two arguments (user, rate).
-    Client::EvalPrefix prefix(kIssueScript, {meta, stock, users, seq, stream, requests}, 1, 2);
+    Client::EvalPrefix prefix(kIssueScript, {meta, stock, users, seq, stream}, 1, 2);
     return cache.emplace(t, std::move(prefix)).first->second;
 }
 
@@ -147,7 +166,10 @@ IssueEntry Decode(std::int64_t template_id, const StreamEntry& e) {
             if (auto r = ParseInt(v)) out.coupon.request_id = *r;  // replayed: keep the original
         }
     }
-    if (!user || !seq || !pos || !at || *user <= 0 || *seq <= 0 || out.coupon.request_id <= 0) {
+    // The issue time is the entry id's milliseconds (Redis's clock when it was won); entries
+    // written by older versions, and replayed ones, carry it as 't'.
+    if (!at) at = out.coupon.request_id / 1'000'000;
+    if (!user || !seq || !pos || *user <= 0 || *seq <= 0 || out.coupon.request_id <= 0) {
         out.malformed = true;
         return out;
     }
@@ -278,10 +300,13 @@ Awaitable<Status> RedisCouponStore::Publish(const CouponTemplate& t, std::int64_
 Awaitable<Result<std::optional<IssueRequestState>>> RedisCouponStore::FindRequest(
     std::int64_t t, std::int64_t request_id) {
     using Out = std::optional<IssueRequestState>;
-    auto r = co_await client_->Command(MakeArgs("HGET", keys::Requests(t), EntryIdOf(request_id)));
+    if (request_id <= 0) co_return Out{};
+    std::vector<std::string> script_keys{keys::Requests(t), keys::Stream(t)};
+    std::vector<std::string> script_args{EntryIdOf(request_id)};
+    auto r = co_await client_->Eval(kRequestScript, script_keys, script_args);
     if (!r) co_return r.error();
     if (r->IsNil()) co_return Out{};
-    if (!r->IsString()) co_return RedisError("HGET request", *r);
+    if (!r->IsString()) co_return RedisError("coupon-request script", *r);
     // "R:user:pos", "I:user:pos:coupon", "F:user:pos"
     std::vector<std::string_view> parts;
     std::string_view s = r->str;
@@ -489,6 +514,12 @@ Awaitable<Status> RedisCouponStore::DeadLetter(std::int64_t t,
                                                const std::string& reason) {
     const auto& c = entry.coupon;
     std::vector<Args> batch;
+    // The request's state first: until then its entry in the stream answers for it (see
+    // kRequestScript), so a poll never finds neither.
+    if (!entry.malformed)
+        batch.push_back(
+            MakeArgs("HSET", keys::Requests(t), EntryIdOf(c.request_id),
+                     "F:" + std::to_string(c.user_id) + ":" + std::to_string(c.position)));
     batch.push_back(MakeArgs("XADD", keys::DeadLetters(t), "*", "u", std::to_string(c.user_id), "s",
                              std::to_string(c.seq), "p", std::to_string(c.position), "t",
                              std::to_string(c.issued_at), "r", std::to_string(c.request_id),
@@ -497,10 +528,6 @@ Awaitable<Status> RedisCouponStore::DeadLetter(std::int64_t t,
     batch.push_back(MakeArgs("XDEL", keys::Stream(t), entry.entry_id));
     batch.push_back(MakeArgs("HDEL", keys::Failures(t), entry.entry_id));
     batch.push_back(MakeArgs("HINCRBY", keys::Meta(t), "dead", "1"));
-    if (!entry.malformed)
-        batch.push_back(
-            MakeArgs("HSET", keys::Requests(t), EntryIdOf(c.request_id),
-                     "F:" + std::to_string(c.user_id) + ":" + std::to_string(c.position)));
     auto r = co_await client_->Batch(std::move(batch));
     if (!r) co_return r.error();
     for (const auto& reply : *r)

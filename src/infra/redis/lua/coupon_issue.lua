@@ -1,9 +1,11 @@
 -- coupon-issue: the whole first-come-first-served decision for one request, atomically.
 -- Checks first (nothing is written unless the caller wins, except the rate-limit counter and the
--- sold-out mark), then every write of a win: stock, the user's count, the position, the stream
--- entry and the request state. Arrival order and issue time come from the Redis server (INCR
--- order, TIME).
--- KEYS: meta stock users seq stream requests ratelimit   ARGV: user id, rate limit per second
+-- sold-out mark), then every write of a win: stock, the user's count, the position and the
+-- stream entry. Arrival order and issue time come from the Redis server: the position is INCR
+-- order, and the entry id `*` is Redis's clock in ms (the persister reads the issue time from
+-- it). A won request's state is the entry itself until the persister records the coupon (see
+-- coupon-request in redis_coupon_store.cpp): a win writes no request-state field of its own.
+-- KEYS: meta stock users seq stream ratelimit   ARGV: user id, rate limit per second
 -- Returns {1, position, remaining, entry id, backlog} | -1 already issued | -2 sold out
 --         -3 not active | -4 unknown template | {-5, retry after ms} rate limited
 --
@@ -25,12 +27,11 @@ if not gate or gate == '' then
 end
 if ARGV[2] ~= '0' then
   local rl = tonumber(ARGV[2])
-  local n = redis.call('INCR', KEYS[7])
-  if n == 1 then redis.call('PEXPIRE', KEYS[7], 1000) end
-  if n > rl then return {-5, redis.call('PTTL', KEYS[7])} end
+  local n = redis.call('INCR', KEYS[6])
+  if n == 1 then redis.call('PEXPIRE', KEYS[6], 1000) end
+  if n > rl then return {-5, redis.call('PTTL', KEYS[6])} end
 end
--- TIME only when needed (a window to check, or a win to stamp).
-local now = nil
+-- TIME only for a window to check.
 local limit
 if meta then
   if meta[1] ~= 'ACTIVE' then return -3 end
@@ -38,7 +39,7 @@ if meta then
   local has_end = meta[3] and meta[3] ~= ''
   if has_start or has_end then
     local t = redis.call('TIME')
-    now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+    local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
     if has_start and now < tonumber(meta[2]) then return -3 end
     if has_end and now >= tonumber(meta[3]) then return -3 end
   end
@@ -65,11 +66,6 @@ redis.call('DECR', KEYS[2])
 if stock == 1 and not meta then redis.call('HSET', KEYS[1], 'gate', '-' .. limit) end
 redis.call('HSET', KEYS[3], ARGV[1], have + 1)
 local pos = redis.call('INCR', KEYS[4])
-if not now then
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
-local id = redis.call('XADD', KEYS[5], '*', 'u', ARGV[1], 's', have + 1, 'p', pos, 't', now)
-redis.call('HSET', KEYS[6], id, 'R:' .. ARGV[1] .. ':' .. pos)
+local id = redis.call('XADD', KEYS[5], '*', 'u', ARGV[1], 's', have + 1, 'p', pos)
 local persisted = tonumber(redis.call('HGET', KEYS[1], 'persisted') or '0')
 return {1, pos, stock - 1, id, pos - persisted}
