@@ -1,24 +1,37 @@
 #pragma once
 /// Runs blocking work (database calls, password hashing) on a dedicated thread pool and resumes
 /// the awaiting coroutine on its own executor. I/O threads never block on the database.
+///
+/// The pool's threads carry its name ("db-0", "persist-1", … in `top -H`) and may run at a
+/// lower CPU priority (`nice`): background work such as the coupon persister then yields the
+/// core to the request path when both want it, and takes what is left otherwise.
 
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <chrono>
 #include <exception>
 #include <optional>
+#include <string>
+#include <thread>
 #include <type_traits>
+#include <vector>
 
 namespace joopang {
 
 class BlockingPool {
   public:
-    explicit BlockingPool(std::size_t threads) : pool_(threads) {}
-    ~BlockingPool() { pool_.join(); }
+    /// `threads` threads named `name`-<index>, each at nice value `nice` (0 = the process's own;
+    /// a higher value is a lower priority, Linux nice values being per thread).
+    explicit BlockingPool(std::size_t threads, std::string name = "db", int nice = 0);
+    /// Finishes the work already queued, then joins the threads (unless Stop() came first).
+    ~BlockingPool();
+    BlockingPool(const BlockingPool&) = delete;
+    BlockingPool& operator=(const BlockingPool&) = delete;
 
     /// Runs f() on the pool; `elapsed_ns` (if given) receives the time f ran. Exceptions from f
     /// are rethrown in the caller.
@@ -27,7 +40,7 @@ class BlockingPool {
         using R = std::invoke_result_t<F&>;
         std::optional<R> out;
         std::exception_ptr error;
-        auto executor = pool_.get_executor();
+        auto executor = context_.get_executor();
         co_await boost::asio::async_initiate<decltype(boost::asio::use_awaitable), void()>(
             [&](auto handler) {
                 boost::asio::post(executor, [&, handler = std::move(handler)]() mutable {
@@ -50,10 +63,13 @@ class BlockingPool {
         co_return std::move(*out);
     }
 
-    void Stop() { pool_.stop(); }
+    /// Abandons queued work; the threads exit as soon as their current call returns.
+    void Stop() { context_.stop(); }
 
   private:
-    boost::asio::thread_pool pool_;
+    boost::asio::io_context context_;
+    std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
+    std::vector<std::thread> threads_;
 };
 
 }  // namespace joopang

@@ -33,6 +33,8 @@ struct Config {
     std::int64_t max_deliveries = 5;
     int persist_batch = 500;
     int persist_lanes = 3;
+    /// CPU priority (nice) of the persister's database threads: the request path comes first.
+    int persist_nice = 10;
     std::chrono::milliseconds persist_retry_delay{1000};
     std::chrono::milliseconds claim_idle{5000};
     std::chrono::milliseconds forget_consumers_after{600000};

@@ -2,6 +2,7 @@
 /// code that sees all layers.
 
 #include <openssl/rand.h>
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -189,12 +190,14 @@ int Run(const Config& config) {
     std::vector<asio::executor_work_guard<asio::io_context::executor_type>> extra_work;
     std::vector<std::thread> threads;
     threads.emplace_back([&ioc] {
+        pthread_setname_np(pthread_self(), "io-0");
         redis::PerThreadClient::BindThisThread(0);
         ioc.run();
     });
     for (std::size_t i = 0; i < extra_reactors.size(); ++i) {
         extra_work.push_back(asio::make_work_guard(*extra_reactors[i]));
         threads.emplace_back([&r = *extra_reactors[i], index = i + 1] {
+            pthread_setname_np(pthread_self(), ("io-" + std::to_string(index)).c_str());
             redis::PerThreadClient::BindThisThread(index);
             r.run();
         });
@@ -236,7 +239,12 @@ int Run(const Config& config) {
         reactor_clients.size() == 1
             ? reactor_clients.front()
             : std::make_shared<redis::PerThreadClient>(std::move(reactor_clients));
-    BlockingPool blocking(static_cast<std::size_t>(config.db_pool));
+    BlockingPool blocking(static_cast<std::size_t>(config.db_pool), "db");
+    // The persister's transactions run on threads of their own, one per lane, at a lower CPU
+    // priority: under a flood of wins the request path keeps the core and the stream absorbs the
+    // backlog (docs/architecture.md); otherwise they take the idle CPU as before.
+    BlockingPool persist_pool(static_cast<std::size_t>(config.persist_lanes), "persist",
+                              config.persist_nice);
     const std::string instance = InstanceName();
 
     sql::SqlCouponRepository coupon_repo(**db);
@@ -253,7 +261,7 @@ int Run(const Config& config) {
         ps.claim_idle = config.claim_idle;
         ps.forget_consumers_after = config.forget_consumers_after;
         persister = std::make_unique<workers::CouponPersister>(asio::make_strand(ioc), coupon_store,
-                                                               coupon_repo, blocking, ps);
+                                                               coupon_repo, persist_pool, ps);
         persister->Start();
     }
     // Coupon jobs: metadata re-sync (idempotent, every instance) and reconciliation (one
@@ -346,6 +354,7 @@ int Run(const Config& config) {
     redis->Close();
     stop_io_threads();
     blocking.Stop();
+    persist_pool.Stop();
     if (supervisor) supervisor->Stop();
     spdlog::info("stopped");
     return 0;
