@@ -5,6 +5,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -20,8 +21,16 @@ BlockingPool::BlockingPool(std::size_t threads, std::string name, int nice)
             // Linux truncates thread names to 15 characters.
             std::string thread_name = (name + "-" + std::to_string(i)).substr(0, 15);
             pthread_setname_np(pthread_self(), thread_name.c_str());
-            if (nice != 0 && setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), nice) != 0) {
-                spdlog::warn("{}: cannot set nice {}: {}", thread_name, nice, std::strerror(errno));
+            if (nice != 0) {
+                // Relative to the thread's own (inherited) value: a service started under `nice`
+                // keeps its pool below its request path all the same.
+                errno = 0;
+                const int base = getpriority(PRIO_PROCESS, static_cast<id_t>(gettid()));
+                const int target = std::clamp((errno == 0 ? base : 0) + nice, -20, 19);
+                if (setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), target) != 0) {
+                    spdlog::warn("{}: cannot set nice {}: {}", thread_name, target,
+                                 std::strerror(errno));
+                }
             }
             context_.run();
         });

@@ -25,8 +25,8 @@ namespace joopang {
 
 class BlockingPool {
   public:
-    /// `threads` threads named `name`-<index>, each at nice value `nice` (0 = the process's own;
-    /// a higher value is a lower priority, Linux nice values being per thread).
+    /// `threads` threads named `name`-<index>, each `nice` steps below the priority it inherits
+    /// (0 = the same; Linux nice values are per thread, a higher one yields the CPU).
     explicit BlockingPool(std::size_t threads, std::string name = "db", int nice = 0);
     /// Finishes the work already queued, then joins the threads (unless Stop() came first).
     ~BlockingPool();

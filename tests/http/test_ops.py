@@ -122,6 +122,27 @@ class OpsTests(ServiceTestCase):
         for path in ("/api/v1/orders", "/api/v1/users", "/api/v1/products"):
             self.assertIn(path, doc["paths"])
 
+    def test_threads_are_named_and_the_persister_yields_the_cpu(self):
+        """`top -H` tells the threads apart; the persister's database threads (one per lane)
+        run --persist-nice (default 10) steps below the request path's priority."""
+        threads = {}
+        task_dir = "/proc/%d/task" % self.svc.proc.pid
+        for tid in os.listdir(task_dir):
+            with open(os.path.join(task_dir, tid, "comm")) as f:
+                name = f.read().strip()
+            with open(os.path.join(task_dir, tid, "stat")) as f:
+                # fields after the parenthesised name; nice is field 19 of the whole line
+                nice = int(f.read().rsplit(")", 1)[1].split()[16])
+            threads.setdefault(name, []).append(nice)
+        persist = {n: v for n, v in threads.items() if n.startswith("persist-")}
+        self.assertEqual(sorted(persist), ["persist-0", "persist-1", "persist-2"], threads)
+        self.assertIn("io-0", threads)
+        base = threads["io-0"][0]  # the process's own, whatever the environment started it at
+        self.assertEqual({v[0] for v in persist.values()}, {min(19, base + 10)}, threads)
+        db = {n: v for n, v in threads.items() if n.startswith("db-")}
+        self.assertTrue(db, threads)
+        self.assertEqual({v[0] for v in db.values()}, {base}, threads)
+
     def test_embedded_redis_is_running_under_the_data_dir(self):
         pid = self.svc.redis_pid()
         self.assertTrue(pid_alive(pid))
