@@ -2,7 +2,6 @@
 /// code that sees all layers.
 
 #include <openssl/rand.h>
-#include <pthread.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -21,6 +20,7 @@
 #include "app/coupon_service.hpp"
 #include "app/shop_service.hpp"
 #include "app/view_counter.hpp"
+#include "common/thread_setup.hpp"
 #include "http/api.hpp"
 #include "http/coupon_routes.hpp"
 #include "http/server.hpp"
@@ -158,14 +158,20 @@ int Run(const Config& config) {
     if (io_threads <= 0) io_threads = 1;
     // One io_context per I/O thread ("reactors"): HTTP connections are spread over them and need
     // no strands. Each also gets a Redis client of its own (below); the first, `ioc`, also runs
-    // the persister and the jobs.
+    // the jobs. The persister has a reactor and a Redis client of its own, on a thread below
+    // the request path's priority (--persist-nice): decoding and acknowledging its batches never
+    // holds up an I/O thread.
+    const bool runs_persister = config.coupon_persister || config.command == "worker";
     ReactorContext ioc(1);
     std::vector<std::unique_ptr<ReactorContext>> extra_reactors;
     for (int i = 1; i < io_threads; ++i)
         extra_reactors.push_back(std::make_unique<ReactorContext>(1));
+    std::unique_ptr<ReactorContext> persist_reactor;
+    if (runs_persister) persist_reactor = std::make_unique<ReactorContext>(1);
     ShutDownTogether shut_down_reactors;  // before they are destroyed, whatever the exit path
     shut_down_reactors.contexts.push_back(&ioc);
     for (auto& r : extra_reactors) shut_down_reactors.contexts.push_back(r.get());
+    if (persist_reactor) shut_down_reactors.contexts.push_back(persist_reactor.get());
     // Everything that can fail at start-up happens before the I/O threads run, so a failure is a
     // plain exception with nothing running yet: the admin token, and binding the listen socket.
     std::unique_ptr<http::Server> server;
@@ -190,15 +196,22 @@ int Run(const Config& config) {
     std::vector<asio::executor_work_guard<asio::io_context::executor_type>> extra_work;
     std::vector<std::thread> threads;
     threads.emplace_back([&ioc] {
-        pthread_setname_np(pthread_self(), "io-0");
+        SetUpThisThread("io-0");
         redis::PerThreadClient::BindThisThread(0);
         ioc.run();
     });
     for (std::size_t i = 0; i < extra_reactors.size(); ++i) {
         extra_work.push_back(asio::make_work_guard(*extra_reactors[i]));
         threads.emplace_back([&r = *extra_reactors[i], index = i + 1] {
-            pthread_setname_np(pthread_self(), ("io-" + std::to_string(index)).c_str());
+            SetUpThisThread("io-" + std::to_string(index));
             redis::PerThreadClient::BindThisThread(index);
+            r.run();
+        });
+    }
+    if (persist_reactor) {
+        extra_work.push_back(asio::make_work_guard(*persist_reactor));
+        threads.emplace_back([&r = *persist_reactor, nice = config.persist_nice] {
+            SetUpThisThread("persist-io", nice);
             r.run();
         });
     }
@@ -207,6 +220,7 @@ int Run(const Config& config) {
         extra_work.clear();
         ioc.stop();
         for (auto& r : extra_reactors) r->stop();
+        if (persist_reactor) persist_reactor->stop();
         for (auto& t : threads) t.join();
     };
 
@@ -219,6 +233,7 @@ int Run(const Config& config) {
     redis_options.single_threaded_executor = true;
     std::vector<ReactorContext*> reactor_contexts{&ioc};
     for (auto& r : extra_reactors) reactor_contexts.push_back(r.get());
+    if (persist_reactor) reactor_contexts.push_back(persist_reactor.get());
     std::vector<std::shared_ptr<redis::Client>> reactor_clients;
     for (auto* context : reactor_contexts) {
         auto client =
@@ -235,6 +250,11 @@ int Run(const Config& config) {
         }
         reactor_clients.push_back(*client);
     }
+    std::shared_ptr<redis::Client> persist_redis;
+    if (persist_reactor) {
+        persist_redis = reactor_clients.back();
+        reactor_clients.pop_back();
+    }
     std::shared_ptr<redis::Client> redis =
         reactor_clients.size() == 1
             ? reactor_clients.front()
@@ -250,8 +270,9 @@ int Run(const Config& config) {
     sql::SqlCouponRepository coupon_repo(**db);
     redis::RedisCouponStore coupon_store(redis, {config.issue_rate_limit});
     CouponService coupons(coupon_repo, users, coupon_store, coupon_store, blocking);
+    std::unique_ptr<redis::RedisCouponStore> persist_store;
     std::unique_ptr<workers::CouponPersister> persister;
-    if (config.coupon_persister || config.command == "worker") {
+    if (runs_persister) {
         workers::PersisterSettings ps;
         ps.consumer = instance;
         ps.batch = config.persist_batch;
@@ -260,8 +281,10 @@ int Run(const Config& config) {
         ps.retry_delay = config.persist_retry_delay;
         ps.claim_idle = config.claim_idle;
         ps.forget_consumers_after = config.forget_consumers_after;
-        persister = std::make_unique<workers::CouponPersister>(asio::make_strand(ioc), coupon_store,
-                                                               coupon_repo, persist_pool, ps);
+        persist_store = std::make_unique<redis::RedisCouponStore>(
+            persist_redis, redis::CouponStoreSettings{config.issue_rate_limit});
+        persister = std::make_unique<workers::CouponPersister>(
+            asio::make_strand(*persist_reactor), *persist_store, coupon_repo, persist_pool, ps);
         persister->Start();
     }
     // Coupon jobs: metadata re-sync (idempotent, every instance) and reconciliation (one
@@ -352,6 +375,7 @@ int Run(const Config& config) {
     jobs_stopping = true;
     if (persister) persister->Stop();
     redis->Close();
+    if (persist_redis) persist_redis->Close();
     stop_io_threads();
     blocking.Stop();
     persist_pool.Stop();

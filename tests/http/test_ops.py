@@ -123,8 +123,9 @@ class OpsTests(ServiceTestCase):
             self.assertIn(path, doc["paths"])
 
     def test_threads_are_named_and_the_persister_yields_the_cpu(self):
-        """`top -H` tells the threads apart; the persister's database threads (one per lane)
-        run --persist-nice (default 10) steps below the request path's priority."""
+        """`top -H` tells the threads apart; the persister's threads (its reactor and one
+        database thread per lane) run --persist-nice (default 10) steps below the request
+        path's priority."""
         threads = {}
         task_dir = "/proc/%d/task" % self.svc.proc.pid
         for tid in os.listdir(task_dir):
@@ -135,7 +136,8 @@ class OpsTests(ServiceTestCase):
                 nice = int(f.read().rsplit(")", 1)[1].split()[16])
             threads.setdefault(name, []).append(nice)
         persist = {n: v for n, v in threads.items() if n.startswith("persist-")}
-        self.assertEqual(sorted(persist), ["persist-0", "persist-1", "persist-2"], threads)
+        self.assertEqual(sorted(persist), ["persist-0", "persist-1", "persist-2", "persist-io"],
+                         threads)
         self.assertIn("io-0", threads)
         base = threads["io-0"][0]  # the process's own, whatever the environment started it at
         self.assertEqual({v[0] for v in persist.values()}, {min(19, base + 10)}, threads)
