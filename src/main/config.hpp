@@ -31,7 +31,7 @@ struct Config {
     // Coupon drops
     bool coupon_persister = true;
     std::int64_t max_deliveries = 5;
-    int persist_batch = 500;
+    int persist_batch = 2000;
     int persist_lanes = 3;
     /// CPU priority (nice) of the persister's database threads: the request path comes first.
     int persist_nice = 10;

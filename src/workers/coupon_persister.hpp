@@ -31,7 +31,7 @@ namespace joopang::workers {
 
 struct PersisterSettings {
     std::string consumer;  // unique per process
-    int batch = 500;
+    int batch = 2000;
     int lanes = 3;  // concurrent drain loops (consumers) in this process
     std::int64_t max_deliveries = 5;
     std::chrono::milliseconds retry_delay{1000};

@@ -131,5 +131,37 @@ TEST_F(CouponStreamTest, TrimmingWaitsForEveryConsumerGroup) {
     EXPECT_EQ(left.front(), all[2]);
 }
 
+TEST_F(CouponStreamTest, ABatchLargerThanOneRedisReadComesWholeInOrderAndOnce) {
+    // The persister reads and acknowledges in commands of at most 500 entries (Redis runs each
+    // command whole); a database batch of more must still see every entry once, in order —
+    // new ones and, after a crash, its own pending ones, which are re-read from an id.
+    CouponTemplate t;
+    t.id = 9;
+    t.title = "chunks";
+    t.total_quantity = 1300;
+    ASSERT_TRUE(Run(store_->Publish(t, 0)));
+    for (int u = 1; u <= 1200; ++u) ASSERT_TRUE(Run(store_->TryIssue(9, u)));
+    const auto all = Left(9);
+    ASSERT_EQ(all.size(), 1200u);
+
+    auto first = ReadNew(9, "A", 1100);
+    EXPECT_EQ(Ids(first), std::vector<std::string>(all.begin(), all.begin() + 1100));
+    auto pending = Run(store_->ReadPending(9, "A", 1100));
+    ASSERT_TRUE(pending) << pending.error().message;
+    EXPECT_EQ(Ids(*pending), Ids(first));
+    auto part = Run(store_->ReadPending(9, "A", 700));
+    ASSERT_TRUE(part) << part.error().message;
+    EXPECT_EQ(Ids(*part), std::vector<std::string>(all.begin(), all.begin() + 700));
+    auto rest = ReadNew(9, "A", 1100);  // only 100 left
+    EXPECT_EQ(Ids(rest), std::vector<std::string>(all.begin() + 1100, all.end()));
+
+    Complete(9, first);
+    Complete(9, rest);
+    EXPECT_TRUE(Left(9).empty());
+    auto none = Run(store_->ReadPending(9, "A", 1100));
+    ASSERT_TRUE(none);
+    EXPECT_TRUE(none->empty());
+}
+
 }  // namespace
 }  // namespace joopang::redis

@@ -95,6 +95,9 @@ if gate and gate < 0 then redis.call('HSET', KEYS[3], 'gate', tostring(-gate)) e
 return 1
 )lua");
 
+/// The most stream entries one Redis command of the persister touches (see ReadGroup, Complete).
+constexpr std::size_t kRedisChunk = 500;
+
 /// The state of a request: its field in the request-state hash ("I:user:pos:coupon" once
 /// persisted, "F:user:pos" once dead-lettered, "R:user:pos" when replayed), else, while the win
 /// is waiting in the stream, "R:user:pos" read from its entry (the issue script writes no state
@@ -396,25 +399,38 @@ Awaitable<Result<std::vector<IssueEntry>>> RedisCouponStore::ReadGroup(std::int6
                                                                        const std::string& consumer,
                                                                        int count,
                                                                        const std::string& from) {
+    // Read in chunks of kRedisChunk: one XREADGROUP holds Redis for ~0.65 µs per entry, and every
+    // issue request in flight waits behind it, whatever the database batch size.
     XReadGroupOptions o;
     o.group = keys::kGroup;
     o.consumer = consumer;
-    o.count = static_cast<std::size_t>(count);
-    std::vector<std::pair<std::string, std::string>> streams;
-    streams.emplace_back(keys::Stream(t), from);
-    auto r = co_await XReadGroup(*client_, o, std::move(streams));
-    if (!r) {
-        // The stream or group vanished (e.g. Redis lost its data): recreate and read nothing now.
-        if (r.error().message.find("NOGROUP") != std::string::npos) co_await EnsureGroup(t);
-        co_return r.error();
-    }
     std::vector<IssueEntry> out;
     Args ack = MakeArgs("XACK", keys::Stream(t), keys::kGroup);
-    for (const auto& read : *r) {
-        for (const auto& e : read.entries)
-            if (e.fields.empty()) ack.push_back(e.id);  // deleted while pending: nothing to do
-        auto decoded = DecodeAll(t, read.entries);
-        out.insert(out.end(), decoded.begin(), decoded.end());
+    std::string next = from;
+    for (std::size_t left = static_cast<std::size_t>(std::max(count, 1)); left > 0;) {
+        o.count = std::min(left, kRedisChunk);
+        std::vector<std::pair<std::string, std::string>> streams;
+        streams.emplace_back(keys::Stream(t), next);
+        auto r = co_await XReadGroup(*client_, o, std::move(streams));
+        if (!r) {
+            // The stream or group vanished (e.g. Redis lost its data): recreate, read nothing now.
+            if (r.error().message.find("NOGROUP") != std::string::npos) co_await EnsureGroup(t);
+            if (!out.empty()) break;  // deliver what was read; the next read reports it again
+            co_return r.error();
+        }
+        std::size_t got = 0;
+        for (const auto& read : *r) {
+            got += read.entries.size();
+            for (const auto& e : read.entries)
+                if (e.fields.empty()) ack.push_back(e.id);  // deleted while pending: nothing to do
+            auto decoded = DecodeAll(t, read.entries);
+            out.insert(out.end(), decoded.begin(), decoded.end());
+            // Pending entries are re-read from an id: continue after the last one. New ones
+            // (">") continue by themselves.
+            if (from != ">" && !read.entries.empty()) next = read.entries.back().id;
+        }
+        if (got < o.count) break;  // nothing more to read now
+        left -= got;
     }
     if (ack.size() > 3) co_await client_->Command(std::move(ack));
     co_return out;
@@ -463,25 +479,33 @@ Awaitable<Status> RedisCouponStore::Complete(std::int64_t t,
                                              const std::vector<PersistedCoupon>& persisted,
                                              const std::vector<IssueEntry>& entries) {
     if (entry_ids.empty()) co_return Status{};
+    // One pipeline, but no command over kRedisChunk entries: Redis runs each command whole, so
+    // the issue requests in flight wait at most one chunk. The states go first, the
+    // acknowledgements after them (a request's state must exist before its entry can go).
     std::vector<Args> batch;
-    Args states = MakeArgs("HSET", keys::Requests(t));
-    for (std::size_t i = 0; i < entries.size() && i < persisted.size(); ++i) {
-        const auto& c = entries[i].coupon;
-        states.push_back(EntryIdOf(c.request_id));
-        states.push_back("I:" + std::to_string(c.user_id) + ":" + std::to_string(c.position) + ":" +
-                         std::to_string(persisted[i].coupon_id));
+    const std::size_t n = std::min(entries.size(), persisted.size());
+    for (std::size_t begin = 0; begin < n; begin += kRedisChunk) {
+        Args states = MakeArgs("HSET", keys::Requests(t));
+        for (std::size_t i = begin; i < std::min(n, begin + kRedisChunk); ++i) {
+            const auto& c = entries[i].coupon;
+            states.push_back(EntryIdOf(c.request_id));
+            states.push_back("I:" + std::to_string(c.user_id) + ":" + std::to_string(c.position) +
+                             ":" + std::to_string(persisted[i].coupon_id));
+        }
+        batch.push_back(std::move(states));
     }
-    if (states.size() > 2) batch.push_back(std::move(states));
     batch.push_back(
         MakeArgs("HINCRBY", keys::Meta(t), "persisted", std::to_string(persisted.size())));
-    Args ack = MakeArgs("XACK", keys::Stream(t), keys::kGroup);
-    Args fails = MakeArgs("HDEL", keys::Failures(t));
-    for (const auto& id : entry_ids) {
-        ack.push_back(id);
-        fails.push_back(id);
+    for (std::size_t begin = 0; begin < entry_ids.size(); begin += kRedisChunk) {
+        Args ack = MakeArgs("XACK", keys::Stream(t), keys::kGroup);
+        Args fails = MakeArgs("HDEL", keys::Failures(t));
+        for (std::size_t i = begin; i < std::min(entry_ids.size(), begin + kRedisChunk); ++i) {
+            ack.push_back(entry_ids[i]);
+            fails.push_back(entry_ids[i]);
+        }
+        batch.push_back(std::move(ack));
+        batch.push_back(std::move(fails));
     }
-    batch.push_back(std::move(ack));
-    batch.push_back(std::move(fails));
     auto r = co_await client_->Batch(std::move(batch));
     if (!r) co_return r.error();
     for (const auto& reply : *r)
