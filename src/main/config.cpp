@@ -128,9 +128,8 @@ int ParseConfig(int argc, char** argv, Config& c) {
         "concurrent drain loops (stream consumers) of the persister in this process")
         ->check(CLI::Range(1, 16));
     Opt(app, "--persist-nice", c.persist_nice,
-        "how many nice steps the persister's database threads run below the request path (0 = "
-        "none; "
-        "more yields the CPU to requests and drains with what is left)")
+        "nice steps the persister's threads run below the request path (0 = none; more yields "
+        "the CPU to requests and drains with what is left)")
         ->check(CLI::Range(0, 19));
     DurationOpt(app, "--persist-retry-delay", c.persist_retry_delay,
                 "first retry delay of a failed entry (doubles per failure)");

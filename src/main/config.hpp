@@ -33,7 +33,8 @@ struct Config {
     std::int64_t max_deliveries = 5;
     int persist_batch = 2000;
     int persist_lanes = 3;
-    /// CPU priority (nice) of the persister's database threads: the request path comes first.
+    /// Nice steps the persister's threads (its reactor, its database threads) run below the
+    /// request path, so the request path comes first when both want the CPU.
     int persist_nice = 10;
     std::chrono::milliseconds persist_retry_delay{1000};
     std::chrono::milliseconds claim_idle{5000};

@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <optional>
 #include <thread>
 
 #include "app/coupon_service.hpp"
@@ -263,8 +264,10 @@ int Run(const Config& config) {
     // The persister's transactions run on threads of their own, one per lane, at a lower CPU
     // priority: under a flood of wins the request path keeps the core and the stream absorbs the
     // backlog (docs/architecture.md); otherwise they take the idle CPU as before.
-    BlockingPool persist_pool(static_cast<std::size_t>(config.persist_lanes), "persist",
-                              config.persist_nice);
+    std::optional<BlockingPool> persist_pool;
+    if (runs_persister)
+        persist_pool.emplace(static_cast<std::size_t>(config.persist_lanes), "persist",
+                             config.persist_nice);
     const std::string instance = InstanceName();
 
     sql::SqlCouponRepository coupon_repo(**db);
@@ -284,7 +287,7 @@ int Run(const Config& config) {
         persist_store = std::make_unique<redis::RedisCouponStore>(
             persist_redis, redis::CouponStoreSettings{config.issue_rate_limit});
         persister = std::make_unique<workers::CouponPersister>(
-            asio::make_strand(*persist_reactor), *persist_store, coupon_repo, persist_pool, ps);
+            asio::make_strand(*persist_reactor), *persist_store, coupon_repo, *persist_pool, ps);
         persister->Start();
     }
     // Coupon jobs: metadata re-sync (idempotent, every instance) and reconciliation (one
@@ -378,7 +381,7 @@ int Run(const Config& config) {
     if (persist_redis) persist_redis->Close();
     stop_io_threads();
     blocking.Stop();
-    persist_pool.Stop();
+    if (persist_pool) persist_pool->Stop();
     if (supervisor) supervisor->Stop();
     spdlog::info("stopped");
     return 0;
