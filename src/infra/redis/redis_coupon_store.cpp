@@ -1,10 +1,9 @@
 #include "infra/redis/redis_coupon_store.hpp"
 
 #include <charconv>
-#include <unordered_map>
 
+#include "infra/redis/coupon_issue_batcher.hpp"
 #include "infra/redis/coupon_keys.hpp"
-#include "infra/redis/lua_scripts.hpp"
 #include "infra/redis/script.hpp"
 #include "infra/redis/streams.hpp"
 
@@ -12,10 +11,6 @@ namespace joopang::redis {
 namespace keys = coupon_keys;
 
 namespace {
-
-/// The issue decision (src/infra/redis/lua/coupon_issue.lua, embedded at build time; the
-/// benchmark runs the same file through redis-benchmark).
-const Script kIssueScript("coupon-issue", std::string(kCouponIssueLua));
 
 /// A Lua helper the XINFO-reading scripts start with: XINFO answers each group or consumer as a
 /// flat list of field, value, field, value…; this turns one into a table by field name.
@@ -117,21 +112,6 @@ if not user or not pos then return false end
 return 'R:' .. user .. ':' .. pos
 )lua");
 
-/// The issue script's call up to its per-user key — the template's five fixed keys — encoded
-/// once per thread and template rather than on every request (the request path is hot; a drop
-/// has only a handful of templates). Used at once: a later call may clear the cache.
-const Client::EvalPrefix& IssuePrefix(std::int64_t t) {
-    thread_local std::unordered_map<std::int64_t, Client::EvalPrefix> cache;
-    auto it = cache.find(t);
-    if (it != cache.end()) return it->second;
-    if (cache.size() > 4096) cache.clear();  // bounded even with many short-lived templates
-    const std::string meta = keys::Meta(t), stock = keys::Stock(t), users = keys::Users(t),
-                      seq = keys::Seq(t), stream = keys::Stream(t);
-    // Then one more key (the user's rate-limit counter) and two arguments (user, rate).
-    Client::EvalPrefix prefix(kIssueScript, {meta, stock, users, seq, stream}, 1, 2);
-    return cache.emplace(t, std::move(prefix)).first->second;
-}
-
 std::int64_t ToInt(std::string_view s) {
     std::int64_t v = 0;
     std::from_chars(s.data(), s.data() + s.size(), v);
@@ -217,56 +197,14 @@ std::string RedisCouponStore::EntryIdOf(std::int64_t request_id) {
     return std::to_string(request_id / 1'000'000) + "-" + std::to_string(request_id % 1'000'000);
 }
 
+RedisCouponStore::RedisCouponStore(std::shared_ptr<Client> client, CouponStoreSettings settings)
+    : client_(std::move(client)),
+      batcher_(std::make_unique<CouponIssueBatcher>(client_, settings.rate_limit_per_second)) {}
+
+RedisCouponStore::~RedisCouponStore() = default;
+
 Awaitable<Result<IssueDecision>> RedisCouponStore::TryIssue(std::int64_t t, std::int64_t user_id) {
-    const std::string user = std::to_string(user_id);
-    // Reused by this thread's calls: Eval() has encoded its arguments by the time it returns.
-    thread_local std::string rate_key;
-    rate_key.clear();
-    keys::AppendRateLimit(rate_key, t, user);
-    const std::string rate = std::to_string(settings_.rate_limit_per_second);
-    // Encoded by Eval() in this statement; the braced lists stay out of the co_await (GCC 12).
-    auto call = client_->Eval(IssuePrefix(t), {rate_key}, {user, rate});
-    auto r = co_await std::move(call);
-    if (!r) co_return r.error();
-    // Losers get a bare integer, a win or a rate limit an array led by its code.
-    std::int64_t code = 0;
-    if (r->IsInteger())
-        code = r->integer;
-    else if (r->IsArray() && !r->elements.empty() && r->elements[0].IsInteger())
-        code = r->elements[0].integer;
-    else
-        co_return RedisError("coupon-issue script", *r);
-    IssueDecision d;
-    const auto& e = r->elements;
-    switch (code) {
-        case 1:
-            if (e.size() < 5) co_return RedisError("coupon-issue script", *r);
-            d.kind = IssueDecision::Kind::kReserved;
-            d.position = e[1].integer;
-            d.remaining = e[2].integer;
-            d.request_id = RequestIdOf(e[3].str);
-            d.backlog = e[4].integer;
-            break;
-        case -1:
-            d.kind = IssueDecision::Kind::kAlreadyIssued;
-            break;
-        case -2:
-            d.kind = IssueDecision::Kind::kSoldOut;
-            break;
-        case -3:
-            d.kind = IssueDecision::Kind::kNotActive;
-            break;
-        case -4:
-            d.kind = IssueDecision::Kind::kUnknownTemplate;
-            break;
-        case -5:
-            d.kind = IssueDecision::Kind::kRateLimited;
-            d.retry_after_ms = e.size() > 1 ? e[1].integer : 1000;
-            break;
-        default:
-            co_return RedisError("coupon-issue script", *r);
-    }
-    co_return d;
+    co_return co_await batcher_->Issue(t, user_id);
 }
 
 Awaitable<Status> RedisCouponStore::Publish(const CouponTemplate& t, std::int64_t already_issued) {

@@ -1,6 +1,7 @@
 #pragma once
 /// The Redis side of coupon drops: the atomic issue script (CouponGate) and the issue streams as
-/// the persister consumes them (CouponIssueQueue). Keys are in coupon_keys.hpp.
+/// the persister consumes them (CouponIssueQueue). Keys are in coupon_keys.hpp; issue requests go
+/// through CouponIssueBatcher.
 
 #include <memory>
 
@@ -10,6 +11,8 @@
 
 namespace joopang::redis {
 
+class CouponIssueBatcher;
+
 struct CouponStoreSettings {
     /// Issue requests per user per template per second; 0 = unlimited.
     std::int64_t rate_limit_per_second = 20;
@@ -17,8 +20,8 @@ struct CouponStoreSettings {
 
 class RedisCouponStore final : public CouponGate, public CouponIssueQueue {
   public:
-    RedisCouponStore(std::shared_ptr<Client> client, CouponStoreSettings settings)
-        : client_(std::move(client)), settings_(settings) {}
+    RedisCouponStore(std::shared_ptr<Client> client, CouponStoreSettings settings);
+    ~RedisCouponStore() override;
 
     // CouponGate
     Awaitable<Result<IssueDecision>> TryIssue(std::int64_t template_id,
@@ -71,7 +74,7 @@ class RedisCouponStore final : public CouponGate, public CouponIssueQueue {
                                                          const std::string& from);
 
     std::shared_ptr<Client> client_;
-    CouponStoreSettings settings_;
+    std::unique_ptr<CouponIssueBatcher> batcher_;  // TryIssue's requests, coalesced per tick
 };
 
 }  // namespace joopang::redis

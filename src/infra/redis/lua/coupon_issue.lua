@@ -1,47 +1,54 @@
--- coupon-issue: the whole first-come-first-served decision for one request, atomically.
--- Checks first (nothing is written unless the caller wins, except the rate-limit counter and the
--- sold-out mark), then every write of a win: stock, the user's count, the position and the
--- stream entry. Arrival order and issue time come from the Redis server: the position is INCR
--- order, and the entry id `*` is Redis's clock in ms (the persister reads the issue time from
--- it). A won request's state is the entry itself until the persister records the coupon (see
--- coupon-request in redis_coupon_store.cpp): a win writes no request-state field of its own.
--- KEYS: meta stock users seq stream ratelimit   ARGV: user id, rate limit per second
--- Returns {1, position, remaining, entry id, backlog} | -1 already issued | -2 sold out
---         -3 not active | -4 unknown template | {-5, retry after ms} rate limited
+-- coupon-issue: the whole first-come-first-served decision for a batch of requests to one
+-- template, atomically: each request in turn, in the order given, as if each were its own script
+-- run back to back. Checks first (nothing is written for a loser, except its rate-limit counter
+-- and the sold-out mark), then every write of a win: stock, the user's count, the position and
+-- the stream entry. Arrival order and issue time come from the Redis server: positions follow
+-- the position counter, and each entry id `*` is Redis's clock in ms (the persister reads the
+-- issue time from it). A won request's state is the entry itself until the persister records the
+-- coupon (see coupon-request in redis_coupon_store.cpp): a win writes no request-state field.
 --
--- Most calls of a drop are losers, so their path is kept short (docs/benchmarks.md has the
--- measurements): every redis.call and every HMGET field costs a few tenths of a microsecond of
--- the single Redis thread, and so does a table reply — losers answer with a bare integer.
+-- KEYS: meta stock users seq stream, then, only when a rate limit is set, each request's
+--       rate-limit counter (KEYS[5 + i] for request i)
+-- ARGV: rate limit per second ('0' = none), then one user id per request
+-- Returns one answer per request, in order:
+--   {1, position, remaining, entry id, backlog} | -1 already issued | -2 sold out
+--   | -3 not active | -4 unknown template | {-5, retry after ms} rate limited
+--
+-- Why a batch: the service sends every request one I/O thread received for a template in one
+-- turn of its event loop as one call (coupon_issue_batcher.cpp). Most of what a lone request
+-- costs Redis is the call itself — EVALSHA, the KEYS and ARGV tables, the reply, the I/O — and
+-- the writes of a win go to the AOF as one MULTI/EXEC per call; a batch pays that once
+-- (docs/benchmarks.md has the measurements). A batch of one is the single-request call.
+--
 -- The meta field 'gate' is the per-user limit when the template is ACTIVE without an issue
 -- window (written with the other fields, in the same HSET), else empty or absent: then, and only
 -- then, status and window are read and checked. Once the stock is seen at zero, 'gate' holds
--- the limit negated, so sold-out losers skip the stock read too; every write that can raise the
+-- the limit negated, so sold-out losers skip the stock read; every write that can raise the
 -- stock again (the restore script) turns it positive in the same script. The per-user check
 -- still comes first: a user at the limit hears 409, not 410, whatever the stock.
+local n = #ARGV - 1
+local out = {}
 local gate = redis.call('HGET', KEYS[1], 'gate')
 local meta = nil
-local sold_out = false
 if not gate or gate == '' then
   meta = redis.call('HMGET', KEYS[1], 'status', 'start_at', 'end_at', 'limit')
-  if not meta[1] then return -4 end
+  if not meta[1] then
+    for i = 1, n do out[i] = -4 end
+    return out
+  end
 end
-if ARGV[2] ~= '0' then
-  local rl = tonumber(ARGV[2])
-  local n = redis.call('INCR', KEYS[6])
-  if n == 1 then redis.call('PEXPIRE', KEYS[6], 1000) end
-  if n > rl then return {-5, redis.call('PTTL', KEYS[6])} end
-end
--- TIME only for a window to check.
+local rate = ARGV[1] ~= '0' and tonumber(ARGV[1])
 local limit
+local inactive = false
+local sold_out = false
 if meta then
-  if meta[1] ~= 'ACTIVE' then return -3 end
+  inactive = meta[1] ~= 'ACTIVE'
   local has_start = meta[2] and meta[2] ~= ''
   local has_end = meta[3] and meta[3] ~= ''
-  if has_start or has_end then
+  if not inactive and (has_start or has_end) then  -- TIME only for a window to check
     local t = redis.call('TIME')
     local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-    if has_start and now < tonumber(meta[2]) then return -3 end
-    if has_end and now >= tonumber(meta[3]) then return -3 end
+    inactive = (has_start and now < tonumber(meta[2])) or (has_end and now >= tonumber(meta[3]))
   end
   limit = tonumber(meta[4])
 else
@@ -51,21 +58,79 @@ else
     sold_out = true
   end
 end
-local held = redis.call('HGET', KEYS[3], ARGV[1])
-local have = held and tonumber(held) or 0
-if have >= limit then return -1 end
-if sold_out then return -2 end
-local left = redis.call('GET', KEYS[2])
-local stock = left and tonumber(left) or 0
-if stock <= 0 then
-  -- Marked only for a stock that exists: publishing sets an absent one (SET NX) afterwards.
-  if left and not meta then redis.call('HSET', KEYS[1], 'gate', '-' .. limit) end
-  return -2
+local counts = {}   -- user -> coupons held, once read or won in this batch
+local winners = {}  -- users who won in this batch, each once, in order
+local won = {}      -- the same users, as a set
+local left, stock, seq, first_seq
+local mark = false  -- this batch found the stock at zero
+for i = 1, n do
+  local user = ARGV[i + 1]
+  local answer
+  if rate then
+    local key = KEYS[5 + i]
+    local c = redis.call('INCR', key)
+    if c == 1 then redis.call('PEXPIRE', key, 1000) end
+    if c > rate then answer = {-5, redis.call('PTTL', key)} end
+  end
+  if not answer and inactive then answer = -3 end
+  if not answer then
+    local have = counts[user]
+    if not have then
+      local held = redis.call('HGET', KEYS[3], user)
+      have = held and tonumber(held) or 0
+      counts[user] = have
+    end
+    if have >= limit then
+      answer = -1
+    elseif sold_out then
+      answer = -2
+    else
+      if not stock then
+        left = redis.call('GET', KEYS[2])
+        stock = left and tonumber(left) or 0
+        seq = tonumber(redis.call('GET', KEYS[4]) or '0')
+        first_seq = seq
+      end
+      if stock <= 0 then
+        sold_out = true
+        mark = true
+        answer = -2
+      else
+        stock = stock - 1
+        seq = seq + 1
+        if not won[user] then
+          won[user] = true
+          winners[#winners + 1] = user
+        end
+        have = have + 1
+        counts[user] = have
+        local id = redis.call('XADD', KEYS[5], '*', 'u', user, 's', have, 'p', seq)
+        answer = {1, seq, stock, id}
+        if stock == 0 then
+          sold_out = true
+          mark = true
+        end
+      end
+    end
+  end
+  out[i] = answer
 end
-redis.call('DECR', KEYS[2])
-if stock == 1 and not meta then redis.call('HSET', KEYS[1], 'gate', '-' .. limit) end
-redis.call('HSET', KEYS[3], ARGV[1], have + 1)
-local pos = redis.call('INCR', KEYS[4])
-local id = redis.call('XADD', KEYS[5], '*', 'u', ARGV[1], 's', have + 1, 'p', pos)
-local persisted = tonumber(redis.call('HGET', KEYS[1], 'persisted') or '0')
-return {1, pos, stock - 1, id, pos - persisted}
+if #winners > 0 then
+  redis.call('DECRBY', KEYS[2], seq - first_seq)
+  redis.call('INCRBY', KEYS[4], seq - first_seq)
+  local fields = {}
+  for _, user in ipairs(winners) do
+    fields[#fields + 1] = user
+    fields[#fields + 1] = counts[user]
+  end
+  redis.call('HSET', KEYS[3], unpack(fields))
+  local persisted = tonumber(redis.call('HGET', KEYS[1], 'persisted') or '0')
+  for i = 1, n do
+    local a = out[i]
+    if type(a) == 'table' and a[1] == 1 then a[5] = a[2] - persisted end
+  end
+end
+-- Marked only on the gate path and for a stock that exists: publishing sets an absent one
+-- (SET NX) afterwards.
+if mark and left and not meta then redis.call('HSET', KEYS[1], 'gate', '-' .. limit) end
+return out

@@ -1,0 +1,222 @@
+#include "infra/redis/coupon_issue_batcher.hpp"
+
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/execution/context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <functional>
+#include <mutex>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "infra/redis/coupon_keys.hpp"
+#include "infra/redis/lua_scripts.hpp"
+#include "infra/redis/redis_coupon_store.hpp"
+#include "infra/redis/script.hpp"
+
+namespace joopang::redis {
+namespace asio = boost::asio;
+namespace keys = coupon_keys;
+
+namespace {
+
+/// The issue decision (src/infra/redis/lua/coupon_issue.lua, embedded at build time; the
+/// benchmark runs the same file through redis-benchmark).
+const Script kIssueScript("coupon-issue", std::string(kCouponIssueLua));
+
+using Done = asio::any_completion_handler<void(Result<IssueDecision>)>;
+
+/// The requests of one script call.
+struct Batch {
+    std::uint64_t id = 0;
+    asio::any_io_executor executor;  // of the requests: their answers are posted there
+    Args keys;  // meta stock users seq stream, then each request's rate-limit key (if limited)
+    Args args;  // the rate limit, then each request's user
+    std::vector<Done> waiters;
+};
+
+/// A batch being filled: per event loop (execution context) and template.
+struct OpenKey {
+    const void* context = nullptr;
+    std::int64_t template_id = 0;
+    bool operator==(const OpenKey&) const = default;
+};
+struct OpenKeyHash {
+    std::size_t operator()(const OpenKey& k) const noexcept {
+        return std::hash<const void*>()(k.context) ^
+               (std::hash<std::int64_t>()(k.template_id) << 1);
+    }
+};
+
+Error ScriptError(const Reply& r) {
+    return Error::Unavailable("redis coupon-issue script: " + r.ToString());
+}
+
+/// One request's answer in the script's reply (see the script's header for the forms).
+Result<IssueDecision> DecisionOf(const Reply& r) {
+    // Losers get a bare integer, a win or a rate limit an array led by its code.
+    std::int64_t code = 0;
+    if (r.IsInteger())
+        code = r.integer;
+    else if (r.IsArray() && !r.elements.empty() && r.elements[0].IsInteger())
+        code = r.elements[0].integer;
+    else
+        return ScriptError(r);
+    IssueDecision d;
+    const auto& e = r.elements;
+    switch (code) {
+        case 1:
+            if (e.size() < 5) return ScriptError(r);
+            d.kind = IssueDecision::Kind::kReserved;
+            d.position = e[1].integer;
+            d.remaining = e[2].integer;
+            d.request_id = RedisCouponStore::RequestIdOf(e[3].str);
+            d.backlog = e[4].integer;
+            break;
+        case -1:
+            d.kind = IssueDecision::Kind::kAlreadyIssued;
+            break;
+        case -2:
+            d.kind = IssueDecision::Kind::kSoldOut;
+            break;
+        case -3:
+            d.kind = IssueDecision::Kind::kNotActive;
+            break;
+        case -4:
+            d.kind = IssueDecision::Kind::kUnknownTemplate;
+            break;
+        case -5:
+            d.kind = IssueDecision::Kind::kRateLimited;
+            d.retry_after_ms = e.size() > 1 ? e[1].integer : 1000;
+            break;
+        default:
+            return ScriptError(r);
+    }
+    return d;
+}
+
+}  // namespace
+
+struct CouponIssueBatcher::State {
+    std::shared_ptr<Client> client;
+    std::string rate;  // the script's first argument
+    bool limited = false;
+    std::size_t max_batch = kDefaultMaxBatch;
+
+    std::mutex mu;  // guards the two below (an io_context may be run by several threads)
+    std::unordered_map<OpenKey, std::unique_ptr<Batch>, OpenKeyHash> open;
+    std::uint64_t next_id = 0;
+};
+
+namespace {
+
+using State = CouponIssueBatcher::State;
+
+/// Runs one batch's script call and hands every request its answer, in its own handler (not
+/// inside this coroutine) on the requests' executor.
+asio::awaitable<void> Send(std::shared_ptr<State> s, std::unique_ptr<Batch> b) {
+    auto r = co_await s->client->Eval(kIssueScript, b->keys, b->args);
+    const std::size_t n = b->waiters.size();
+    std::vector<Result<IssueDecision>> answers;
+    answers.reserve(n);
+    if (!r) {
+        for (std::size_t i = 0; i < n; ++i) answers.emplace_back(r.error());
+    } else if (!r->IsArray() || r->elements.size() != n) {
+        const Error e = ScriptError(*r);
+        for (std::size_t i = 0; i < n; ++i) answers.emplace_back(e);
+    } else {
+        for (const auto& element : r->elements) answers.push_back(DecisionOf(element));
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+        asio::post(b->executor,
+                   [done = std::move(b->waiters[i]), answer = std::move(answers[i])]() mutable {
+                       std::move(done)(std::move(answer));
+                   });
+    }
+}
+
+/// Sends the batch `id` of `key` if it is still open (a full batch has gone already).
+void Flush(const std::shared_ptr<State>& s, const OpenKey& key, std::uint64_t id) {
+    std::unique_ptr<Batch> b;
+    {
+        std::lock_guard lock(s->mu);
+        auto it = s->open.find(key);
+        if (it == s->open.end() || it->second->id != id) return;
+        b = std::move(it->second);
+        s->open.erase(it);
+    }
+    auto ex = b->executor;
+    asio::co_spawn(ex, Send(s, std::move(b)), asio::detached);
+}
+
+/// Adds one request to the open batch of its event loop and template, opening one if needed.
+/// A new batch is flushed by a handler posted behind the ones already queued: the other
+/// requests this turn of the event loop has read join it before it goes.
+void Join(const std::shared_ptr<State>& s,
+          const asio::any_io_executor& ex,
+          std::int64_t template_id,
+          std::int64_t user_id,
+          Done done) {
+    const OpenKey key{&asio::query(ex, asio::execution::context), template_id};
+    std::string user = std::to_string(user_id);
+    std::unique_ptr<Batch> full;
+    {
+        std::lock_guard lock(s->mu);
+        auto& open = s->open[key];
+        if (!open) {
+            open = std::make_unique<Batch>();
+            open->id = ++s->next_id;
+            open->executor = ex;
+            open->keys = MakeArgs(keys::Meta(template_id), keys::Stock(template_id),
+                                  keys::Users(template_id), keys::Seq(template_id),
+                                  keys::Stream(template_id));
+            open->args.push_back(s->rate);
+            asio::post(ex, [s, key, id = open->id] { Flush(s, key, id); });
+        }
+        if (s->limited) {
+            std::string rate_key;
+            keys::AppendRateLimit(rate_key, template_id, user);
+            open->keys.push_back(std::move(rate_key));
+        }
+        open->args.push_back(std::move(user));
+        open->waiters.push_back(std::move(done));
+        if (open->waiters.size() >= s->max_batch) {
+            full = std::move(open);
+            s->open.erase(key);
+        }
+    }
+    if (full) asio::co_spawn(ex, Send(s, std::move(full)), asio::detached);
+}
+
+}  // namespace
+
+CouponIssueBatcher::CouponIssueBatcher(std::shared_ptr<Client> client,
+                                       std::int64_t rate_limit_per_second,
+                                       std::size_t max_batch)
+    : state_(std::make_shared<State>()) {
+    state_->client = std::move(client);
+    state_->rate = std::to_string(rate_limit_per_second);
+    state_->limited = rate_limit_per_second != 0;
+    state_->max_batch = std::max<std::size_t>(1, max_batch);
+}
+
+CouponIssueBatcher::~CouponIssueBatcher() = default;
+
+Awaitable<Result<IssueDecision>> CouponIssueBatcher::Issue(std::int64_t template_id,
+                                                           std::int64_t user_id) {
+    auto ex = co_await asio::this_coro::executor;
+    auto join = [s = state_, ex, template_id, user_id](auto handler) {
+        Join(s, ex, template_id, user_id, Done(std::move(handler)));
+    };
+    co_return co_await asio::async_initiate<const asio::use_awaitable_t<>&,
+                                            void(Result<IssueDecision>)>(std::move(join),
+                                                                         asio::use_awaitable);
+}
+
+}  // namespace joopang::redis

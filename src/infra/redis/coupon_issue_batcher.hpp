@@ -1,0 +1,41 @@
+#pragma once
+/// Coalesces coupon-issue requests: those one I/O thread receives for one template in one turn
+/// of its event loop go to Redis as one call of the issue script, which decides each of them in
+/// arrival order, atomically (src/infra/redis/lua/coupon_issue.lua). Most of what a lone request
+/// costs Redis is the script call itself, and the two-core machine this runs on shares Redis's
+/// core with the load (docs/benchmarks.md). No request waits for a batch to fill: a batch goes
+/// out as soon as the requests already received have been read, or when it holds `max_batch`.
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "app/ports/coupon_gate.hpp"
+#include "infra/redis/client.hpp"
+
+namespace joopang::redis {
+
+class CouponIssueBatcher {
+  public:
+    /// The most requests one script call carries: a batch of wins holds Redis for its whole run
+    /// (~5 µs per win), and every other client of that Redis waits meanwhile.
+    static constexpr std::size_t kDefaultMaxBatch = 128;
+
+    CouponIssueBatcher(std::shared_ptr<Client> client,
+                       std::int64_t rate_limit_per_second,
+                       std::size_t max_batch = kDefaultMaxBatch);
+    ~CouponIssueBatcher();
+    CouponIssueBatcher(const CouponIssueBatcher&) = delete;
+    CouponIssueBatcher& operator=(const CouponIssueBatcher&) = delete;
+
+    /// The decision for one request, from the batch it joins on the calling thread.
+    Awaitable<Result<IssueDecision>> Issue(std::int64_t template_id, std::int64_t user_id);
+
+    struct State;  // shared with the batches in flight (public for the .cpp's helpers)
+
+  private:
+    std::shared_ptr<State> state_;
+};
+
+}  // namespace joopang::redis

@@ -1,0 +1,263 @@
+// Coalesced issue requests against a real redis-server: the requests one event loop reads in one
+// turn go to Redis as one script call, and each is decided in arrival order exactly as if it had
+// been alone — per-user limit, stock, sold-out mark, positions, rate limit.
+#include <gtest/gtest.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <chrono>
+#include <map>
+
+#include "infra/redis/client.hpp"
+#include "infra/redis/coupon_issue_batcher.hpp"
+#include "infra/redis/coupon_keys.hpp"
+#include "infra/redis/redis_coupon_store.hpp"
+#include "redis_test_support.hpp"
+
+namespace joopang::redis {
+namespace {
+
+namespace asio = boost::asio;
+using Kind = IssueDecision::Kind;
+
+class CouponIssueBatchTest : public testing::OneServerTest<Client> {
+  protected:
+    /// Everything a test needs on one single-threaded event loop, as the service's I/O threads
+    /// run: a client, a store (rate limit `rate`) and a batcher of at most `max_batch`.
+    struct Loop {
+        std::shared_ptr<Client> client;
+        std::unique_ptr<RedisCouponStore> store;
+        std::unique_ptr<CouponIssueBatcher> batcher;
+    };
+
+    /// Runs `body` on a fresh single-threaded io_context.
+    void OnOneLoop(std::int64_t rate,
+                   std::size_t max_batch,
+                   std::function<asio::awaitable<void>(Loop&)> body) {
+        const std::string url = server_->Url();
+        testing::RunCoroutine([&](asio::io_context& io) -> asio::awaitable<void> {
+            auto c = co_await Connect(io.get_executor(), url);
+            if (!c) throw std::runtime_error("connect failed: " + c.error().message);
+            Loop loop;
+            loop.client = *c;
+            loop.store = std::make_unique<RedisCouponStore>(loop.client, CouponStoreSettings{rate});
+            loop.batcher = std::make_unique<CouponIssueBatcher>(loop.client, rate, max_batch);
+            co_await body(loop);
+            loop.client->Close();
+        });
+    }
+
+    /// Starts one issue request per user at once — all read in the same turn of the loop, as
+    /// the service's sessions are — and returns their answers in the same order.
+    static asio::awaitable<std::vector<Result<IssueDecision>>> IssueTogether(
+        std::function<asio::awaitable<Result<IssueDecision>>(std::int64_t)> issue,
+        std::vector<std::int64_t> users) {
+        auto ex = co_await asio::this_coro::executor;
+        std::vector<std::optional<Result<IssueDecision>>> got(users.size());
+        std::size_t done = 0;
+        for (std::size_t i = 0; i < users.size(); ++i) {
+            asio::co_spawn(ex, issue(users[i]),
+                           [&got, &done, i](std::exception_ptr e, Result<IssueDecision> r) {
+                               if (e) std::rethrow_exception(e);
+                               got[i] = std::move(r);
+                               ++done;
+                           });
+        }
+        asio::steady_timer timer(ex);
+        while (done < users.size()) {
+            timer.expires_after(std::chrono::milliseconds(1));
+            co_await timer.async_wait(asio::use_awaitable);
+        }
+        std::vector<Result<IssueDecision>> out;
+        for (auto& g : got) out.push_back(std::move(*g));
+        co_return out;
+    }
+
+    static asio::awaitable<Reply> Must(Client& c, Args args) {
+        auto r = co_await c.Command(std::move(args));
+        if (!r) throw std::runtime_error(r.error().message);
+        co_return *r;
+    }
+
+    /// Script calls Redis has run since its statistics were last reset.
+    static asio::awaitable<long long> ScriptCalls(Client& c) {
+        Reply info = co_await Must(c, MakeArgs("INFO", "commandstats"));
+        long long calls = 0;
+        for (const char* name : {"cmdstat_evalsha:calls=", "cmdstat_eval:calls="}) {
+            auto at = info.str.find(name);
+            if (at != std::string::npos)
+                calls += std::stoll(info.str.substr(at + std::strlen(name)));
+        }
+        co_return calls;
+    }
+
+    static asio::awaitable<void> Publish(Loop& loop,
+                                         std::int64_t id,
+                                         std::int64_t quantity,
+                                         std::int64_t per_user_limit = 1) {
+        CouponTemplate t;
+        t.id = id;
+        t.title = "batch";
+        t.total_quantity = quantity;
+        t.per_user_limit = per_user_limit;
+        auto st = co_await loop.store->Publish(t, 0);
+        if (!st) throw std::runtime_error(st.error().message);
+    }
+
+    /// Loads the script and clears Redis's call counts, so ScriptCalls() counts the test's own.
+    static asio::awaitable<void> Warm(Loop& loop) {
+        co_await Publish(loop, 999, 1);
+        auto warm = co_await loop.store->TryIssue(999, 1);
+        if (!warm) throw std::runtime_error(warm.error().message);
+        co_await Must(*loop.client, MakeArgs("CONFIG", "RESETSTAT"));
+    }
+
+    static void ExpectWin(const Result<IssueDecision>& d,
+                          std::int64_t position,
+                          std::int64_t remaining) {
+        ASSERT_TRUE(d) << d.error().message;
+        EXPECT_EQ(d->kind, Kind::kReserved);
+        EXPECT_EQ(d->position, position);
+        EXPECT_EQ(d->remaining, remaining);
+        EXPECT_GT(d->request_id, 0);
+    }
+    static void ExpectLoss(const Result<IssueDecision>& d, Kind kind) {
+        ASSERT_TRUE(d) << d.error().message;
+        EXPECT_EQ(d->kind, kind);
+    }
+};
+
+TEST_F(CouponIssueBatchTest, RequestsReadInOneTurnAreOneScriptCallDecidedInArrivalOrder) {
+    OnOneLoop(0, CouponIssueBatcher::kDefaultMaxBatch, [](Loop& loop) -> asio::awaitable<void> {
+        co_await Warm(loop);
+        co_await Publish(loop, 1, 3);
+        auto issue = [&loop](std::int64_t u) { return loop.store->TryIssue(1, u); };
+        // User 1 twice, three coupons, then a loser of the stock and a repeat of a winner: the
+        // repeat hears 409, not 410 (the per-user check comes first, as for a lone request).
+        const std::vector<std::int64_t> users135{1, 1, 2, 3, 4, 2};
+        auto d = co_await IssueTogether(issue, users135);
+        EXPECT_EQ(co_await ScriptCalls(*loop.client), 1);
+        ExpectWin(d[0], 1, 2);
+        ExpectLoss(d[1], Kind::kAlreadyIssued);
+        ExpectWin(d[2], 2, 1);
+        ExpectWin(d[3], 3, 0);
+        ExpectLoss(d[4], Kind::kSoldOut);
+        ExpectLoss(d[5], Kind::kAlreadyIssued);
+        // Entry ids (request ids) rise with the positions.
+        EXPECT_LT(d[0]->request_id, d[2]->request_id);
+        EXPECT_LT(d[2]->request_id, d[3]->request_id);
+
+        Client& c = *loop.client;
+        EXPECT_EQ((co_await Must(c, MakeArgs("GET", coupon_keys::Stock(1)))).str, "0");
+        EXPECT_EQ((co_await Must(c, MakeArgs("GET", coupon_keys::Seq(1)))).str, "3");
+        Reply users = co_await Must(c, MakeArgs("HGETALL", coupon_keys::Users(1)));
+        std::map<std::string, std::string> held;
+        for (std::size_t i = 0; i + 1 < users.elements.size(); i += 2)
+            held[users.elements[i].str] = users.elements[i + 1].str;
+        EXPECT_EQ(held, (std::map<std::string, std::string>{{"1", "1"}, {"2", "1"}, {"3", "1"}}));
+        Reply entries = co_await Must(c, MakeArgs("XRANGE", coupon_keys::Stream(1), "-", "+"));
+        EXPECT_EQ(entries.elements.size(), 3u);
+        // The batch that emptied the stock marked the template sold out for the next ones.
+        EXPECT_EQ((co_await Must(c, MakeArgs("HGET", coupon_keys::Meta(1), "gate"))).str, "-1");
+        ExpectLoss(co_await loop.store->TryIssue(1, 5), Kind::kSoldOut);
+        ExpectLoss(co_await loop.store->TryIssue(1, 3), Kind::kAlreadyIssued);
+    });
+}
+
+TEST_F(CouponIssueBatchTest, AUserWithALimitOfTwoWinsTwiceInOneBatch) {
+    OnOneLoop(0, CouponIssueBatcher::kDefaultMaxBatch, [](Loop& loop) -> asio::awaitable<void> {
+        co_await Warm(loop);
+        co_await Publish(loop, 2, 10, 2);
+        auto issue = [&loop](std::int64_t u) { return loop.store->TryIssue(2, u); };
+        const std::vector<std::int64_t> users170{7, 8, 7, 7};
+        auto d = co_await IssueTogether(issue, users170);
+        EXPECT_EQ(co_await ScriptCalls(*loop.client), 1);
+        ExpectWin(d[0], 1, 9);
+        ExpectWin(d[1], 2, 8);
+        ExpectWin(d[2], 3, 7);
+        ExpectLoss(d[3], Kind::kAlreadyIssued);
+        Client& c = *loop.client;
+        EXPECT_EQ((co_await Must(c, MakeArgs("HGET", coupon_keys::Users(2), "7"))).str, "2");
+        EXPECT_EQ((co_await Must(c, MakeArgs("HGET", coupon_keys::Users(2), "8"))).str, "1");
+        // The entries carry each win's own count of the user's coupons (the persister's unique
+        // key), not the batch's final one.
+        Reply entries = co_await Must(c, MakeArgs("XRANGE", coupon_keys::Stream(2), "-", "+"));
+        std::vector<std::string> seqs;
+        for (const auto& e : entries.elements) {
+            const auto& f = e.elements.at(1).elements;
+            for (std::size_t i = 0; i + 1 < f.size(); i += 2)
+                if (f[i].str == "s") seqs.push_back(f[i + 1].str);
+        }
+        EXPECT_EQ(seqs, (std::vector<std::string>{"1", "1", "2"}));
+    });
+}
+
+TEST_F(CouponIssueBatchTest, ARateLimitCountsEveryRequestOfABatch) {
+    OnOneLoop(2, CouponIssueBatcher::kDefaultMaxBatch, [](Loop& loop) -> asio::awaitable<void> {
+        co_await Warm(loop);
+        co_await Publish(loop, 3, 10);
+        auto issue = [&loop](std::int64_t u) { return loop.store->TryIssue(3, u); };
+        const std::vector<std::int64_t> users198{5, 5, 5, 6, 5};
+        auto d = co_await IssueTogether(issue, users198);
+        EXPECT_EQ(co_await ScriptCalls(*loop.client), 1);
+        ExpectWin(d[0], 1, 9);
+        ExpectLoss(d[1], Kind::kAlreadyIssued);
+        ExpectLoss(d[2], Kind::kRateLimited);
+        ExpectWin(d[3], 2, 8);
+        ExpectLoss(d[4], Kind::kRateLimited);
+        EXPECT_GT(d[2]->retry_after_ms, 0);
+        EXPECT_LE(d[2]->retry_after_ms, 1000);
+    });
+}
+
+TEST_F(CouponIssueBatchTest, UnknownAndPausedTemplatesAnswerEveryRequestOfTheBatch) {
+    OnOneLoop(0, CouponIssueBatcher::kDefaultMaxBatch, [](Loop& loop) -> asio::awaitable<void> {
+        co_await Warm(loop);
+        auto unknown = [&loop](std::int64_t u) { return loop.store->TryIssue(404, u); };
+        const std::vector<std::int64_t> users215{1, 2, 3};
+        for (const auto& d : co_await IssueTogether(unknown, users215))
+            ExpectLoss(d, Kind::kUnknownTemplate);
+        CouponTemplate t;
+        t.id = 4;
+        t.title = "paused";
+        t.total_quantity = 10;
+        t.status = TemplateStatus::kPaused;
+        EXPECT_TRUE(co_await loop.store->Publish(t, 0));
+        auto paused = [&loop](std::int64_t u) { return loop.store->TryIssue(4, u); };
+        const std::vector<std::int64_t> users225{1, 2};
+        for (const auto& d : co_await IssueTogether(paused, users225))
+            ExpectLoss(d, Kind::kNotActive);
+        EXPECT_EQ(co_await ScriptCalls(*loop.client), 2);
+        EXPECT_EQ((co_await Must(*loop.client, MakeArgs("EXISTS", coupon_keys::Seq(4)))).integer,
+                  0);
+    });
+}
+
+TEST_F(CouponIssueBatchTest, ABatchCarriesAtMostItsLimitAndTheRestFollowInOrder) {
+    OnOneLoop(0, 2, [](Loop& loop) -> asio::awaitable<void> {
+        co_await Warm(loop);
+        co_await Publish(loop, 5, 100);
+        auto issue = [&loop](std::int64_t u) { return loop.batcher->Issue(5, u); };
+        const std::vector<std::int64_t> users239{1, 2, 3, 4, 5};
+        auto d = co_await IssueTogether(issue, users239);
+        EXPECT_EQ(co_await ScriptCalls(*loop.client), 3);  // 2 + 2 + 1
+        for (std::int64_t i = 0; i < 5; ++i) ExpectWin(d[i], i + 1, 99 - i);
+    });
+}
+
+TEST_F(CouponIssueBatchTest, EveryRequestOfABatchHearsTheErrorWhenRedisIsGone) {
+    OnOneLoop(0, CouponIssueBatcher::kDefaultMaxBatch, [](Loop& loop) -> asio::awaitable<void> {
+        co_await Warm(loop);
+        loop.client->Close();
+        auto issue = [&loop](std::int64_t u) { return loop.store->TryIssue(1, u); };
+        const std::vector<std::int64_t> users251{1, 2, 3};
+        for (const auto& d : co_await IssueTogether(issue, users251)) {
+            EXPECT_FALSE(d);
+            if (!d) EXPECT_EQ(d.error().code, ErrorCode::kUnavailable);
+        }
+    });
+}
+
+}  // namespace
+}  // namespace joopang::redis
