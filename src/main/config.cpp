@@ -141,6 +141,10 @@ int ParseConfig(int argc, char** argv, Config& c) {
     Opt(app, "--issue-rate-limit", c.issue_rate_limit,
         "coupon issue requests per user per template per second (0 = unlimited)")
         ->check(CLI::Range(std::int64_t{0}, std::int64_t{1'000'000'000}));
+    Opt(app, "--issue-batch", c.issue_batch,
+        "most coupon issue requests (of one I/O thread and template) decided by one Redis script "
+        "call; 1 = one call per request")
+        ->check(CLI::Range(1, 1024));
     DurationOpt(app, "--reconcile-interval", c.reconcile_interval,
                 "how often Redis and the database are compared per template");
     FlagOpt(app, "--repair", c.repair,

@@ -39,3 +39,23 @@ TEST(Config, RejectsBadValues) {
     Config c;
     EXPECT_NE(ParseConfig(4, const_cast<char**>(argv), c), -1);
 }
+
+TEST(Config, IssueBatchDefaultsTo128AndStaysWithinOneTo1024) {
+    {
+        const char* argv[] = {"joopang", "serve"};
+        Config c;
+        EXPECT_EQ(ParseConfig(2, const_cast<char**>(argv), c), -1);
+        EXPECT_EQ(c.issue_batch, 128);
+    }
+    {
+        const char* argv[] = {"joopang", "serve", "--issue-batch", "1"};
+        Config c;
+        EXPECT_EQ(ParseConfig(4, const_cast<char**>(argv), c), -1);
+        EXPECT_EQ(c.issue_batch, 1);
+    }
+    for (const char* bad : {"0", "1025", "-3", "many"}) {
+        const char* argv[] = {"joopang", "serve", "--issue-batch", bad};
+        Config c;
+        EXPECT_NE(ParseConfig(4, const_cast<char**>(argv), c), -1) << bad;
+    }
+}

@@ -199,7 +199,8 @@ std::string RedisCouponStore::EntryIdOf(std::int64_t request_id) {
 
 RedisCouponStore::RedisCouponStore(std::shared_ptr<Client> client, CouponStoreSettings settings)
     : client_(std::move(client)),
-      batcher_(std::make_unique<CouponIssueBatcher>(client_, settings.rate_limit_per_second)) {}
+      batcher_(std::make_unique<CouponIssueBatcher>(
+          client_, settings.rate_limit_per_second, settings.issue_batch)) {}
 
 RedisCouponStore::~RedisCouponStore() = default;
 

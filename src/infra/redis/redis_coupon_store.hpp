@@ -8,14 +8,15 @@
 #include "app/ports/coupon_gate.hpp"
 #include "app/ports/coupon_issue_queue.hpp"
 #include "infra/redis/client.hpp"
+#include "infra/redis/coupon_issue_batcher.hpp"
 
 namespace joopang::redis {
-
-class CouponIssueBatcher;
 
 struct CouponStoreSettings {
     /// Issue requests per user per template per second; 0 = unlimited.
     std::int64_t rate_limit_per_second = 20;
+    /// The most issue requests one script call decides (see CouponIssueBatcher).
+    std::size_t issue_batch = CouponIssueBatcher::kDefaultMaxBatch;
 };
 
 class RedisCouponStore final : public CouponGate, public CouponIssueQueue {
