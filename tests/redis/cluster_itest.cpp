@@ -9,11 +9,15 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/use_future.hpp>
 #include <future>
+#include <map>
+#include <set>
 #include <thread>
 
 #include "infra/redis/client.hpp"
 #include "infra/redis/cluster_slots.hpp"
+#include "infra/redis/coupon_keys.hpp"
 #include "infra/redis/crc16.hpp"
+#include "infra/redis/redis_coupon_store.hpp"
 #include "infra/redis/streams.hpp"
 #include "redis_test_support.hpp"
 
@@ -304,6 +308,48 @@ TEST_F(RedisClusterTest, SlotMigratedWhileTrafficRuns) {
     EXPECT_GT(total, 1000);
     EXPECT_EQ(Must(nodes[dst], {"CLUSTER", "COUNTKEYSINSLOT", slot_s}), Reply::Integer(kKeys));
     EXPECT_EQ(Must(nodes[src], {"CLUSTER", "COUNTKEYSINSLOT", slot_s}), Reply::Integer(0));
+}
+
+TEST_F(RedisClusterTest, CouponIssueBatchesRunOnEachTemplatesMasterWithTheirRateLimitKeys) {
+    auto cluster = ClusterClient();
+    RedisCouponStore store(cluster, CouponStoreSettings{5});
+    // Templates whose hash tags fall in different thirds of the slots (redis-cli gives each
+    // master one third), so the batches go to different masters.
+    std::vector<std::int64_t> templates;
+    std::set<int> thirds;
+    for (std::int64_t t = 1; thirds.size() < kMasters && t < 100; ++t) {
+        const int slot = KeySlot(coupon_keys::Meta(t));
+        if (thirds.insert(slot * kMasters / kClusterSlots).second) templates.push_back(t);
+    }
+    ASSERT_EQ(templates.size(), static_cast<std::size_t>(kMasters));
+    for (std::int64_t t : templates) {
+        CouponTemplate tmpl;
+        tmpl.id = t;
+        tmpl.title = "cluster";
+        tmpl.total_quantity = 2;
+        ASSERT_TRUE(Run(store.Publish(tmpl, 0)));
+    }
+    // Per template: users 1..6 once, and user 9 seven times (5 per second are allowed), all
+    // at once from both I/O threads, so they go in batches.
+    std::vector<std::pair<std::int64_t, std::future<Result<IssueDecision>>>> calls;
+    for (std::int64_t t : templates) {
+        for (std::int64_t u = 1; u <= 6; ++u)
+            calls.emplace_back(t, asio::co_spawn(io_, store.TryIssue(t, u), asio::use_future));
+        for (int i = 0; i < 7; ++i)
+            calls.emplace_back(t, asio::co_spawn(io_, store.TryIssue(t, 9), asio::use_future));
+    }
+    std::map<std::int64_t, std::map<IssueDecision::Kind, int>> seen;
+    for (auto& [t, f] : calls) {
+        auto d = f.get();
+        ASSERT_TRUE(d) << d.error().message;
+        ++seen[t][d->kind];
+    }
+    for (std::int64_t t : templates) {
+        EXPECT_EQ(seen[t][IssueDecision::Kind::kReserved], 2) << t;
+        EXPECT_EQ(seen[t][IssueDecision::Kind::kRateLimited], 2) << t;
+        EXPECT_EQ(Must(cluster, MakeArgs("XLEN", coupon_keys::Stream(t))).integer, 2) << t;
+        EXPECT_EQ(Must(cluster, MakeArgs("GET", coupon_keys::Stock(t))).str, "0") << t;
+    }
 }
 
 }  // namespace
