@@ -142,8 +142,17 @@ awaitable<bool> CouponPersister::DrainOnce(Lane& lane, std::int64_t t, StreamSta
     }
     bool worked = false;
     auto now = Clock::now();
-    if (now >= state.retry_at) {
+    // The pending read is skipped while nothing can be pending, except every so often: on Redis
+    // 7.0 a `>` read that finds nothing leaves the consumer's idle time in XINFO CONSUMERS
+    // growing, and a live lane must not look dead to ForgetIdleConsumers (of any process).
+    auto refresh = std::chrono::milliseconds(500);
+    if (settings_.forget_consumers_after.count() > 0)
+        refresh = std::min(refresh, settings_.forget_consumers_after / 4);
+    if (now >= state.retry_at &&
+        (state.may_have_pending || now - state.last_pending_read >= refresh)) {
+        state.last_pending_read = now;
         auto pending = co_await queue_.ReadPending(t, lane.consumer, settings_.batch);
+        if (pending && pending->empty()) state.may_have_pending = false;
         if (pending && !pending->empty()) {
             worked = true;
             co_await Persist(lane, t, state, std::move(*pending));
@@ -154,6 +163,7 @@ awaitable<bool> CouponPersister::DrainOnce(Lane& lane, std::int64_t t, StreamSta
         state.claim_at = now + settings_.claim_idle / 2;
         auto claimed = co_await queue_.Reclaim(t, lane.consumer, settings_.claim_idle.count(),
                                                settings_.batch);
+        if (!claimed || !claimed->empty()) state.may_have_pending = true;
         if (claimed && !claimed->empty()) {
             spdlog::info(
                 "coupon persister: reclaimed {} entries of template {} idle for over "
@@ -164,6 +174,8 @@ awaitable<bool> CouponPersister::DrainOnce(Lane& lane, std::int64_t t, StreamSta
         }
     }
     auto fresh = co_await queue_.ReadNew(t, lane.consumer, settings_.batch);
+    // A failed read may have delivered entries whose reply was lost.
+    if (!fresh || !fresh->empty()) state.may_have_pending = true;
     if (fresh && !fresh->empty()) {
         worked = true;
         co_await Persist(lane, t, state, std::move(*fresh));

@@ -62,6 +62,11 @@ class CouponPersister {
         std::optional<CouponTemplate> tmpl;
         std::chrono::steady_clock::time_point retry_at{};
         std::chrono::steady_clock::time_point claim_at{};
+        /// This lane's consumer may hold delivered, unacknowledged entries: set by every read
+        /// that delivered (or may have delivered) entries, cleared by a pending read that found
+        /// none. An idle lane then polls with one read, not two (see DrainOnce).
+        bool may_have_pending = true;
+        std::chrono::steady_clock::time_point last_pending_read{};
     };
     /// One drain loop's own state: its consumer name, per-stream progress, database back-off.
     struct Lane {
