@@ -105,8 +105,7 @@ Result<IssueDecision> DecisionOf(const Reply& r) {
 
 struct CouponIssueBatcher::State {
     std::shared_ptr<Client> client;
-    std::string rate;  // the script's first argument
-    bool limited = false;
+    std::string rate;  // the script's first argument: "0" = no limit, and no rate-limit keys
     std::size_t max_batch = kDefaultMaxBatch;
 
     std::mutex mu;  // guards the two below (an io_context may be run by several threads)
@@ -179,7 +178,7 @@ void Join(const std::shared_ptr<State>& s,
             open->args.push_back(s->rate);
             asio::post(ex, [s, key, id = open->id] { Flush(s, key, id); });
         }
-        if (s->limited) {
+        if (s->rate != "0") {
             std::string rate_key;
             keys::AppendRateLimit(rate_key, template_id, user);
             open->keys.push_back(std::move(rate_key));
@@ -202,7 +201,6 @@ CouponIssueBatcher::CouponIssueBatcher(std::shared_ptr<Client> client,
     : state_(std::make_shared<State>()) {
     state_->client = std::move(client);
     state_->rate = std::to_string(rate_limit_per_second);
-    state_->limited = rate_limit_per_second != 0;
     state_->max_batch = std::max<std::size_t>(1, max_batch);
 }
 
