@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <boost/asio/use_future.hpp>
+#include <chrono>
+#include <thread>
 
 #include "infra/redis/client.hpp"
 #include "infra/redis/coupon_keys.hpp"
@@ -69,6 +71,14 @@ class CouponStreamTest : public testing::OneServerTest<Client> {
         return ids;
     }
 
+    /// How often Redis ran `command` since the last CONFIG RESETSTAT.
+    long long Calls(const std::string& command) {
+        const std::string info = Must(MakeArgs("INFO", "commandstats")).str;
+        const std::string name = "cmdstat_" + command + ":calls=";
+        auto at = info.find(name);
+        return at == std::string::npos ? 0 : std::stoll(info.substr(at + name.size()));
+    }
+
     static std::vector<std::string> Ids(const std::vector<IssueEntry>& entries) {
         std::vector<std::string> ids;
         for (const auto& e : entries) ids.push_back(e.entry_id);
@@ -129,6 +139,42 @@ TEST_F(CouponStreamTest, TrimmingWaitsForEveryConsumerGroup) {
     auto left = Left(8);
     ASSERT_EQ(left.size(), all.size() - 2 + 1);
     EXPECT_EQ(left.front(), all[2]);
+}
+
+TEST_F(CouponStreamTest, ReclaimLeavesLiveHoldersAloneAndSweepsADeadOneInBoundedSteps) {
+    // XAUTOCLAIM looks up every pending entry it scans, so a sweep over a drop's fresh pending
+    // list stalled Redis for milliseconds. Reclaim runs it only when some holder has stopped
+    // reading, and then claims at most 100 entries per call.
+    Drop(17, 250);
+    const auto all = Left(17);
+    ASSERT_EQ(ReadNew(17, "A", 1000).size(), 250u);
+    Must(MakeArgs("CONFIG", "RESETSTAT"));
+
+    auto live = Run(store_->Reclaim(17, "B", 300, 2000));
+    ASSERT_TRUE(live) << live.error().message;
+    EXPECT_TRUE(live->empty());
+    EXPECT_EQ(Calls("xautoclaim"), 0) << "A has just read: nothing to sweep for";
+
+    std::this_thread::sleep_for(std::chrono::milliseconds(400));  // A has stopped reading
+    auto claimed = Run(store_->Reclaim(17, "B", 300, 2000));
+    ASSERT_TRUE(claimed) << claimed.error().message;
+    EXPECT_EQ(Ids(*claimed), all);
+    EXPECT_EQ(Calls("xautoclaim"), 3) << "100 + 100 + 50";
+    auto mine = Run(store_->ReadPending(17, "B", 1000));
+    ASSERT_TRUE(mine) << mine.error().message;
+    EXPECT_EQ(Ids(*mine), all);
+    auto theirs = Run(store_->ReadPending(17, "A", 1000));
+    ASSERT_TRUE(theirs) << theirs.error().message;
+    EXPECT_TRUE(theirs->empty());
+
+    // A count below one step claims just that many.
+    Complete(17, *claimed);
+    Drop(18, 30);
+    ASSERT_EQ(ReadNew(18, "A", 1000).size(), 30u);
+    std::this_thread::sleep_for(std::chrono::milliseconds(400));
+    auto few = Run(store_->Reclaim(18, "B", 300, 20));
+    ASSERT_TRUE(few) << few.error().message;
+    EXPECT_EQ(few->size(), 20u);
 }
 
 TEST_F(CouponStreamTest, ABatchLargerThanOneRedisReadComesWholeInOrderAndOnce) {
