@@ -11,12 +11,16 @@
 #include <cstdlib>
 #include <filesystem>
 #include <limits>
+#include <map>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "infra/sql/db.hpp"
+#include "infra/sql/migrations.hpp"
 #include "infra/sql/postgres_db.hpp"
+#include "infra/sql/sql_coupon_repository.hpp"
 #include "infra/sql/sqlite_db.hpp"
 
 namespace joopang::sql {
@@ -606,6 +610,104 @@ TEST(PostgresDbTest, RewritesPlaceholdersOutsideQuotesAndComments) {
     EXPECT_FALSE(RewritePlaceholders("SELECT ';x'").multi_statement);
     EXPECT_TRUE(RewritePlaceholders("SELECT 1; SELECT 2").multi_statement);
     EXPECT_EQ(RewritePlaceholders("SELECT $1::int").param_count, 0);
+}
+
+// The persister's database write (SqlCouponRepository::PersistBatch): a batch of any size lands
+// whole and once (SQLite takes it in chunked multi-row INSERTs, PostgreSQL in one unnest), and a
+// redelivered batch is a no-op that still reports each request's coupon.
+class CouponPersistTest : public DbTest {
+  protected:
+    void SetUp() override {
+        DbTest::SetUp();
+        if (IsSkipped() || HasFatalFailure()) return;
+        auto migrated = Migrate(*db_);
+        ASSERT_TRUE(migrated) << migrated.error().message;
+        repo_ = std::make_unique<SqlCouponRepository>(*db_);
+    }
+    void TearDown() override {
+        repo_.reset();
+        DbTest::TearDown();
+    }
+
+    CouponTemplate Template(std::int64_t quantity) {
+        CouponTemplate t;
+        t.title = "persist";
+        t.terms.type = CouponType::kAmount;
+        t.terms.value = Money::FromCents(100000);
+        t.total_quantity = quantity;
+        auto created = repo_->CreateTemplate(t);
+        EXPECT_TRUE(created) << created.error().message;
+        return created ? *created : t;
+    }
+
+    /// Winners first..last (user = position = i, request id 1,000,000 + i), one coupon each.
+    static std::vector<IssuedCoupon> Winners(const CouponTemplate& t, int first, int last) {
+        std::vector<IssuedCoupon> out;
+        for (int i = first; i <= last; ++i)
+            out.push_back({t.id, i, 1, i, 1000000 + i, 1'700'000'000'000 + i});
+        return out;
+    }
+
+    /// Checks that every request got one coupon, all distinct, and returns request → coupon.
+    static std::map<std::int64_t, std::int64_t> ByRequest(const std::vector<IssuedCoupon>& sent,
+                                                          const std::vector<PersistedCoupon>& got) {
+        EXPECT_EQ(got.size(), sent.size());
+        std::map<std::int64_t, std::int64_t> out;
+        std::set<std::int64_t> coupons;
+        for (std::size_t i = 0; i < std::min(sent.size(), got.size()); ++i) {
+            EXPECT_EQ(got[i].request_id, sent[i].request_id) << "answers in the order sent";
+            out[got[i].request_id] = got[i].coupon_id;
+            coupons.insert(got[i].coupon_id);
+        }
+        EXPECT_EQ(coupons.size(), sent.size()) << "a coupon per request";
+        return out;
+    }
+
+    void ExpectCounts(std::int64_t template_id, std::int64_t n) {
+        auto rows = repo_->CountRows(template_id);
+        ASSERT_TRUE(rows) << rows.error().message;
+        EXPECT_EQ(*rows, n) << "rows";
+        auto issued = repo_->CountIssued(template_id);
+        ASSERT_TRUE(issued) << issued.error().message;
+        EXPECT_EQ(*issued, n) << "issued_count: the rows inserted, not the rows sent";
+    }
+
+    std::unique_ptr<SqlCouponRepository> repo_;
+};
+
+INSTANTIATE_TEST_SUITE_P(Backends,
+                         CouponPersistTest,
+                         testing::Values(Backend::kSqlite, Backend::kPostgres),
+                         BackendName);
+
+TEST_P(CouponPersistTest, BatchesOfEverySizeLandWholeAndOnce) {
+    // Sizes around SQLite's chunk sizes (128, 64, ... 1 rows a statement), a smaller batch after
+    // a larger one, and the persister's largest batch and beyond.
+    for (int n : {1, 2, 3, 127, 128, 129, 255, 300, 257, 2000, 2049}) {
+        SCOPED_TRACE("batch of " + std::to_string(n));
+        const CouponTemplate t = Template(n);
+        const auto sent = Winners(t, 1, n);
+        auto got = repo_->PersistBatch(t, sent);
+        ASSERT_TRUE(got) << got.error().message;
+        ByRequest(sent, *got);
+        ExpectCounts(t.id, n);
+    }
+}
+
+TEST_P(CouponPersistTest, ARedeliveredBatchKeepsItsCouponsAndCountsOnlyNewRows) {
+    const CouponTemplate t = Template(1000);
+    const auto first = Winners(t, 1, 300);
+    auto once = repo_->PersistBatch(t, first);
+    ASSERT_TRUE(once) << once.error().message;
+    const auto before = ByRequest(first, *once);
+
+    // The same 300 again (a redelivery after a lost acknowledgement), with 100 new ones.
+    const auto again = Winners(t, 1, 400);
+    auto twice = repo_->PersistBatch(t, again);
+    ASSERT_TRUE(twice) << twice.error().message;
+    const auto after = ByRequest(again, *twice);
+    for (const auto& [request, coupon] : before) EXPECT_EQ(after.at(request), coupon);
+    ExpectCounts(t.id, 400);
 }
 
 TEST(OpenDbTest, AcceptsSqliteUrlsAndPlainPaths) {
