@@ -190,13 +190,7 @@ void RegisterCouponRoutes(Router& router, CouponService& coupons) {
                        co_return ErrorResponse(error, ctx.path());
                    }
                    IssueCounter(id, std::nullopt).Add();
-                   co_return JsonResponse(202, {{"requestId", r->request_id},
-                                                {"templateId", id},
-                                                {"userId", user},
-                                                {"status", "RESERVED"},
-                                                {"position", r->position},
-                                                {"remainingQuantity", r->remaining},
-                                                {"estimatedPersistMs", r->estimated_persist_ms}});
+                   co_return ReservedIssueResponse(id, user, *r);
                },
                {.summary = "Try to win a coupon (first come, first served)"});
 

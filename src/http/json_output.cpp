@@ -2,7 +2,9 @@
 
 #include <boost/json/serialize.hpp>
 
+#include "app/coupon_service.hpp"
 #include "common/clock.hpp"
+#include "common/decimal.hpp"
 
 namespace joopang::http {
 namespace json = boost::json;
@@ -96,6 +98,29 @@ json::value ToJson(const StockCheck& s) {
             {"available", s.available},
             {"currentStock", s.current_stock},
             {"requested", s.requested}};
+}
+
+HttpResponse ReservedIssueResponse(std::int64_t template_id,
+                                   std::int64_t user_id,
+                                   const IssueOutcome& outcome) {
+    HttpResponse r;
+    r.status = 202;
+    std::string& b = r.body;
+    b.reserve(200);
+    b += "{\"requestId\":";
+    AppendDecimal(b, outcome.request_id);
+    b += ",\"templateId\":";
+    AppendDecimal(b, template_id);
+    b += ",\"userId\":";
+    AppendDecimal(b, user_id);
+    b += ",\"status\":\"RESERVED\",\"position\":";
+    AppendDecimal(b, outcome.position);
+    b += ",\"remainingQuantity\":";
+    AppendDecimal(b, outcome.remaining);
+    b += ",\"estimatedPersistMs\":";
+    AppendDecimal(b, outcome.estimated_persist_ms);
+    b += '}';
+    return r;
 }
 
 HttpResponse JsonResponse(int status, const json::value& body) {

@@ -9,6 +9,10 @@
 #include "domain/user.hpp"
 #include "http/http_types.hpp"
 
+namespace joopang {
+struct IssueOutcome;
+}
+
 namespace joopang::http {
 
 boost::json::value ToJson(const User& u);
@@ -31,5 +35,13 @@ boost::json::value PageToJson(const Page<T>& page) {
 }
 
 HttpResponse JsonResponse(int status, const boost::json::value& body);
+
+/// The 202 of a won issue request (SPEC §4): {requestId, templateId, userId, status: "RESERVED",
+/// position, remainingQuantity, estimatedPersistMs}, written straight into the body like the
+/// error bodies: the first answers of a drop are these, and building a JSON object for each cost
+/// an allocation per key.
+HttpResponse ReservedIssueResponse(std::int64_t template_id,
+                                   std::int64_t user_id,
+                                   const IssueOutcome& outcome);
 
 }  // namespace joopang::http
