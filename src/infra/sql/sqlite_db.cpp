@@ -54,7 +54,7 @@ class SqliteConnection final : public Connection {
         sqlite3_busy_timeout(db, static_cast<int>(options.busy_timeout.count()));
         // temp_store=MEMORY: statement journals (kept when a transaction runs several writing
         // statements, as the persister's chunked INSERTs do) stay in memory instead of spilling
-        // to temporary files; chunks of 128 rows drained ~10 % slower without it.
+        // to temporary files; chunks of 128 rows drained 5-10 % slower without it.
         for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL",
                                    "PRAGMA foreign_keys=ON", "PRAGMA temp_store=MEMORY"}) {
             char* msg = nullptr;
