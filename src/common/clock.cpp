@@ -10,16 +10,16 @@ EpochMs NowMs() {
     return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
-void AppendRfc3339(std::string& out, EpochMs ms) {
-    // Calendar arithmetic instead of gmtime_r + snprintf: gmtime_r takes glibc's time-zone lock,
-    // and this runs for every error body (most answers of a coupon drop are 409/410).
+namespace {
+
+/// "YYYY-MM-DDTHH:MM:SS.mmmZ" of `ms` into buf[0..24).
+void FormatRfc3339Into(char* buf, EpochMs ms) {
     using namespace std::chrono;
     const sys_time<milliseconds> t{milliseconds(ms)};
     const auto day = floor<days>(t);
     const year_month_day ymd{day};
     const hh_mm_ss<milliseconds> hms{t - day};
-    char buf[32];
-    auto put = [&buf](int at, long v, int width) {
+    auto put = [buf](int at, long v, int width) {
         for (int i = width - 1; i >= 0; --i, v /= 10) buf[at + i] = static_cast<char>('0' + v % 10);
     };
     int y = static_cast<int>(ymd.year());
@@ -38,7 +38,32 @@ void AppendRfc3339(std::string& out, EpochMs ms) {
     buf[19] = '.';
     put(20, hms.subseconds().count(), 3);
     buf[23] = 'Z';
-    out.append(buf, 24);
+}
+
+}  // namespace
+
+void AppendRfc3339(std::string& out, EpochMs ms) {
+    // Calendar arithmetic instead of gmtime_r + snprintf: gmtime_r takes glibc's time-zone lock,
+    // and this runs for every error body (most answers of a coupon drop are 409/410). Each
+    // thread keeps the text of the last second it formatted: a drop formats "now" over and
+    // over, and only the milliseconds change within a second.
+    thread_local EpochMs cached_second = -1;
+    thread_local char cached[24];
+    if (ms < 0) {
+        char buf[24];
+        FormatRfc3339Into(buf, ms);
+        out.append(buf, sizeof buf);
+        return;
+    }
+    if (ms / 1000 != cached_second) {
+        FormatRfc3339Into(cached, ms);
+        cached_second = ms / 1000;
+    }
+    const int frac = static_cast<int>(ms % 1000);
+    char tail[4] = {static_cast<char>('0' + frac / 100), static_cast<char>('0' + frac / 10 % 10),
+                    static_cast<char>('0' + frac % 10), 'Z'};
+    out.append(cached, 20);  // up to and including the '.'
+    out.append(tail, sizeof tail);
 }
 
 std::string FormatRfc3339(EpochMs ms) {

@@ -146,7 +146,7 @@ awaitable<HttpResponse> Api::Handle(HttpRequest& request) {
     auto match = router_.Find(request.method, request.path);
     HttpResponse res;
     const Route* route = match.route;  // null unless found
-    RequestContext ctx(request, std::move(match.params), pool_);
+    RequestContext ctx(request, match.params, pool_);
     try {
         if (match.outcome == Router::Outcome::kNotFound) {
             res = ErrorResponse(Error{ErrorCode::kNotFound, "no route for " + request.path},

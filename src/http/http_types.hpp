@@ -2,8 +2,11 @@
 /// Plain request/response values that cross from the Beast server into handlers, so that handlers
 /// never include Beast.
 
+#include <array>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -25,6 +28,23 @@ struct HttpRequest {
             if (k == lower_name) return std::string_view(v);
         return std::nullopt;
     }
+};
+
+/// A matched path's captures, in order: views into the path given to Router::Find (router.hpp),
+/// which must outlive them (the request's own path does). Held inline: no allocation per request.
+class PathParams {
+  public:
+    static constexpr std::size_t kMax = 16;  // no route has more segments
+    void push_back(std::string_view v) { items_.at(size_++) = v; }
+    std::size_t size() const { return size_; }
+    std::string_view at(std::size_t i) const {
+        if (i >= size_) throw std::out_of_range("no such path capture");
+        return items_[i];
+    }
+
+  private:
+    std::array<std::string_view, kMax> items_{};
+    std::size_t size_ = 0;
 };
 
 /// Where a request's time went, sent as the Server-Timing header (in milliseconds).

@@ -18,10 +18,8 @@ namespace joopang::http {
 
 class RequestContext {
   public:
-    RequestContext(HttpRequest& request,
-                   std::vector<std::string> params,
-                   joopang::BlockingPool& pool)
-        : request_(request), params_(std::move(params)), pool_(pool) {}
+    RequestContext(HttpRequest& request, const PathParams& params, joopang::BlockingPool& pool)
+        : request_(request), params_(params), pool_(pool) {}
 
     HttpRequest& request() { return request_; }
     const std::string& path() const { return request_.path; }
@@ -43,7 +41,7 @@ class RequestContext {
 
   private:
     HttpRequest& request_;
-    std::vector<std::string> params_;
+    PathParams params_;  // views into request_.path
     joopang::BlockingPool& pool_;
     RequestTiming timing_;
 };

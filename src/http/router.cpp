@@ -43,7 +43,7 @@ Route& Router::Add(std::string method,
 
 Router::Match Router::Find(std::string_view method, std::string_view path) const {
     // Split into views (no allocation); at most kMaxSegments segments can match any route.
-    constexpr std::size_t kMaxSegments = 16;
+    constexpr std::size_t kMaxSegments = PathParams::kMax;
     std::string_view segments[kMaxSegments];
     std::size_t count = 0;
     for (std::size_t i = 0; i < path.size();) {
@@ -69,9 +69,8 @@ Router::Match Router::Find(std::string_view method, std::string_view path) const
         if (r->method == method || (method == "HEAD" && r->method == "GET")) {
             match.outcome = Outcome::kFound;
             match.route = r;
-            match.params.reserve(count);
             for (std::size_t i = 0; i < count; ++i)
-                if (IsCapture(r->segments[i])) match.params.emplace_back(segments[i]);
+                if (IsCapture(r->segments[i])) match.params.push_back(segments[i]);
             return match;
         }
         match.outcome = Outcome::kMethodNotAllowed;

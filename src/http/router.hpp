@@ -19,6 +19,7 @@ class Histogram;
 namespace joopang::http {
 
 class RequestContext;
+
 using RouteHandler = std::function<boost::asio::awaitable<HttpResponse>(RequestContext&)>;
 
 struct RouteOptions {
@@ -42,7 +43,7 @@ class Router {
     struct Match {
         Outcome outcome = Outcome::kNotFound;
         const Route* route = nullptr;
-        std::vector<std::string> params;
+        PathParams params;
         std::string allowed;  // "GET, POST" for kMethodNotAllowed
     };
 

@@ -225,7 +225,8 @@ RedisCouponStore::RedisCouponStore(std::shared_ptr<Client> client, CouponStoreSe
 RedisCouponStore::~RedisCouponStore() = default;
 
 Awaitable<Result<IssueDecision>> RedisCouponStore::TryIssue(std::int64_t t, std::int64_t user_id) {
-    co_return co_await batcher_->Issue(t, user_id);
+    // The batcher's own awaitable, not a coroutine around it: one frame less on every request.
+    return batcher_->Issue(t, user_id);
 }
 
 Awaitable<Status> RedisCouponStore::Publish(const CouponTemplate& t, std::int64_t already_issued) {
