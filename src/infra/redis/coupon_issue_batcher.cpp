@@ -5,6 +5,7 @@
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/execution/context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -117,8 +118,11 @@ namespace {
 
 using State = CouponIssueBatcher::State;
 
-/// Runs one batch's script call and hands every request its answer, in its own handler (not
-/// inside this coroutine) on the requests' executor.
+/// Runs one batch's script call and hands every request its answer on the requests' executor.
+/// This coroutine runs there too (Flush and Join spawn it on that executor), so dispatch resumes
+/// each request at once, up to its next wait (the response's write), instead of queueing a
+/// handler per answer: a post per answer cost ~530 instructions per request (callgrind,
+/// tools/bench/callgrind_issue.sh: 15,761 -> 15,234).
 asio::awaitable<void> Send(std::shared_ptr<State> s, std::unique_ptr<Batch> b) {
     auto r = co_await s->client->Eval(kIssueScript, b->keys, b->args);
     const std::size_t n = b->waiters.size();
@@ -133,10 +137,10 @@ asio::awaitable<void> Send(std::shared_ptr<State> s, std::unique_ptr<Batch> b) {
         for (const auto& element : r->elements) answers.push_back(DecisionOf(element));
     }
     for (std::size_t i = 0; i < n; ++i) {
-        asio::post(b->executor,
-                   [done = std::move(b->waiters[i]), answer = std::move(answers[i])]() mutable {
-                       std::move(done)(std::move(answer));
-                   });
+        asio::dispatch(b->executor,
+                       [done = std::move(b->waiters[i]), answer = std::move(answers[i])]() mutable {
+                           std::move(done)(std::move(answer));
+                       });
     }
 }
 
