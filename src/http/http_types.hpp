@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -18,16 +19,33 @@ struct HttpRequest {
     std::string method;  // "GET", "POST", …
     std::string path;    // percent-decoded path without the query
     std::string query;   // raw query string without '?'
-    /// Header names lower-cased.
-    std::vector<std::pair<std::string, std::string>> headers;
     std::string body;
     std::string remote;  // peer address
 
+    using HeaderField = std::pair<std::string, std::string>;
+    /// The headers, names lower-cased.
+    std::span<const HeaderField> Headers() const { return {header_storage.data(), header_count}; }
     std::optional<std::string_view> Header(std::string_view lower_name) const {
-        for (const auto& [k, v] : headers)
+        for (const auto& [k, v] : Headers())
             if (k == lower_name) return std::string_view(v);
         return std::nullopt;
     }
+    /// Appends a header, its name lower-cased.
+    void AddHeader(std::string_view name, std::string_view value) {
+        if (header_count == header_storage.size()) header_storage.emplace_back();
+        auto& [lower, stored] = header_storage[header_count++];
+        lower.assign(name);
+        for (auto& ch : lower)
+            if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
+        stored.assign(value);
+    }
+    void ClearHeaders() { header_count = 0; }
+
+  private:
+    // A connection parses every request into the same HttpRequest: the header strings are kept
+    // (entries past header_count are stale) and reassigned, not allocated again per request.
+    std::vector<HeaderField> header_storage;
+    std::size_t header_count = 0;
 };
 
 /// A matched path's captures, in order: views into the path given to Router::Find (router.hpp),

@@ -2,37 +2,20 @@
 
 #include <boost/beast/core/string.hpp>
 
-#include "http/percent_decode.hpp"
+#include "http/plain_request.hpp"
 
 namespace joopang::http {
 namespace bhttp = boost::beast::http;
 
-namespace {
-constexpr std::size_t kKeptBodyCapacity = 64 * 1024;
-}  // namespace
-
 RequestParser::RequestParser(HttpRequest& request, std::string& target)
     : request_(request), target_(target) {
-    request_.method.clear();
-    request_.path.clear();
-    request_.query.clear();
-    request_.headers.clear();
-    request_.body.clear();
-    request_.remote.clear();
-    target_.clear();
-    // A large body's buffer is not kept for the rest of the connection's life.
-    if (request_.body.capacity() > kKeptBodyCapacity) std::string().swap(request_.body);
+    ResetRequest(request_, target_);
 }
 
 void RequestParser::on_request_impl(
     bhttp::verb, string_view method, string_view target, int version, error_code&) {
-    request_.headers.reserve(8);  // one allocation for a typical request's headers
-    request_.method.assign(method.data(), method.size());
-    target_.assign(target.data(), target.size());
-    std::string_view t(target.data(), target.size());
-    auto q = t.find('?');
-    PercentDecodeInto(request_.path, t.substr(0, q));
-    if (q != std::string_view::npos) request_.query.assign(t.substr(q + 1));
+    StoreRequestLine(request_, target_, {method.data(), method.size()},
+                     {target.data(), target.size()});
     version_ = version;
 }
 
@@ -42,10 +25,7 @@ void RequestParser::on_field_impl(bhttp::field name,
                                   error_code&) {
     if (name == bhttp::field::expect && boost::beast::iequals(value, "100-continue"))
         expects_continue_ = true;
-    std::string lower(name_string.data(), name_string.size());
-    for (auto& ch : lower)
-        if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
-    request_.headers.emplace_back(std::move(lower), std::string(value.data(), value.size()));
+    request_.AddHeader({name_string.data(), name_string.size()}, {value.data(), value.size()});
 }
 
 void RequestParser::on_header_impl(error_code&) {}

@@ -19,6 +19,7 @@
 #include <unordered_map>
 
 #include "http/error_response.hpp"
+#include "http/plain_request.hpp"
 #include "http/request_parser.hpp"
 #include "http/response_writer.hpp"
 
@@ -170,80 +171,97 @@ awaitable<void> Server::Impl::Session(Reactor& reactor, std::shared_ptr<Connecti
             buffer.commit(n);
         }
         conn->busy = true;
-        RequestParser parser(request, target);
-        parser.header_limit(static_cast<std::uint32_t>(settings.max_header_bytes));
-        parser.body_limit(settings.max_body_bytes);
-        parser.eager(true);
-        conn->deadline = Clock::now() + settings.read_timeout;
-        // Feeds the parser from the buffer and reads only when it needs more: a request that
-        // arrived whole (the common case) is parsed without another asynchronous operation.
-        beast::error_code ec;
-        bool continue_sent = false;
-        bool closed_by_peer = false;
-        while (!ec && !parser.is_done()) {
-            if (buffer.size() > 0) {
-                std::size_t used = parser.put(buffer.data(), ec);
-                buffer.consume(used);
-                if (ec == bhttp::error::need_more) {
-                    ec = {};
-                } else if (ec) {
-                    break;
-                } else {
-                    if (parser.is_header_done() && parser.expects_continue() && !continue_sent &&
-                        !parser.is_done()) {
-                        continue_sent = true;
-                        std::string cont(kContinueResponse);
-                        if (!co_await Send(*conn, cont)) {
-                            closed_by_peer = true;
-                            break;
+        int version = 11;
+        bool client_keep_alive = true;
+        // A plain request that arrived whole is parsed straight from the buffer
+        // (plain_request.hpp); anything else, and every malformed request, goes to Beast.
+        std::optional<PlainRequest> plain;
+        if (buffer.size() > 0) {
+            const auto data = buffer.data();
+            plain = ParsePlainRequest({static_cast<const char*>(data.data()), data.size()},
+                                      settings.max_header_bytes, settings.max_body_bytes, request,
+                                      target);
+        }
+        if (plain) {
+            buffer.consume(plain->consumed);
+            version = plain->version;
+            client_keep_alive = plain->keep_alive;
+        } else {
+            RequestParser parser(request, target);
+            parser.header_limit(static_cast<std::uint32_t>(settings.max_header_bytes));
+            parser.body_limit(settings.max_body_bytes);
+            parser.eager(true);
+            conn->deadline = Clock::now() + settings.read_timeout;
+            // Feeds the parser from the buffer and reads only when it needs more: a request that
+            // arrived whole (the common case) is parsed without another asynchronous operation.
+            beast::error_code ec;
+            bool continue_sent = false;
+            bool closed_by_peer = false;
+            while (!ec && !parser.is_done()) {
+                if (buffer.size() > 0) {
+                    std::size_t used = parser.put(buffer.data(), ec);
+                    buffer.consume(used);
+                    if (ec == bhttp::error::need_more) {
+                        ec = {};
+                    } else if (ec) {
+                        break;
+                    } else {
+                        if (parser.is_header_done() && parser.expects_continue() &&
+                            !continue_sent && !parser.is_done()) {
+                            continue_sent = true;
+                            std::string cont(kContinueResponse);
+                            if (!co_await Send(*conn, cont)) {
+                                closed_by_peer = true;
+                                break;
+                            }
+                            conn->deadline = Clock::now() + settings.read_timeout;
                         }
-                        conn->deadline = Clock::now() + settings.read_timeout;
+                        if (used > 0) continue;
                     }
-                    if (used > 0) continue;
                 }
-            }
-            auto [rec, n] = co_await socket.async_read_some(buffer.prepare(kReadChunk), kTuple);
-            if (rec == asio::error::eof && parser.got_some()) {
-                parser.put_eof(ec);  // a request cut short: partial_message
-                if (!ec && !parser.is_done()) ec = bhttp::error::partial_message;
-            } else if (rec) {
-                closed_by_peer = true;  // EOF between requests, reset, or a timeout
-            } else {
-                buffer.commit(n);
+                auto [rec, n] = co_await socket.async_read_some(buffer.prepare(kReadChunk), kTuple);
+                if (rec == asio::error::eof && parser.got_some()) {
+                    parser.put_eof(ec);  // a request cut short: partial_message
+                    if (!ec && !parser.is_done()) ec = bhttp::error::partial_message;
+                } else if (rec) {
+                    closed_by_peer = true;  // EOF between requests, reset, or a timeout
+                } else {
+                    buffer.commit(n);
+                }
+                if (closed_by_peer) break;
             }
             if (closed_by_peer) break;
-        }
-        if (closed_by_peer) break;
-        if (ec) {
-            const std::string& path = parser.request().path;
-            const bool in_body = parser.is_header_done();
-            const int version = in_body ? parser.version() : 11;
-            // Built outside the co_await: GCC 12 mishandles conditional temporaries inside one.
-            std::optional<HttpResponse> refusal;
-            if (ec == bhttp::error::body_limit) {
-                // A declared Content-Length above the limit is refused before the body is read.
-                std::string message = "request body too large";
-                if (!in_body) {
-                    message = "request body exceeds " + std::to_string(settings.max_body_bytes) +
-                              " bytes";
+            if (ec) {
+                const std::string& path = parser.request().path;
+                const bool in_body = parser.is_header_done();
+                const int refusal_version = in_body ? parser.version() : 11;
+                // Built outside the co_await: GCC 12 mishandles conditional temporaries inside one.
+                std::optional<HttpResponse> refusal;
+                if (ec == bhttp::error::body_limit) {
+                    // A declared Content-Length above the limit is refused before the body is read.
+                    std::string message = "request body too large";
+                    if (!in_body) {
+                        message = "request body exceeds " +
+                                  std::to_string(settings.max_body_bytes) + " bytes";
+                    }
+                    refusal = ProtocolError(ErrorCode::kPayloadTooLarge, std::move(message), path);
+                } else if (ec == bhttp::error::header_limit) {
+                    refusal = ProtocolError(ErrorCode::kValidationFailed,
+                                            "request headers too large", path, 431);
+                } else if (IsParseError(ec)) {
+                    std::string message = "malformed HTTP request";
+                    if (in_body) message += " body";
+                    refusal = ProtocolError(ErrorCode::kValidationFailed, std::move(message), path);
                 }
-                refusal = ProtocolError(ErrorCode::kPayloadTooLarge, std::move(message), path);
-            } else if (ec == bhttp::error::header_limit) {
-                refusal = ProtocolError(ErrorCode::kValidationFailed, "request headers too large",
-                                        path, 431);
-            } else if (IsParseError(ec)) {
-                std::string message = "malformed HTTP request";
-                if (in_body) message += " body";
-                refusal = ProtocolError(ErrorCode::kValidationFailed, std::move(message), path);
+                if (refusal) co_await SendAndDrain(*conn, *refusal, refusal_version);
+                break;  // a request cut short just closes
             }
-            if (refusal) co_await SendAndDrain(*conn, *refusal, version);
-            break;  // a request cut short just closes
+            version = parser.version();
+            client_keep_alive = parser.keep_alive();
         }
         conn->deadline = Clock::time_point::max();
         request.remote = remote;
         const bool head = request.method == "HEAD";
-        const int version = parser.version();
-        const bool client_keep_alive = parser.keep_alive();
 
         HttpResponse response;
         try {

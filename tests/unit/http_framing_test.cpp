@@ -76,7 +76,7 @@ TEST(RequestParser, ReusedStorageKeepsNothingOfTheRequestBefore) {
     EXPECT_EQ(request.query, "");
     EXPECT_EQ(request.body, "");
     EXPECT_EQ(request.remote, "");
-    ASSERT_EQ(request.headers.size(), 1u);
+    ASSERT_EQ(request.Headers().size(), 1u);
     EXPECT_EQ(request.Header("host").value_or(""), "other");
     EXPECT_FALSE(request.Header("x-one"));
     // a large body's buffer is not carried on to the next request
