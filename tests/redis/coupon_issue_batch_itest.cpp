@@ -190,6 +190,14 @@ TEST_F(CouponIssueBatchTest, AUserWithALimitOfTwoWinsTwiceInOneBatch) {
                 if (f[i].str == "s") seqs.push_back(f[i + 1].str);
         }
         EXPECT_EQ(seqs, (std::vector<std::string>{"1", "1", "2"}));
+        // A later batch reads the counts the earlier one left: user 8 holds one of two, user 7
+        // both.
+        const std::vector<std::int64_t> later{8, 7, 8};
+        auto e = co_await IssueTogether(issue, later);
+        ExpectWin(e[0], 4, 6);
+        ExpectLoss(e[1], Kind::kAlreadyIssued);
+        ExpectLoss(e[2], Kind::kAlreadyIssued);
+        EXPECT_EQ((co_await Must(c, MakeArgs("HGET", coupon_keys::Users(2), "8"))).str, "2");
     });
 }
 

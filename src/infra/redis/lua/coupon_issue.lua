@@ -58,7 +58,16 @@ else
     sold_out = true
   end
 end
-local counts = {}   -- user -> coupons held, once read or won in this batch
+-- Every user's count of coupons held, read at once: each redis.call has a fixed cost (~0.25 us),
+-- and one HMGET for the batch replaces an HGET per request (docs/benchmarks.md, session 8).
+local counts = {}   -- user -> coupons held, as read, then as won in this batch
+if not inactive and n > 0 then
+  local held = redis.call('HMGET', KEYS[3], unpack(ARGV, 2, n + 1))
+  for i = 1, n do
+    local user = ARGV[i + 1]
+    if not counts[user] then counts[user] = held[i] and tonumber(held[i]) or 0 end
+  end
+end
 local winners = {}  -- users who won in this batch, each once, in order
 local won = {}      -- the same users, as a set
 local left, stock, seq, first_seq
@@ -75,11 +84,6 @@ for i = 1, n do
   if not answer and inactive then answer = -3 end
   if not answer then
     local have = counts[user]
-    if not have then
-      local held = redis.call('HGET', KEYS[3], user)
-      have = held and tonumber(held) or 0
-      counts[user] = have
-    end
     if have >= limit then
       answer = -1
     elseif sold_out then
