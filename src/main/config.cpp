@@ -145,6 +145,10 @@ int ParseConfig(int argc, char** argv, Config& c) {
         "most coupon issue requests (of one I/O thread and template) decided by one Redis script "
         "call; 1 = one call per request")
         ->check(CLI::Range(1, 1024));
+    Opt(app, "--issue-in-flight", c.issue_in_flight,
+        "most coupon issue script calls (of one I/O thread and template) at Redis at once; the "
+        "requests read meanwhile wait and go together in the next")
+        ->check(CLI::Range(1, 64));
     DurationOpt(app, "--reconcile-interval", c.reconcile_interval,
                 "how often Redis and the database are compared per template");
     FlagOpt(app, "--repair", c.repair,

@@ -41,6 +41,7 @@ struct Config {
     std::chrono::milliseconds forget_consumers_after{600000};
     std::int64_t issue_rate_limit = 20;
     int issue_batch = 128;
+    int issue_in_flight = 2;
     std::chrono::milliseconds reconcile_interval{60'000};
     bool repair = false;
     std::chrono::milliseconds template_sync_interval{30'000};

@@ -7,6 +7,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <chrono>
+#include <cstring>
 #include <map>
 
 #include "infra/redis/client.hpp"
@@ -34,7 +35,8 @@ class CouponIssueBatchTest : public testing::OneServerTest<Client> {
     /// Runs `body` on a fresh single-threaded io_context.
     void OnOneLoop(std::int64_t rate,
                    std::size_t max_batch,
-                   std::function<asio::awaitable<void>(Loop&)> body) {
+                   std::function<asio::awaitable<void>(Loop&)> body,
+                   std::size_t max_in_flight = CouponIssueBatcher::kDefaultMaxInFlight) {
         const std::string url = server_->Url();
         testing::RunCoroutine([&](asio::io_context& io) -> asio::awaitable<void> {
             auto c = co_await Connect(io.get_executor(), url);
@@ -42,7 +44,8 @@ class CouponIssueBatchTest : public testing::OneServerTest<Client> {
             Loop loop;
             loop.client = *c;
             loop.store = std::make_unique<RedisCouponStore>(loop.client, CouponStoreSettings{rate});
-            loop.batcher = std::make_unique<CouponIssueBatcher>(loop.client, rate, max_batch);
+            loop.batcher =
+                std::make_unique<CouponIssueBatcher>(loop.client, rate, max_batch, max_in_flight);
             co_await body(loop);
             loop.client->Close();
         });
@@ -252,6 +255,73 @@ TEST_F(CouponIssueBatchTest, ABatchCarriesAtMostItsLimitAndTheRestFollowInOrder)
         EXPECT_EQ(co_await ScriptCalls(*loop.client), 3);  // 2 + 2 + 1
         for (std::int64_t i = 0; i < 5; ++i) ExpectWin(d[i], i + 1, 99 - i);
     });
+}
+
+/// Requests of three turns of the loop while Redis holds the first turn's call (CLIENT PAUSE):
+/// with one call allowed in flight, the second and third turns wait and go as one call; with no
+/// limit (as before --issue-in-flight), each turn is a call of its own. Either way every request
+/// is decided in arrival order.
+asio::awaitable<std::pair<long long, std::vector<Result<IssueDecision>>>> ThreeTurnsBehindAPause(
+    CouponIssueBatcher& batcher, Client& client, std::int64_t template_id) {
+    auto ex = co_await asio::this_coro::executor;
+    auto r = co_await client.Command(MakeArgs("CLIENT", "PAUSE", "300", "ALL"));
+    if (!r || r->IsError()) throw std::runtime_error("CLIENT PAUSE failed");
+    std::vector<std::optional<Result<IssueDecision>>> got(4);
+    std::size_t done = 0;
+    asio::steady_timer timer(ex);
+    const std::vector<std::vector<std::int64_t>> turns{{1}, {2}, {3, 4}};
+    std::size_t i = 0;
+    for (const auto& turn : turns) {
+        for (std::int64_t user : turn) {
+            asio::co_spawn(ex, batcher.Issue(template_id, user),
+                           [&got, &done, at = i++](std::exception_ptr e, Result<IssueDecision> d) {
+                               if (e) std::rethrow_exception(e);
+                               got[at] = std::move(d);
+                               ++done;
+                           });
+        }
+        timer.expires_after(std::chrono::milliseconds(20));  // the next turn, well inside the pause
+        co_await timer.async_wait(asio::use_awaitable);
+    }
+    while (done < got.size()) {
+        timer.expires_after(std::chrono::milliseconds(1));
+        co_await timer.async_wait(asio::use_awaitable);
+    }
+    Reply info = (co_await client.Command(MakeArgs("INFO", "commandstats"))).value();
+    long long calls = 0;
+    for (const char* name : {"cmdstat_evalsha:calls=", "cmdstat_eval:calls="}) {
+        auto at = info.str.find(name);
+        if (at != std::string::npos) calls += std::stoll(info.str.substr(at + std::strlen(name)));
+    }
+    std::vector<Result<IssueDecision>> out;
+    for (auto& g : got) out.push_back(std::move(*g));
+    co_return std::pair{calls, std::move(out)};
+}
+
+TEST_F(CouponIssueBatchTest, WithACallInFlightLaterTurnsWaitAndGoTogether) {
+    OnOneLoop(
+        0, CouponIssueBatcher::kDefaultMaxBatch,
+        [](Loop& loop) -> asio::awaitable<void> {
+            co_await Warm(loop);
+            co_await Publish(loop, 6, 100);
+            auto [calls, d] = co_await ThreeTurnsBehindAPause(*loop.batcher, *loop.client, 6);
+            EXPECT_EQ(calls, 2);  // {1}, then {2, 3, 4}
+            for (std::int64_t i = 0; i < 4; ++i) ExpectWin(d[i], i + 1, 99 - i);
+        },
+        1);
+}
+
+TEST_F(CouponIssueBatchTest, WithoutAnInFlightLimitEveryTurnIsACall) {
+    OnOneLoop(
+        0, CouponIssueBatcher::kDefaultMaxBatch,
+        [](Loop& loop) -> asio::awaitable<void> {
+            co_await Warm(loop);
+            co_await Publish(loop, 7, 100);
+            auto [calls, d] = co_await ThreeTurnsBehindAPause(*loop.batcher, *loop.client, 7);
+            EXPECT_EQ(calls, 3);  // {1}, {2}, {3, 4}
+            for (std::int64_t i = 0; i < 4; ++i) ExpectWin(d[i], i + 1, 99 - i);
+        },
+        64);
 }
 
 TEST_F(CouponIssueBatchTest, EveryRequestOfABatchHearsTheErrorWhenRedisIsGone) {

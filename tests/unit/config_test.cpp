@@ -40,6 +40,26 @@ TEST(Config, RejectsBadValues) {
     EXPECT_NE(ParseConfig(4, const_cast<char**>(argv), c), -1);
 }
 
+TEST(Config, IssueInFlightDefaultsToTwoAndStaysWithinOneTo64) {
+    {
+        const char* argv[] = {"joopang", "serve"};
+        Config c;
+        EXPECT_EQ(ParseConfig(2, const_cast<char**>(argv), c), -1);
+        EXPECT_EQ(c.issue_in_flight, 2);
+    }
+    {
+        const char* argv[] = {"joopang", "serve", "--issue-in-flight", "64"};
+        Config c;
+        EXPECT_EQ(ParseConfig(4, const_cast<char**>(argv), c), -1);
+        EXPECT_EQ(c.issue_in_flight, 64);
+    }
+    for (const char* bad : {"0", "65", "-1", "two"}) {
+        const char* argv[] = {"joopang", "serve", "--issue-in-flight", bad};
+        Config c;
+        EXPECT_NE(ParseConfig(4, const_cast<char**>(argv), c), -1) << bad;
+    }
+}
+
 TEST(Config, IssueBatchDefaultsTo128AndStaysWithinOneTo1024) {
     {
         const char* argv[] = {"joopang", "serve"};

@@ -12,6 +12,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -33,15 +34,6 @@ const Script kIssueScript("coupon-issue", std::string(kCouponIssueLua));
 
 using Done = asio::any_completion_handler<void(Result<IssueDecision>)>;
 
-/// The requests of one script call.
-struct Batch {
-    std::uint64_t id = 0;
-    asio::any_io_executor executor;  // of the requests: their answers are posted there
-    Args keys;  // meta stock users seq stream, then each request's rate-limit key (if limited)
-    Args args;  // the rate limit, then each request's user
-    std::vector<Done> waiters;
-};
-
 /// A batch being filled: per event loop (execution context) and template.
 struct OpenKey {
     const void* context = nullptr;
@@ -53,6 +45,17 @@ struct OpenKeyHash {
         return std::hash<const void*>()(k.context) ^
                (std::hash<std::int64_t>()(k.template_id) << 1);
     }
+};
+
+/// The requests of one script call.
+struct Batch {
+    std::uint64_t id = 0;
+    OpenKey key;
+    bool deferred = false;  // its flush found max_in_flight batches at Redis: sent after one
+    asio::any_io_executor executor;  // of the requests: their answers are posted there
+    Args keys;  // meta stock users seq stream, then each request's rate-limit key (if limited)
+    Args args;  // the rate limit, then each request's user
+    std::vector<Done> waiters;
 };
 
 Error ScriptError(const Reply& r) {
@@ -108,9 +111,11 @@ struct CouponIssueBatcher::State {
     std::shared_ptr<Client> client;
     std::string rate;  // the script's first argument: "0" = no limit, and no rate-limit keys
     std::size_t max_batch = kDefaultMaxBatch;
+    std::size_t max_in_flight = kDefaultMaxInFlight;
 
-    std::mutex mu;  // guards the two below (an io_context may be run by several threads)
+    std::mutex mu;  // guards the three below (an io_context may be run by several threads)
     std::unordered_map<OpenKey, std::unique_ptr<Batch>, OpenKeyHash> open;
+    std::unordered_map<OpenKey, std::size_t, OpenKeyHash> in_flight;  // batches at Redis
     std::uint64_t next_id = 0;
 };
 
@@ -118,13 +123,44 @@ namespace {
 
 using State = CouponIssueBatcher::State;
 
+asio::awaitable<void> Send(std::shared_ptr<State> s, std::unique_ptr<Batch> b);
+
+/// Counts a batch of `key` answered, and sends the one its flush deferred, if any.
+void Answered(const std::shared_ptr<State>& s, const OpenKey& key) {
+    std::unique_ptr<Batch> next;
+    {
+        std::lock_guard lock(s->mu);
+        auto flying = s->in_flight.find(key);
+        if (flying != s->in_flight.end() && --flying->second == 0) s->in_flight.erase(flying);
+        auto it = s->open.find(key);
+        if (it != s->open.end() && it->second->deferred) {
+            next = std::move(it->second);
+            s->open.erase(it);
+            ++s->in_flight[key];
+        }
+    }
+    if (next) {
+        auto ex = next->executor;
+        asio::co_spawn(ex, Send(s, std::move(next)), asio::detached);
+    }
+}
+
 /// Runs one batch's script call and hands every request its answer on the requests' executor.
 /// This coroutine runs there too (Flush and Join spawn it on that executor), so dispatch resumes
 /// each request at once, up to its next wait (the response's write), instead of queueing a
 /// handler per answer: a post per answer cost ~530 instructions per request (callgrind,
 /// tools/bench/callgrind_issue.sh: 15,761 -> 15,234).
 asio::awaitable<void> Send(std::shared_ptr<State> s, std::unique_ptr<Batch> b) {
-    auto r = co_await s->client->Eval(kIssueScript, b->keys, b->args);
+    std::optional<Result<Reply>> reply;
+    try {
+        reply = co_await s->client->Eval(kIssueScript, b->keys, b->args);
+    } catch (...) {
+        Answered(s, b->key);  // never leave the key's deferred batch waiting
+        throw;
+    }
+    // The next batch goes to Redis before this one's answers are handed out.
+    Answered(s, b->key);
+    auto& r = *reply;
     const std::size_t n = b->waiters.size();
     std::vector<Result<IssueDecision>> answers;
     answers.reserve(n);
@@ -151,8 +187,14 @@ void Flush(const std::shared_ptr<State>& s, const OpenKey& key, std::uint64_t id
         std::lock_guard lock(s->mu);
         auto it = s->open.find(key);
         if (it == s->open.end() || it->second->id != id) return;
+        if (s->in_flight[key] >= s->max_in_flight) {
+            // Sent when a batch of this key is answered, with whatever joins it meanwhile.
+            it->second->deferred = true;
+            return;
+        }
         b = std::move(it->second);
         s->open.erase(it);
+        ++s->in_flight[key];
     }
     auto ex = b->executor;
     asio::co_spawn(ex, Send(s, std::move(b)), asio::detached);
@@ -175,6 +217,7 @@ void Join(const std::shared_ptr<State>& s,
         if (!open) {
             open = std::make_unique<Batch>();
             open->id = ++s->next_id;
+            open->key = key;
             open->executor = ex;
             open->keys = MakeArgs(keys::Meta(template_id), keys::Stock(template_id),
                                   keys::Users(template_id), keys::Seq(template_id),
@@ -190,8 +233,10 @@ void Join(const std::shared_ptr<State>& s,
         open->args.push_back(std::move(user));
         open->waiters.push_back(std::move(done));
         if (open->waiters.size() >= s->max_batch) {
+            // A full batch goes at once, whatever is in flight.
             full = std::move(open);
             s->open.erase(key);
+            ++s->in_flight[key];
         }
     }
     if (full) asio::co_spawn(ex, Send(s, std::move(full)), asio::detached);
@@ -201,11 +246,13 @@ void Join(const std::shared_ptr<State>& s,
 
 CouponIssueBatcher::CouponIssueBatcher(std::shared_ptr<Client> client,
                                        std::int64_t rate_limit_per_second,
-                                       std::size_t max_batch)
+                                       std::size_t max_batch,
+                                       std::size_t max_in_flight)
     : state_(std::make_shared<State>()) {
     state_->client = std::move(client);
     state_->rate = std::to_string(rate_limit_per_second);
     state_->max_batch = std::max<std::size_t>(1, max_batch);
+    state_->max_in_flight = std::max<std::size_t>(1, max_in_flight);
 }
 
 CouponIssueBatcher::~CouponIssueBatcher() = default;

@@ -219,8 +219,10 @@ std::string RedisCouponStore::EntryIdOf(std::int64_t request_id) {
 
 RedisCouponStore::RedisCouponStore(std::shared_ptr<Client> client, CouponStoreSettings settings)
     : client_(std::move(client)),
-      batcher_(std::make_unique<CouponIssueBatcher>(
-          client_, settings.rate_limit_per_second, settings.issue_batch)) {}
+      batcher_(std::make_unique<CouponIssueBatcher>(client_,
+                                                    settings.rate_limit_per_second,
+                                                    settings.issue_batch,
+                                                    settings.issue_in_flight)) {}
 
 RedisCouponStore::~RedisCouponStore() = default;
 

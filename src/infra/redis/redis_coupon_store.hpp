@@ -17,6 +17,8 @@ struct CouponStoreSettings {
     std::int64_t rate_limit_per_second = 20;
     /// The most issue requests one script call decides (see CouponIssueBatcher).
     std::size_t issue_batch = CouponIssueBatcher::kDefaultMaxBatch;
+    /// Batches of one thread and template at Redis at once (see CouponIssueBatcher).
+    std::size_t issue_in_flight = CouponIssueBatcher::kDefaultMaxInFlight;
 };
 
 class RedisCouponStore final : public CouponGate, public CouponIssueQueue {
