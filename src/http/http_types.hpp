@@ -39,9 +39,14 @@ struct HttpRequest {
             if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
         stored.assign(value);
     }
-    void ClearHeaders() { header_count = 0; }
+    void ClearHeaders() {
+        header_count = 0;
+        // An unusually long header list is not kept for the rest of the connection's life.
+        if (header_storage.size() > kKeptHeaders) std::vector<HeaderField>().swap(header_storage);
+    }
 
   private:
+    static constexpr std::size_t kKeptHeaders = 32;
     // A connection parses every request into the same HttpRequest: the header strings are kept
     // (entries past header_count are stale) and reassigned, not allocated again per request.
     std::vector<HeaderField> header_storage;
