@@ -52,7 +52,7 @@ struct Batch {
     std::uint64_t id = 0;
     OpenKey key;
     bool deferred = false;  // its flush found max_in_flight batches at Redis: sent after one
-    asio::any_io_executor executor;  // of the requests: their answers are posted there
+    asio::any_io_executor executor;  // of the requests: their answers are handed out there
     Args keys;  // meta stock users seq stream, then each request's rate-limit key (if limited)
     Args args;  // the rate limit, then each request's user
     std::vector<Done> waiters;
