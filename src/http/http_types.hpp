@@ -13,6 +13,8 @@
 #include <utility>
 #include <vector>
 
+#include "common/ascii.hpp"
+
 namespace joopang::http {
 
 struct HttpRequest {
@@ -35,8 +37,7 @@ struct HttpRequest {
         if (header_count == header_storage.size()) header_storage.emplace_back();
         auto& [lower, stored] = header_storage[header_count++];
         lower.assign(name);
-        for (auto& ch : lower)
-            if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
+        for (auto& ch : lower) ch = AsciiLower(ch);
         stored.assign(value);
     }
     void ClearHeaders() {

@@ -4,6 +4,7 @@
 #include <array>
 #include <cstring>
 
+#include "common/ascii.hpp"
 #include "http/percent_decode.hpp"
 
 namespace joopang::http {
@@ -42,17 +43,6 @@ const char* SkipPrintable(const char* p, const char* stop, unsigned char lo) {
         p += 8;
     }
     return p;
-}
-
-/// `s` equals the lower-case `lower`, ignoring ASCII case.
-bool EqualsLower(std::string_view s, std::string_view lower) {
-    if (s.size() != lower.size()) return false;
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        char c = s[i];
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-        if (c != lower[i]) return false;
-    }
-    return true;
 }
 
 }  // namespace
@@ -147,7 +137,7 @@ std::optional<PlainRequest> ParsePlainRequest(std::string_view input,
         // except a single plain Content-Length and a single plain Connection.
         switch (name.size()) {
             case 14:
-                if (EqualsLower(name, "content-length")) {
+                if (AsciiIEquals(name, "content-length")) {
                     if (content_length || value.empty() || value.size() > 18) return std::nullopt;
                     std::uint64_t n = 0;
                     for (char c : value) {
@@ -158,27 +148,27 @@ std::optional<PlainRequest> ParsePlainRequest(std::string_view input,
                 }
                 break;
             case 10:
-                if (EqualsLower(name, "connection")) {
+                if (AsciiIEquals(name, "connection")) {
                     if (connection != Connection::kUnset) return std::nullopt;
-                    if (EqualsLower(value, "close"))
+                    if (AsciiIEquals(value, "close"))
                         connection = Connection::kClose;
-                    else if (EqualsLower(value, "keep-alive"))
+                    else if (AsciiIEquals(value, "keep-alive"))
                         connection = Connection::kKeepAlive;
                     else
                         return std::nullopt;
                 }
                 break;
             case 17:
-                if (EqualsLower(name, "transfer-encoding")) return std::nullopt;
+                if (AsciiIEquals(name, "transfer-encoding")) return std::nullopt;
                 break;
             case 6:
-                if (EqualsLower(name, "expect")) return std::nullopt;
+                if (AsciiIEquals(name, "expect")) return std::nullopt;
                 break;
             case 7:
-                if (EqualsLower(name, "upgrade")) return std::nullopt;
+                if (AsciiIEquals(name, "upgrade")) return std::nullopt;
                 break;
             case 16:
-                if (EqualsLower(name, "proxy-connection")) return std::nullopt;
+                if (AsciiIEquals(name, "proxy-connection")) return std::nullopt;
                 break;
             default:
                 break;

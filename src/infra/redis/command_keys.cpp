@@ -3,21 +3,14 @@
 #include <charconv>
 #include <string_view>
 
+#include "common/ascii.hpp"
 #include "infra/redis/crc16.hpp"
 
 namespace joopang::redis {
 
 namespace {
 
-bool Is(std::string_view name, std::string_view upper) {
-    if (name.size() != upper.size()) return false;
-    for (std::size_t i = 0; i < name.size(); ++i) {
-        char c = name[i];
-        if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
-        if (c != upper[i]) return false;
-    }
-    return true;
-}
+bool Is(std::string_view name, std::string_view upper) { return AsciiIEquals(name, upper); }
 
 template <class... Names>
 bool IsAny(std::string_view name, Names... names) {
