@@ -45,6 +45,13 @@ const char* SkipPrintable(const char* p, const char* stop, unsigned char lo) {
     return p;
 }
 
+/// The other fields that change how a message is framed or answered.
+bool LeftToBeast(std::string_view name) {
+    for (std::string_view field : {"transfer-encoding", "expect", "upgrade", "proxy-connection"})
+        if (AsciiIEquals(name, field)) return true;
+    return false;
+}
+
 }  // namespace
 
 void ResetRequest(HttpRequest& request, std::string& target) {
@@ -135,43 +142,24 @@ std::optional<PlainRequest> ParsePlainRequest(std::string_view input,
 
         // The fields that change how the message is framed or answered are left to Beast,
         // except a single plain Content-Length and a single plain Connection.
-        switch (name.size()) {
-            case 14:
-                if (AsciiIEquals(name, "content-length")) {
-                    if (content_length || value.empty() || value.size() > 18) return std::nullopt;
-                    std::uint64_t n = 0;
-                    for (char c : value) {
-                        if (c < '0' || c > '9') return std::nullopt;
-                        n = n * 10 + static_cast<std::uint64_t>(c - '0');
-                    }
-                    content_length = n;
-                }
-                break;
-            case 10:
-                if (AsciiIEquals(name, "connection")) {
-                    if (connection != Connection::kUnset) return std::nullopt;
-                    if (AsciiIEquals(value, "close"))
-                        connection = Connection::kClose;
-                    else if (AsciiIEquals(value, "keep-alive"))
-                        connection = Connection::kKeepAlive;
-                    else
-                        return std::nullopt;
-                }
-                break;
-            case 17:
-                if (AsciiIEquals(name, "transfer-encoding")) return std::nullopt;
-                break;
-            case 6:
-                if (AsciiIEquals(name, "expect")) return std::nullopt;
-                break;
-            case 7:
-                if (AsciiIEquals(name, "upgrade")) return std::nullopt;
-                break;
-            case 16:
-                if (AsciiIEquals(name, "proxy-connection")) return std::nullopt;
-                break;
-            default:
-                break;
+        if (AsciiIEquals(name, "content-length")) {
+            if (content_length || value.empty() || value.size() > 18) return std::nullopt;
+            std::uint64_t n = 0;
+            for (char c : value) {
+                if (c < '0' || c > '9') return std::nullopt;
+                n = n * 10 + static_cast<std::uint64_t>(c - '0');
+            }
+            content_length = n;
+        } else if (AsciiIEquals(name, "connection")) {
+            if (connection != Connection::kUnset) return std::nullopt;
+            if (AsciiIEquals(value, "close"))
+                connection = Connection::kClose;
+            else if (AsciiIEquals(value, "keep-alive"))
+                connection = Connection::kKeepAlive;
+            else
+                return std::nullopt;
+        } else if (LeftToBeast(name)) {
+            return std::nullopt;
         }
         request.AddHeader(name, value);
     }
