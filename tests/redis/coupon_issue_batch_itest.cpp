@@ -129,6 +129,12 @@ class CouponIssueBatchTest : public testing::OneServerTest<Client> {
         ASSERT_TRUE(d) << d.error().message;
         EXPECT_EQ(d->kind, kind);
     }
+
+    /// ThreeTurnsBehindAPause (below) on a batcher allowing `max_in_flight` calls: Redis runs
+    /// `calls` script calls, and the four requests win in arrival order.
+    void ExpectThreeTurnsBehindAPause(std::size_t max_in_flight,
+                                      std::int64_t template_id,
+                                      long long calls);
 };
 
 TEST_F(CouponIssueBatchTest, RequestsReadInOneTurnAreOneScriptCallDecidedInArrivalOrder) {
@@ -298,30 +304,30 @@ asio::awaitable<std::pair<long long, std::vector<Result<IssueDecision>>>> ThreeT
     co_return std::pair{calls, std::move(out)};
 }
 
-TEST_F(CouponIssueBatchTest, WithACallInFlightLaterTurnsWaitAndGoTogether) {
+void CouponIssueBatchTest::ExpectThreeTurnsBehindAPause(std::size_t max_in_flight,
+                                                        std::int64_t template_id,
+                                                        long long calls) {
     OnOneLoop(
         0, CouponIssueBatcher::kDefaultMaxBatch,
-        [](Loop& loop) -> asio::awaitable<void> {
+        [template_id, calls](Loop& loop) -> asio::awaitable<void> {
             co_await Warm(loop);
-            co_await Publish(loop, 6, 100);
-            auto [calls, d] = co_await ThreeTurnsBehindAPause(*loop.batcher, *loop.client, 6);
-            EXPECT_EQ(calls, 2);  // {1}, then {2, 3, 4}
+            co_await Publish(loop, template_id, 100);
+            auto [made, d] =
+                co_await ThreeTurnsBehindAPause(*loop.batcher, *loop.client, template_id);
+            EXPECT_EQ(made, calls);
             for (std::int64_t i = 0; i < 4; ++i) ExpectWin(d[i], i + 1, 99 - i);
         },
-        1);
+        max_in_flight);
+}
+
+TEST_F(CouponIssueBatchTest, WithACallInFlightLaterTurnsWaitAndGoTogether) {
+    // {1}, then {2, 3, 4}
+    ExpectThreeTurnsBehindAPause(/*max_in_flight=*/1, /*template_id=*/6, /*calls=*/2);
 }
 
 TEST_F(CouponIssueBatchTest, WithoutAnInFlightLimitEveryTurnIsACall) {
-    OnOneLoop(
-        0, CouponIssueBatcher::kDefaultMaxBatch,
-        [](Loop& loop) -> asio::awaitable<void> {
-            co_await Warm(loop);
-            co_await Publish(loop, 7, 100);
-            auto [calls, d] = co_await ThreeTurnsBehindAPause(*loop.batcher, *loop.client, 7);
-            EXPECT_EQ(calls, 3);  // {1}, {2}, {3, 4}
-            for (std::int64_t i = 0; i < 4; ++i) ExpectWin(d[i], i + 1, 99 - i);
-        },
-        64);
+    // {1}, {2}, {3, 4}
+    ExpectThreeTurnsBehindAPause(/*max_in_flight=*/64, /*template_id=*/7, /*calls=*/3);
 }
 
 TEST_F(CouponIssueBatchTest, EveryRequestOfABatchHearsTheErrorWhenRedisIsGone) {

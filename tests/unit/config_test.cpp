@@ -40,42 +40,38 @@ TEST(Config, RejectsBadValues) {
     EXPECT_NE(ParseConfig(4, const_cast<char**>(argv), c), -1);
 }
 
-TEST(Config, IssueInFlightDefaultsToTwoAndStaysWithinOneTo64) {
+/// `flag` defaults to `expected_default`, takes `good`, and refuses every one of `bad`.
+void ExpectIntOption(const char* flag,
+                     int Config::*field,
+                     int expected_default,
+                     const char* good,
+                     int good_value,
+                     std::initializer_list<const char*> bad) {
     {
         const char* argv[] = {"joopang", "serve"};
         Config c;
         EXPECT_EQ(ParseConfig(2, const_cast<char**>(argv), c), -1);
-        EXPECT_EQ(c.issue_in_flight, 2);
+        EXPECT_EQ(c.*field, expected_default) << flag;
     }
     {
-        const char* argv[] = {"joopang", "serve", "--issue-in-flight", "64"};
+        const char* argv[] = {"joopang", "serve", flag, good};
         Config c;
-        EXPECT_EQ(ParseConfig(4, const_cast<char**>(argv), c), -1);
-        EXPECT_EQ(c.issue_in_flight, 64);
+        EXPECT_EQ(ParseConfig(4, const_cast<char**>(argv), c), -1) << flag;
+        EXPECT_EQ(c.*field, good_value) << flag;
     }
-    for (const char* bad : {"0", "65", "-1", "two"}) {
-        const char* argv[] = {"joopang", "serve", "--issue-in-flight", bad};
+    for (const char* b : bad) {
+        const char* argv[] = {"joopang", "serve", flag, b};
         Config c;
-        EXPECT_NE(ParseConfig(4, const_cast<char**>(argv), c), -1) << bad;
+        EXPECT_NE(ParseConfig(4, const_cast<char**>(argv), c), -1) << flag << " " << b;
     }
 }
 
+TEST(Config, IssueInFlightDefaultsToTwoAndStaysWithinOneTo64) {
+    ExpectIntOption("--issue-in-flight", &Config::issue_in_flight, 2, "64", 64,
+                    {"0", "65", "-1", "two"});
+}
+
 TEST(Config, IssueBatchDefaultsTo128AndStaysWithinOneTo1024) {
-    {
-        const char* argv[] = {"joopang", "serve"};
-        Config c;
-        EXPECT_EQ(ParseConfig(2, const_cast<char**>(argv), c), -1);
-        EXPECT_EQ(c.issue_batch, 128);
-    }
-    {
-        const char* argv[] = {"joopang", "serve", "--issue-batch", "1"};
-        Config c;
-        EXPECT_EQ(ParseConfig(4, const_cast<char**>(argv), c), -1);
-        EXPECT_EQ(c.issue_batch, 1);
-    }
-    for (const char* bad : {"0", "1025", "-3", "many"}) {
-        const char* argv[] = {"joopang", "serve", "--issue-batch", bad};
-        Config c;
-        EXPECT_NE(ParseConfig(4, const_cast<char**>(argv), c), -1) << bad;
-    }
+    ExpectIntOption("--issue-batch", &Config::issue_batch, 128, "1", 1,
+                    {"0", "1025", "-3", "many"});
 }
