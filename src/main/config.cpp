@@ -149,6 +149,10 @@ int ParseConfig(int argc, char** argv, Config& c) {
         "most coupon issue script calls (of one I/O thread and template) at Redis at once; the "
         "requests read meanwhile wait and go together in the next")
         ->check(CLI::Range(1, 64));
+    DurationOpt(app, "--sold-out-memo", c.sold_out_memo,
+                "once a template is sold out, each I/O thread answers users it has already heard "
+                "about (409/410) from memory for this long after Redis confirmed the sell-out; "
+                "the longest another instance's pause or restore can go unseen (0 = off)");
     DurationOpt(app, "--reconcile-interval", c.reconcile_interval,
                 "how often Redis and the database are compared per template");
     FlagOpt(app, "--repair", c.repair,

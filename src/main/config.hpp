@@ -42,6 +42,7 @@ struct Config {
     std::int64_t issue_rate_limit = 20;
     int issue_batch = 128;
     int issue_in_flight = 2;
+    std::chrono::milliseconds sold_out_memo{50};
     std::chrono::milliseconds reconcile_interval{60'000};
     bool repair = false;
     std::chrono::milliseconds template_sync_interval{30'000};

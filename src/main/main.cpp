@@ -273,7 +273,7 @@ int Run(const Config& config) {
     sql::SqlCouponRepository coupon_repo(**db);
     redis::RedisCouponStore coupon_store(
         redis, {config.issue_rate_limit, static_cast<std::size_t>(config.issue_batch),
-                static_cast<std::size_t>(config.issue_in_flight)});
+                static_cast<std::size_t>(config.issue_in_flight), config.sold_out_memo});
     CouponService coupons(coupon_repo, users, coupon_store, coupon_store, blocking);
     std::unique_ptr<redis::RedisCouponStore> persist_store;
     std::unique_ptr<workers::CouponPersister> persister;

@@ -23,7 +23,7 @@ namespace asio = boost::asio;
 using Kind = IssueDecision::Kind;
 
 class CouponIssueBatchTest : public testing::OneServerTest<Client> {
-  protected:
+  public:
     /// Everything a test needs on one single-threaded event loop, as the service's I/O threads
     /// run: a client, a store (rate limit `rate`) and a batcher of at most `max_batch`.
     struct Loop {
@@ -32,18 +32,23 @@ class CouponIssueBatchTest : public testing::OneServerTest<Client> {
         std::unique_ptr<CouponIssueBatcher> batcher;
     };
 
-    /// Runs `body` on a fresh single-threaded io_context.
-    void OnOneLoop(std::int64_t rate,
-                   std::size_t max_batch,
-                   std::function<asio::awaitable<void>(Loop&)> body,
-                   std::size_t max_in_flight = CouponIssueBatcher::kDefaultMaxInFlight) {
+    /// Runs `body` on a fresh single-threaded io_context. The store remembers sold-out answers
+    /// for `sold_out_memo`.
+    void OnOneLoop(
+        std::int64_t rate,
+        std::size_t max_batch,
+        std::function<asio::awaitable<void>(Loop&)> body,
+        std::size_t max_in_flight = CouponIssueBatcher::kDefaultMaxInFlight,
+        std::chrono::milliseconds sold_out_memo = CouponIssueBatcher::kDefaultSoldOutMemo) {
         const std::string url = server_->Url();
         testing::RunCoroutine([&](asio::io_context& io) -> asio::awaitable<void> {
             auto c = co_await Connect(io.get_executor(), url);
             if (!c) throw std::runtime_error("connect failed: " + c.error().message);
             Loop loop;
             loop.client = *c;
-            loop.store = std::make_unique<RedisCouponStore>(loop.client, CouponStoreSettings{rate});
+            CouponStoreSettings settings{rate};
+            settings.sold_out_memo = sold_out_memo;
+            loop.store = std::make_unique<RedisCouponStore>(loop.client, settings);
             loop.batcher =
                 std::make_unique<CouponIssueBatcher>(loop.client, rate, max_batch, max_in_flight);
             co_await body(loop);
@@ -328,6 +333,107 @@ TEST_F(CouponIssueBatchTest, WithACallInFlightLaterTurnsWaitAndGoTogether) {
 TEST_F(CouponIssueBatchTest, WithoutAnInFlightLimitEveryTurnIsACall) {
     // {1}, {2}, {3, 4}
     ExpectThreeTurnsBehindAPause(/*max_in_flight=*/64, /*template_id=*/7, /*calls=*/3);
+}
+
+/// Sells out template `id` (one coupon, won by user 1) and lets the store hear user 1's 409 and
+/// users 2 and 3's 410 while it is sold out.
+asio::awaitable<void> SellOutAndAnswer(CouponIssueBatchTest::Loop& loop, std::int64_t id) {
+    auto issue = [&loop, id](std::int64_t u) { return loop.store->TryIssue(id, u); };
+    auto first = co_await loop.store->TryIssue(id, 1);
+    if (!first || first->kind != Kind::kReserved) throw std::runtime_error("user 1 did not win");
+    const std::vector<std::int64_t> users{1, 2, 3};
+    auto d = co_await CouponIssueBatchTest::IssueTogether(issue, users);
+    CouponIssueBatchTest::ExpectLoss(d[0], Kind::kAlreadyIssued);
+    CouponIssueBatchTest::ExpectLoss(d[1], Kind::kSoldOut);
+    CouponIssueBatchTest::ExpectLoss(d[2], Kind::kSoldOut);
+}
+
+/// The decision for one request and how long it took.
+asio::awaitable<std::pair<Result<IssueDecision>, std::chrono::milliseconds>> Timed(
+    RedisCouponStore& store, std::int64_t template_id, std::int64_t user) {
+    const auto start = std::chrono::steady_clock::now();
+    auto d = co_await store.TryIssue(template_id, user);
+    co_return std::pair{std::move(d), std::chrono::duration_cast<std::chrono::milliseconds>(
+                                          std::chrono::steady_clock::now() - start)};
+}
+
+TEST_F(CouponIssueBatchTest, OnceSoldOutUsersAlreadyAnsweredAreAnsweredWithoutRedis) {
+    OnOneLoop(
+        0, CouponIssueBatcher::kDefaultMaxBatch,
+        [](Loop& loop) -> asio::awaitable<void> {
+            co_await Warm(loop);
+            co_await Publish(loop, 20, 1);
+            co_await SellOutAndAnswer(loop, 20);
+            const long long calls = co_await ScriptCalls(*loop.client);
+            // Redis holds every command for 400 ms: remembered answers do not wait for it.
+            co_await Must(*loop.client, MakeArgs("CLIENT", "PAUSE", "400", "ALL"));
+            auto [d1, t1] = co_await Timed(*loop.store, 20, 1);
+            auto [d2, t2] = co_await Timed(*loop.store, 20, 2);
+            ExpectLoss(d1, Kind::kAlreadyIssued);
+            ExpectLoss(d2, Kind::kSoldOut);
+            EXPECT_LT(t1.count() + t2.count(), 200);
+            // A user this thread has not heard about yet waits for Redis, then is remembered.
+            auto [d4, t4] = co_await Timed(*loop.store, 20, 4);
+            ExpectLoss(d4, Kind::kSoldOut);
+            EXPECT_GE(t4.count(), 200);
+            EXPECT_EQ(co_await ScriptCalls(*loop.client), calls + 1);
+        },
+        CouponIssueBatcher::kDefaultMaxInFlight, std::chrono::milliseconds(2000));
+}
+
+TEST_F(CouponIssueBatchTest, ThisProcesssOwnPauseEndsRememberedAnswersAtOnce) {
+    OnOneLoop(
+        0, CouponIssueBatcher::kDefaultMaxBatch,
+        [](Loop& loop) -> asio::awaitable<void> {
+            co_await Warm(loop);
+            co_await Publish(loop, 21, 1);
+            co_await SellOutAndAnswer(loop, 21);
+            CouponTemplate t;
+            t.id = 21;
+            t.title = "paused";
+            t.total_quantity = 1;
+            t.status = TemplateStatus::kPaused;
+            EXPECT_TRUE(co_await loop.store->Publish(t, 0));
+            ExpectLoss(co_await loop.store->TryIssue(21, 2), Kind::kNotActive);
+            ExpectLoss(co_await loop.store->TryIssue(21, 1), Kind::kNotActive);
+        },
+        CouponIssueBatcher::kDefaultMaxInFlight, std::chrono::milliseconds(2000));
+}
+
+TEST_F(CouponIssueBatchTest, ARestoreByAnotherProcessIsSeenAfterTheMemoTtl) {
+    const std::string url = server_->Url();
+    OnOneLoop(
+        0, CouponIssueBatcher::kDefaultMaxBatch,
+        [url](Loop& loop) -> asio::awaitable<void> {
+            co_await Warm(loop);
+            co_await Publish(loop, 22, 1);
+            co_await SellOutAndAnswer(loop, 22);  // users 2 and 3 remembered as 410
+            // Another process restores the counters with one more coupon, and user 2 wins it
+            // there: the template is sold out again, under a new generation.
+            auto other_client = co_await Connect(co_await asio::this_coro::executor, url);
+            if (!other_client) throw std::runtime_error("connect failed");
+            RedisCouponStore other(*other_client, CouponStoreSettings{0});
+            CouponTemplate t;
+            t.id = 22;
+            t.title = "restored";
+            t.total_quantity = 2;
+            auto seen = co_await other.Counters(22);
+            if (!seen) throw std::runtime_error(seen.error().message);
+            auto restored = co_await other.Restore(t, *seen, 1, {});
+            if (!restored || !*restored) throw std::runtime_error("the restore did not apply");
+            ExpectWin(co_await other.TryIssue(22, 2), 2, 0);
+            ExpectLoss(co_await other.TryIssue(22, 5), Kind::kSoldOut);
+            (*other_client)->Close();
+            // Once the memo's time has run out, this process asks Redis again; the sold-out
+            // answer it gets (for user 3) comes with the new generation, so user 2 is not
+            // answered from what was remembered before (410) but by Redis: 409.
+            asio::steady_timer timer(co_await asio::this_coro::executor);
+            timer.expires_after(std::chrono::milliseconds(300));
+            co_await timer.async_wait(asio::use_awaitable);
+            ExpectLoss(co_await loop.store->TryIssue(22, 3), Kind::kSoldOut);
+            ExpectLoss(co_await loop.store->TryIssue(22, 2), Kind::kAlreadyIssued);
+        },
+        CouponIssueBatcher::kDefaultMaxInFlight, std::chrono::milliseconds(250));
 }
 
 TEST_F(CouponIssueBatchTest, EveryRequestOfABatchHearsTheErrorWhenRedisIsGone) {

@@ -75,3 +75,21 @@ TEST(Config, IssueBatchDefaultsTo128AndStaysWithinOneTo1024) {
     ExpectIntOption("--issue-batch", &Config::issue_batch, 128, "1", 1,
                     {"0", "1025", "-3", "many"});
 }
+
+TEST(Config, SoldOutMemoDefaultsTo50msAndCanBeTurnedOff) {
+    {
+        const char* argv[] = {"joopang", "serve"};
+        Config c;
+        EXPECT_EQ(ParseConfig(2, const_cast<char**>(argv), c), -1);
+        EXPECT_EQ(c.sold_out_memo.count(), 50);
+    }
+    for (auto [value, ms] : {std::pair{"0", 0}, std::pair{"200ms", 200}, std::pair{"1s", 1000}}) {
+        const char* argv[] = {"joopang", "serve", "--sold-out-memo", value};
+        Config c;
+        EXPECT_EQ(ParseConfig(4, const_cast<char**>(argv), c), -1) << value;
+        EXPECT_EQ(c.sold_out_memo.count(), ms) << value;
+    }
+    const char* argv[] = {"joopang", "serve", "--sold-out-memo", "-5ms"};
+    Config c;
+    EXPECT_NE(ParseConfig(4, const_cast<char**>(argv), c), -1);
+}

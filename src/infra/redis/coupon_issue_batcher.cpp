@@ -1,5 +1,6 @@
 #include "infra/redis/coupon_issue_batcher.hpp"
 
+#include <atomic>
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/async_result.hpp>
@@ -21,6 +22,7 @@
 #include "infra/redis/lua_scripts.hpp"
 #include "infra/redis/redis_coupon_store.hpp"
 #include "infra/redis/script.hpp"
+#include "infra/redis/sold_out_memo.hpp"
 
 namespace joopang::redis {
 namespace asio = boost::asio;
@@ -55,7 +57,10 @@ struct Batch {
     asio::any_io_executor executor;  // of the requests: their answers are handed out there
     Args keys;  // meta stock users seq stream, then each request's rate-limit key (if limited)
     Args args;  // the rate limit, then each request's user
+    std::vector<std::int64_t> users;  // the same users, as numbers (for the sold-out memo)
     std::vector<Done> waiters;
+    SoldOutMemo::Clock::time_point sent{};  // when the call went to Redis
+    std::uint64_t epoch = 0;                // the process's template-change epoch then
 };
 
 Error ScriptError(const Reply& r) {
@@ -112,10 +117,13 @@ struct CouponIssueBatcher::State {
     std::string rate;  // the script's first argument: "0" = no limit, and no rate-limit keys
     std::size_t max_batch = kDefaultMaxBatch;
     std::size_t max_in_flight = kDefaultMaxInFlight;
+    SoldOutMemo::Settings memo;           // ttl 0 = no memo
+    std::atomic<std::uint64_t> epoch{0};  // moved by ForgetSoldOut
 
-    std::mutex mu;  // guards the three below (an io_context may be run by several threads)
+    std::mutex mu;  // guards the four below (an io_context may be run by several threads)
     std::unordered_map<OpenKey, std::unique_ptr<Batch>, OpenKeyHash> open;
     std::unordered_map<OpenKey, std::size_t, OpenKeyHash> in_flight;  // batches at Redis
+    std::unordered_map<OpenKey, SoldOutMemo, OpenKeyHash> memos;      // of sold-out templates
     std::uint64_t next_id = 0;
 };
 
@@ -152,6 +160,8 @@ void Answered(const std::shared_ptr<State>& s, const OpenKey& key) {
 /// tools/bench/callgrind_issue.sh: 15,761 -> 15,234).
 asio::awaitable<void> Send(std::shared_ptr<State> s, std::unique_ptr<Batch> b) {
     std::optional<Result<Reply>> reply;
+    b->sent = SoldOutMemo::Clock::now();
+    b->epoch = s->epoch.load(std::memory_order_acquire);
     try {
         reply = co_await s->client->Eval(kIssueScript, b->keys, b->args);
     } catch (...) {
@@ -166,11 +176,20 @@ asio::awaitable<void> Send(std::shared_ptr<State> s, std::unique_ptr<Batch> b) {
     answers.reserve(n);
     if (!r) {
         for (std::size_t i = 0; i < n; ++i) answers.emplace_back(r.error());
-    } else if (!r->IsArray() || r->elements.size() != n) {
+    } else if (!r->IsArray() || r->elements.size() != n + 1 || !r->elements[n].IsInteger()) {
         const Error e = ScriptError(*r);
         for (std::size_t i = 0; i < n; ++i) answers.emplace_back(e);
     } else {
-        for (const auto& element : r->elements) answers.push_back(DecisionOf(element));
+        for (std::size_t i = 0; i < n; ++i) answers.push_back(DecisionOf(r->elements[i]));
+        if (s->memo.ttl > SoldOutMemo::Clock::duration::zero()) {
+            const std::int64_t generation = r->elements[n].integer;
+            std::lock_guard lock(s->mu);
+            auto memo = s->memos.find(b->key);
+            if (memo == s->memos.end() && generation >= 0)
+                memo = s->memos.emplace(b->key, SoldOutMemo(s->memo)).first;
+            if (memo != s->memos.end())
+                memo->second.Learn(b->sent, b->epoch, generation, b->users, answers);
+        }
     }
     for (std::size_t i = 0; i < n; ++i) {
         asio::dispatch(b->executor,
@@ -231,6 +250,7 @@ void Join(const std::shared_ptr<State>& s,
             open->keys.push_back(std::move(rate_key));
         }
         open->args.push_back(std::move(user));
+        open->users.push_back(user_id);
         open->waiters.push_back(std::move(done));
         if (open->waiters.size() >= s->max_batch) {
             // A full batch goes at once, whatever is in flight.
@@ -247,19 +267,36 @@ void Join(const std::shared_ptr<State>& s,
 CouponIssueBatcher::CouponIssueBatcher(std::shared_ptr<Client> client,
                                        std::int64_t rate_limit_per_second,
                                        std::size_t max_batch,
-                                       std::size_t max_in_flight)
+                                       std::size_t max_in_flight,
+                                       std::chrono::milliseconds sold_out_memo)
     : state_(std::make_shared<State>()) {
     state_->client = std::move(client);
     state_->rate = std::to_string(rate_limit_per_second);
     state_->max_batch = std::max<std::size_t>(1, max_batch);
     state_->max_in_flight = std::max<std::size_t>(1, max_in_flight);
+    state_->memo.ttl = std::max(sold_out_memo, std::chrono::milliseconds::zero());
+    state_->memo.rate_limit_per_second = rate_limit_per_second;
 }
+
+void CouponIssueBatcher::ForgetSoldOut() { state_->epoch.fetch_add(1, std::memory_order_acq_rel); }
 
 CouponIssueBatcher::~CouponIssueBatcher() = default;
 
 Awaitable<Result<IssueDecision>> CouponIssueBatcher::Issue(std::int64_t template_id,
                                                            std::int64_t user_id) {
     auto ex = co_await asio::this_coro::executor;
+    if (state_->memo.ttl > SoldOutMemo::Clock::duration::zero()) {
+        const OpenKey key{&asio::query(ex, asio::execution::context), template_id};
+        const auto epoch = state_->epoch.load(std::memory_order_acquire);
+        std::optional<IssueDecision> known;
+        {
+            std::lock_guard lock(state_->mu);
+            auto memo = state_->memos.find(key);
+            if (memo != state_->memos.end())
+                known = memo->second.Answer(user_id, SoldOutMemo::Clock::now(), epoch);
+        }
+        if (known) co_return *known;
+    }
     auto join = [s = state_, ex, template_id, user_id](auto handler) {
         Join(s, ex, template_id, user_id, Done(std::move(handler)));
     };

@@ -7,7 +7,10 @@
 /// out as soon as the requests already received have been read, or when it holds `max_batch` —
 /// unless `max_in_flight` batches of its thread and template are at Redis already: then it goes
 /// as soon as one of them is answered, with every request that joined it meanwhile.
+/// Once a template is sold out, each thread answers the users it has already heard about from
+/// memory (SoldOutMemo) for up to `sold_out_memo` after a call confirmed the sell-out.
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -29,17 +32,26 @@ class CouponIssueBatcher {
     /// interleaved pairs (about +7 %), p99 within noise; one alone left Redis idle between calls
     /// (docs/benchmarks.md, session 8).
     static constexpr std::size_t kDefaultMaxInFlight = 2;
+    /// How long after a script call found a template sold out its answers are given from memory:
+    /// the longest a pause, an end or a counter restore made by another process can go unseen
+    /// (this process's own are seen at once, see ForgetSoldOut). 0 = every request asks Redis.
+    static constexpr std::chrono::milliseconds kDefaultSoldOutMemo{50};
 
     CouponIssueBatcher(std::shared_ptr<Client> client,
                        std::int64_t rate_limit_per_second,
                        std::size_t max_batch = kDefaultMaxBatch,
-                       std::size_t max_in_flight = kDefaultMaxInFlight);
+                       std::size_t max_in_flight = kDefaultMaxInFlight,
+                       std::chrono::milliseconds sold_out_memo = kDefaultSoldOutMemo);
     ~CouponIssueBatcher();
     CouponIssueBatcher(const CouponIssueBatcher&) = delete;
     CouponIssueBatcher& operator=(const CouponIssueBatcher&) = delete;
 
     /// The decision for one request, from the batch it joins on the calling thread.
     Awaitable<Result<IssueDecision>> Issue(std::int64_t template_id, std::int64_t user_id);
+
+    /// Drops every sold-out answer remembered so far; called after this process changes a
+    /// template's metadata or counters in Redis, so that its next request sees the change.
+    void ForgetSoldOut();
 
     struct State;  // shared with the batches in flight (public for the .cpp's helpers)
 

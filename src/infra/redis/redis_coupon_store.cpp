@@ -98,7 +98,10 @@ return {m[1] and 1 or 0, tonumber(m[2] or '0'), tonumber(redis.call('GET', KEYS[
 /// Compare-and-set of the position counter and stock: applies only if the counter still reads
 /// ARGV[1] ('' = absent). KEYS: seq stock meta; ARGV: expected, new seq, new stock. The stock may
 /// rise, so a sold-out mark in 'gate' (the limit negated; see coupon_issue.lua) is lifted with it.
+/// The template's generation ('restores') moves either way: user counts were restored just before
+/// (see Restore), and every process's memory of sold-out answers must forget them.
 const Script kRestoreScript("coupon-restore", R"lua(
+redis.call('HINCRBY', KEYS[3], 'restores', 1)
 if (redis.call('GET', KEYS[1]) or '') ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], ARGV[2])
 redis.call('SET', KEYS[2], ARGV[3])
@@ -222,7 +225,8 @@ RedisCouponStore::RedisCouponStore(std::shared_ptr<Client> client, CouponStoreSe
       batcher_(std::make_unique<CouponIssueBatcher>(client_,
                                                     settings.rate_limit_per_second,
                                                     settings.issue_batch,
-                                                    settings.issue_in_flight)) {}
+                                                    settings.issue_in_flight,
+                                                    settings.sold_out_memo)) {}
 
 RedisCouponStore::~RedisCouponStore() = default;
 
@@ -253,6 +257,8 @@ Awaitable<Status> RedisCouponStore::Publish(const CouponTemplate& t, std::int64_
     batch.push_back(
         MakeArgs("XGROUP", "CREATE", keys::Stream(t.id), keys::kGroup, "0", "MKSTREAM"));
     auto r = co_await client_->Batch(std::move(batch));
+    // A status or window written (or perhaps written) is seen by this process's next request.
+    batcher_->ForgetSoldOut();
     if (!r) co_return r.error();
     for (std::size_t i = 0; i < r->size(); ++i) {
         const Reply& reply = (*r)[i];
@@ -336,6 +342,7 @@ Awaitable<Result<bool>> RedisCouponStore::Restore(
     script_args.push_back(std::to_string(reserved));
     script_args.push_back(std::to_string(std::max<std::int64_t>(0, t.total_quantity - reserved)));
     auto r = co_await client_->Eval(kRestoreScript, script_keys, script_args);
+    batcher_->ForgetSoldOut();  // the script moved the generation too, for other processes
     if (!r) co_return r.error();
     if (!r->IsInteger()) co_return RedisError("coupon-restore", *r);
     co_return r->integer == 1;

@@ -19,6 +19,9 @@ struct CouponStoreSettings {
     std::size_t issue_batch = CouponIssueBatcher::kDefaultMaxBatch;
     /// Batches of one thread and template at Redis at once (see CouponIssueBatcher).
     std::size_t issue_in_flight = CouponIssueBatcher::kDefaultMaxInFlight;
+    /// How long sold-out answers are given from memory after Redis confirmed them (0 = never;
+    /// see SoldOutMemo).
+    std::chrono::milliseconds sold_out_memo = CouponIssueBatcher::kDefaultSoldOutMemo;
 };
 
 class RedisCouponStore final : public CouponGate, public CouponIssueQueue {

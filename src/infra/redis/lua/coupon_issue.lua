@@ -13,6 +13,9 @@
 -- Returns one answer per request, in order:
 --   {1, position, remaining, entry id, backlog} | -1 already issued | -2 sold out
 --   | -3 not active | -4 unknown template | {-5, retry after ms} rate limited
+-- then one more element: the template's generation (its meta field 'restores', the count of
+-- counter restores) if it was sold out when the call ended, else -1. Until the generation moves,
+-- a sold-out template's answers cannot change, so the service remembers them (sold_out_memo.hpp).
 --
 -- Why a batch: the service sends every request one I/O thread received for a template in one
 -- turn of its event loop as one call (coupon_issue_batcher.cpp). Most of what a lone request
@@ -28,12 +31,14 @@
 -- still comes first: a user at the limit hears 409, not 410, whatever the stock.
 local n = #ARGV - 1
 local out = {}
-local gate = redis.call('HGET', KEYS[1], 'gate')
+local head = redis.call('HMGET', KEYS[1], 'gate', 'restores')
+local gate, generation = head[1], tonumber(head[2] or '0')
 local meta = nil
 if not gate or gate == '' then
   meta = redis.call('HMGET', KEYS[1], 'status', 'start_at', 'end_at', 'limit')
   if not meta[1] then
     for i = 1, n do out[i] = -4 end
+    out[n + 1] = -1
     return out
   end
 end
@@ -137,4 +142,5 @@ end
 -- Marked only on the gate path and for a stock that exists: publishing sets an absent one
 -- (SET NX) afterwards.
 if mark and left and not meta then redis.call('HSET', KEYS[1], 'gate', '-' .. limit) end
+out[n + 1] = sold_out and generation or -1
 return out
