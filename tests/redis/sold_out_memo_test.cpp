@@ -158,6 +158,38 @@ TEST(SoldOutMemo, AUserRedisRateLimitedStaysLimitedForTheRestOfItsWindow) {
     EXPECT_EQ(d->retry_after_ms, 390);
 }
 
+std::shared_ptr<const SoldOutMemo::Roster> RosterOf(std::initializer_list<std::int64_t> users) {
+    return std::make_shared<const SoldOutMemo::Roster>(users);
+}
+
+TEST(SoldOutMemo, WithARosterAnswersUsersItNeverHeardOf) {
+    auto m = Memo();
+    Learn(m, t0, 3, {1}, {Answer(Kind::kSoldOut)});
+    EXPECT_FALSE(KindOf(m, 7, t0 + milliseconds(1)));
+    m.SetRoster(3, RosterOf({7, 8}));
+    EXPECT_EQ(KindOf(m, 7, t0 + milliseconds(1)), Kind::kAlreadyIssued);
+    EXPECT_EQ(KindOf(m, 9, t0 + milliseconds(1)), Kind::kSoldOut);
+    EXPECT_EQ(KindOf(m, 1, t0 + milliseconds(1)), Kind::kSoldOut);
+    // Only while the memo holds: not past its time.
+    EXPECT_FALSE(KindOf(m, 10, t0 + milliseconds(100)));
+}
+
+TEST(SoldOutMemo, ARosterOfAnotherGenerationIsIgnoredAndANewGenerationDropsIt) {
+    auto m = Memo();
+    Learn(m, t0, 3, {1}, {Answer(Kind::kSoldOut)});
+    m.SetRoster(2, RosterOf({7}));
+    EXPECT_FALSE(KindOf(m, 7, t0 + milliseconds(1)));
+    m.SetRoster(3, RosterOf({7}));
+    EXPECT_EQ(KindOf(m, 8, t0 + milliseconds(1)), Kind::kSoldOut);
+    Learn(m, t0 + milliseconds(2), 4, {1}, {Answer(Kind::kSoldOut)});
+    EXPECT_FALSE(KindOf(m, 9, t0 + milliseconds(3)));  // generation 4 has no roster yet
+    // Nor does a call that found stock leave one behind.
+    m.SetRoster(4, RosterOf({7}));
+    Learn(m, t0 + milliseconds(4), -1, {1}, {Answer(Kind::kReserved)});
+    Learn(m, t0 + milliseconds(5), 4, {1}, {Answer(Kind::kAlreadyIssued)});
+    EXPECT_FALSE(KindOf(m, 10, t0 + milliseconds(6)));
+}
+
 TEST(SoldOutMemo, RemembersAtMostMaxUsers) {
     auto m = Memo(0, /*max_users=*/2);
     Learn(m, t0, 0, {1, 2, 3},

@@ -112,6 +112,15 @@ Result<IssueDecision> DecisionOf(const Reply& r) {
 
 }  // namespace
 
+/// The roster of a template's latest sold-out generation (see SoldOutMemo), read once per process
+/// and generation.
+struct Roster {
+    std::int64_t generation = -1;
+    bool loading = false;
+    bool given_up = false;  // too many users to hold: its memos learn user by user
+    std::shared_ptr<const SoldOutMemo::Roster> users;
+};
+
 struct CouponIssueBatcher::State {
     std::shared_ptr<Client> client;
     std::string rate;  // the script's first argument: "0" = no limit, and no rate-limit keys
@@ -124,6 +133,7 @@ struct CouponIssueBatcher::State {
     std::unordered_map<OpenKey, std::unique_ptr<Batch>, OpenKeyHash> open;
     std::unordered_map<OpenKey, std::size_t, OpenKeyHash> in_flight;  // batches at Redis
     std::unordered_map<OpenKey, SoldOutMemo, OpenKeyHash> memos;      // of sold-out templates
+    std::unordered_map<std::int64_t, Roster> rosters;  // per template, shared by its memos
     std::uint64_t next_id = 0;
 };
 
@@ -151,6 +161,79 @@ void Answered(const std::shared_ptr<State>& s, const OpenKey& key) {
         auto ex = next->executor;
         asio::co_spawn(ex, Send(s, std::move(next)), asio::detached);
     }
+}
+
+/// Users holding a roster's worth of coupons are read this many hash fields per HSCAN, so that no
+/// command holds Redis long (a drop of 1,000,000 coupons reads in 1,000 steps).
+constexpr int kRosterStep = 1000;
+
+/// Reads the roster of template `t`: every user whose count has reached the per-user limit. Valid
+/// only if the template's generation reads `generation` before and after the scan — no count can
+/// change without moving it while the template is sold out. Nothing if it moved or the roster
+/// would hold more than `max_users` (then the memos learn user by user).
+asio::awaitable<Result<std::shared_ptr<const SoldOutMemo::Roster>>> ReadRoster(
+    Client& client, std::int64_t t, std::int64_t generation, std::size_t max_users) {
+    using Out = std::shared_ptr<const SoldOutMemo::Roster>;
+    auto head = [&]() -> asio::awaitable<Result<Reply>> {
+        co_return co_await client.Command(MakeArgs("HMGET", keys::Meta(t), "limit", "restores"));
+    };
+    auto generation_of = [](const Reply& r) -> std::int64_t {
+        const Reply& g = r.elements[1];
+        return g.IsNil() ? 0 : std::stoll(g.str);
+    };
+    auto before = co_await head();
+    if (!before) co_return before.error();
+    if (!before->IsArray() || before->elements.size() != 2 || before->elements[0].IsNil())
+        co_return Out{};
+    const std::int64_t limit = std::stoll(before->elements[0].str);
+    if (generation_of(*before) != generation) co_return Out{};
+    auto size = co_await client.Command(MakeArgs("HLEN", keys::Users(t)));
+    if (!size) co_return size.error();
+    if (!size->IsInteger() || static_cast<std::uint64_t>(size->integer) > max_users)
+        co_return Out{};
+    auto roster = std::make_shared<SoldOutMemo::Roster>();
+    roster->reserve(static_cast<std::size_t>(size->integer));
+    std::string cursor = "0";
+    do {
+        auto page = co_await client.Command(
+            MakeArgs("HSCAN", keys::Users(t), cursor, "COUNT", std::to_string(kRosterStep)));
+        if (!page) co_return page.error();
+        if (!page->IsArray() || page->elements.size() != 2) co_return Out{};
+        cursor = page->elements[0].str;
+        const auto& fields = page->elements[1].elements;
+        for (std::size_t i = 0; i + 1 < fields.size(); i += 2)
+            if (std::stoll(fields[i + 1].str) >= limit) roster->insert(std::stoll(fields[i].str));
+    } while (cursor != "0");
+    auto after = co_await head();
+    if (!after) co_return after.error();
+    if (!after->IsArray() || after->elements.size() != 2 || generation_of(*after) != generation)
+        co_return Out{};
+    co_return Out(std::move(roster));
+}
+
+/// Reads the roster of (`t`, `generation`) and gives it to the template's memos.
+asio::awaitable<void> LoadRoster(std::shared_ptr<State> s,
+                                 std::int64_t t,
+                                 std::int64_t generation) {
+    Result<std::shared_ptr<const SoldOutMemo::Roster>> read = Error::Unavailable("not read");
+    try {
+        read = co_await ReadRoster(*s->client, t, generation, s->memo.max_users);
+    } catch (const std::exception& e) {
+        read = Error::Unavailable(std::string("reading a sold-out roster: ") + e.what());
+    }
+    std::lock_guard lock(s->mu);
+    auto it = s->rosters.find(t);
+    if (it == s->rosters.end() || it->second.generation != generation) co_return;
+    Roster& roster = it->second;
+    roster.loading = false;
+    if (!read) co_return;  // Redis unreachable: the next sold-out call tries again
+    if (!*read) {
+        roster.given_up = true;
+        co_return;
+    }
+    roster.users = *read;
+    for (auto& [key, memo] : s->memos)
+        if (key.template_id == t) memo.SetRoster(generation, roster.users);
 }
 
 /// Runs one batch's script call and hands every request its answer on the requests' executor.
@@ -187,8 +270,20 @@ asio::awaitable<void> Send(std::shared_ptr<State> s, std::unique_ptr<Batch> b) {
             auto memo = s->memos.find(b->key);
             if (memo == s->memos.end() && generation >= 0)
                 memo = s->memos.emplace(b->key, SoldOutMemo(s->memo)).first;
-            if (memo != s->memos.end())
+            if (memo != s->memos.end()) {
                 memo->second.Learn(b->sent, b->epoch, generation, b->users, answers);
+                if (generation >= 0 && memo->second.generation() == generation) {
+                    Roster& roster = s->rosters[b->key.template_id];
+                    if (roster.generation != generation) roster = Roster{generation};
+                    if (roster.users) {
+                        memo->second.SetRoster(generation, roster.users);
+                    } else if (!roster.loading && !roster.given_up) {
+                        roster.loading = true;
+                        asio::co_spawn(b->executor, LoadRoster(s, b->key.template_id, generation),
+                                       asio::detached);
+                    }
+                }
+            }
         }
     }
     for (std::size_t i = 0; i < n; ++i) {

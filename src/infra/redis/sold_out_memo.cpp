@@ -11,7 +11,11 @@ std::optional<IssueDecision> SoldOutMemo::Answer(std::int64_t user,
                                                  std::uint64_t epoch) {
     if (epoch != epoch_ || now >= valid_until_) return std::nullopt;
     auto it = users_.find(user);
-    if (it == users_.end()) return std::nullopt;
+    if (it == users_.end()) {
+        if (!roster_ || users_.size() >= settings_.max_users) return std::nullopt;
+        it = users_.emplace(user, Known{}).first;
+        it->second.at_limit = roster_->contains(user);
+    }
     // Past half its time, one request (at most one per half) goes to Redis instead: its answer
     // renews the memo before it runs out, so a steady crowd never finds it expired, with all its
     // requests waiting on Redis at once (that was the p99 of a 10-s run, docs/benchmarks.md).
@@ -41,7 +45,12 @@ std::optional<IssueDecision> SoldOutMemo::Answer(std::int64_t user,
 
 void SoldOutMemo::Forget() {
     users_.clear();
+    roster_.reset();
     valid_until_ = Clock::time_point::min();
+}
+
+void SoldOutMemo::SetRoster(std::int64_t generation, std::shared_ptr<const Roster> roster) {
+    if (generation == generation_ && generation >= 0) roster_ = std::move(roster);
 }
 
 void SoldOutMemo::Learn(Clock::time_point sent,

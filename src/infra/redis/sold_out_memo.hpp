@@ -14,15 +14,20 @@
 ///  - the process's own epoch has not moved (this process changed no template since: its own
 ///    pause, end or restore is seen at once).
 /// Past half of `ttl`, one request in each half-`ttl` goes to Redis to renew it.
+/// A roster (every user at the per-user limit, read from Redis once the template sold out under
+/// this generation) lets it answer users it has never heard about too: 409 if listed, else 410.
+/// Without one, such users go to Redis and are remembered from its answer.
 /// Memo answers count against the per-user rate limit here, per memo (one per I/O thread and
 /// template), the way the script counts them in Redis.
 /// Pure logic: the caller passes the time and the epoch (CouponIssueBatcher owns one per thread
 /// and template).
 
 #include <boost/unordered/unordered_flat_map.hpp>
+#include <boost/unordered/unordered_flat_set.hpp>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 
@@ -33,6 +38,8 @@ namespace joopang::redis {
 class SoldOutMemo {
   public:
     using Clock = std::chrono::steady_clock;
+    /// The users holding the per-user limit of a sold-out template, as of one generation.
+    using Roster = boost::unordered_flat_set<std::int64_t>;
 
     struct Settings {
         Clock::duration ttl{};
@@ -57,6 +64,11 @@ class SoldOutMemo {
                std::span<const std::int64_t> users,
                std::span<const Result<IssueDecision>> answers);
 
+    /// Gives the memo the roster of `generation` (ignored unless that is the memo's generation;
+    /// dropped with everything else when the generation or the epoch moves).
+    void SetRoster(std::int64_t generation, std::shared_ptr<const Roster> roster);
+
+    std::int64_t generation() const { return generation_; }
     std::size_t users() const { return users_.size(); }
 
   private:
@@ -76,6 +88,7 @@ class SoldOutMemo {
     // Open addressing: a node-based map cost ~8 % of the I/O thread in cache misses at 50,000
     // users (perf, docs/benchmarks.md).
     boost::unordered_flat_map<std::int64_t, Known> users_;
+    std::shared_ptr<const Roster> roster_;  // of generation_, or none
 };
 
 }  // namespace joopang::redis
