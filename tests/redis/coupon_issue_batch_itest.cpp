@@ -14,6 +14,7 @@
 #include "infra/redis/coupon_issue_batcher.hpp"
 #include "infra/redis/coupon_keys.hpp"
 #include "infra/redis/redis_coupon_store.hpp"
+#include "observability/metrics.hpp"
 #include "redis_test_support.hpp"
 
 namespace joopang::redis {
@@ -365,6 +366,10 @@ TEST_F(CouponIssueBatchTest, OnceSoldOutUsersAlreadyAnsweredAreAnsweredWithoutRe
             co_await Publish(loop, 20, 1);
             co_await SellOutAndAnswer(loop, 20);
             const long long calls = co_await ScriptCalls(*loop.client);
+            auto& hits =
+                obs::Registry::Global().GetCounter("joopang_cache_requests_total", "",
+                                                   {{"cache", "sold_out_memo"}, {"result", "hit"}});
+            const auto hits_before = hits.Value();
             // Redis holds every command for 400 ms: remembered answers do not wait for it.
             co_await Must(*loop.client, MakeArgs("CLIENT", "PAUSE", "400", "ALL"));
             auto [d1, t1] = co_await Timed(*loop.store, 20, 1);
@@ -373,6 +378,7 @@ TEST_F(CouponIssueBatchTest, OnceSoldOutUsersAlreadyAnsweredAreAnsweredWithoutRe
             ExpectLoss(d2, Kind::kSoldOut);
             EXPECT_LT(t1.count() + t2.count(), 200);
             EXPECT_EQ(co_await ScriptCalls(*loop.client), calls);
+            EXPECT_EQ(hits.Value(), hits_before + 2);  // what /metrics shows
         },
         CouponIssueBatcher::kDefaultMaxInFlight, std::chrono::milliseconds(2000));
 }
