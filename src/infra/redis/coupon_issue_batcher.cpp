@@ -220,18 +220,19 @@ asio::awaitable<void> LoadRoster(std::shared_ptr<State> s,
                                  std::int64_t t,
                                  std::int64_t generation) {
     Result<std::shared_ptr<const SoldOutMemo::Roster>> read = Error::Unavailable("not read");
+    bool unreadable = false;  // a count or user id that is not a number: no use trying again
     try {
         read = co_await ReadRoster(*s->client, t, generation, s->memo.max_users);
-    } catch (const std::exception& e) {
-        read = Error::Unavailable(std::string("reading a sold-out roster: ") + e.what());
+    } catch (const std::exception&) {
+        unreadable = true;
     }
     std::lock_guard lock(s->mu);
     auto it = s->rosters.find(t);
     if (it == s->rosters.end() || it->second.generation != generation) co_return;
     Roster& roster = it->second;
     roster.loading = false;
-    if (!read) co_return;  // Redis unreachable: the next sold-out call tries again
-    if (!*read) {
+    if (!unreadable && !read) co_return;  // Redis unreachable: the next sold-out call tries again
+    if (unreadable || !*read) {
         roster.given_up = true;
         co_return;
     }
