@@ -1112,6 +1112,33 @@ class BurstCases:
         finally:
             cb.close()
 
+    def test_sold_out_answers_follow_a_pause_on_either_instance(self):
+        # Once sold out, each instance answers 409/410 from memory (--sold-out-memo, 50 ms after
+        # Redis last confirmed it): a pause made through the other instance must show within
+        # that time, one made through the same instance at once.
+        cb = self.services[1].client()
+        try:
+            winner, loser = self.create_user()["id"], self.create_user()["id"]
+            t = self.create_template(totalQuantity=1)
+            tid = t["id"]
+            self.issue_ok(tid, winner)
+            for _ in range(5):  # B learns both answers (and reads the roster)
+                self.assert_error(self.issue(tid, winner, client=cb), 409, "COUPON_ALREADY_ISSUED")
+                self.assert_error(self.issue(tid, loser, client=cb), 410, "COUPON_SOLD_OUT")
+            self.set_status(tid, "PAUSED")  # through A
+            time.sleep(0.2)
+            for uid in (winner, loser, self.create_user()["id"]):
+                self.assert_error(self.issue(tid, uid, client=cb), 422, "COUPON_NOT_ACTIVE")
+            self.set_status(tid, "ACTIVE", client=cb)
+            for _ in range(3):
+                self.assert_error(self.issue(tid, winner, client=cb), 409, "COUPON_ALREADY_ISSUED")
+                self.assert_error(self.issue(tid, loser, client=cb), 410, "COUPON_SOLD_OUT")
+            self.set_status(tid, "ENDED", client=cb)  # through B itself: no wait
+            self.assert_error(self.issue(tid, loser, client=cb), 422, "COUPON_NOT_ACTIVE")
+            self.assert_error(self.issue(tid, winner, client=cb), 422, "COUPON_NOT_ACTIVE")
+        finally:
+            cb.close()
+
     def test_burst_over_two_instances_issues_exactly_the_quantity(self):
         ports = [s.port for s in self.services]
         users = self.make_users(self.USERS, ports=ports)
