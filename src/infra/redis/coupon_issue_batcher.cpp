@@ -223,7 +223,7 @@ asio::awaitable<void> LoadRoster(std::shared_ptr<State> s,
     bool unreadable = false;  // a count or user id that is not a number: no use trying again
     try {
         read = co_await ReadRoster(*s->client, t, generation, s->memo.max_users);
-    } catch (const std::exception&) {
+    } catch (...) {
         unreadable = true;
     }
     std::lock_guard lock(s->mu);
@@ -252,9 +252,13 @@ asio::awaitable<void> Send(std::shared_ptr<State> s, std::unique_ptr<Batch> b) {
     b->epoch = s->epoch.load(std::memory_order_acquire);
     try {
         reply = co_await s->client->Eval(kIssueScript, b->keys, b->args);
+    } catch (const std::exception& e) {
+        // Not expected (the client returns its errors), but every request of the batch must
+        // still hear an answer: a thrown exception would end this detached coroutine and drop
+        // the waiters, and their connections would close without a response.
+        reply.emplace(Error::Unavailable(std::string("redis coupon-issue call: ") + e.what()));
     } catch (...) {
-        Answered(s, b->key);  // never leave the key's deferred batch waiting
-        throw;
+        reply.emplace(Error::Unavailable("redis coupon-issue call: unknown exception"));
     }
     // The next batch goes to Redis before this one's answers are handed out.
     Answered(s, b->key);
