@@ -410,6 +410,33 @@ TEST_F(CouponIssueBatchTest, OnceSoldOutEvenUsersNeverHeardOfAreAnsweredFromTheR
         CouponIssueBatcher::kDefaultMaxInFlight, std::chrono::milliseconds(2000));
 }
 
+TEST_F(CouponIssueBatchTest, ASoldOutMemoryNobodyUsesIsDropped) {
+    OnOneLoop(0, CouponIssueBatcher::kDefaultMaxBatch, [](Loop& loop) -> asio::awaitable<void> {
+        co_await Warm(loop);
+        // Memory kept 50 ms after each confirmation, dropped 200 ms after that.
+        CouponIssueBatcher batcher(loop.client, 0, CouponIssueBatcher::kDefaultMaxBatch,
+                                   CouponIssueBatcher::kDefaultMaxInFlight,
+                                   std::chrono::milliseconds(50), std::chrono::milliseconds(200));
+        co_await Publish(loop, 24, 1);
+        co_await Publish(loop, 25, 100);
+        ExpectLoss(co_await batcher.Issue(24, 1), Kind::kReserved);
+        ExpectLoss(co_await batcher.Issue(24, 2), Kind::kSoldOut);  // memo, and a roster read
+        asio::steady_timer timer(co_await asio::this_coro::executor);
+        timer.expires_after(std::chrono::milliseconds(100));
+        co_await timer.async_wait(asio::use_awaitable);
+        EXPECT_EQ(batcher.SoldOutMemories(), (std::pair<std::size_t, std::size_t>{1, 1}));
+        // Sweeps run at most once a second, from a script call's answer: one on template 25,
+        // which is not sold out, after the memory of 24 has gone unused for long enough.
+        timer.expires_after(std::chrono::milliseconds(1100));
+        co_await timer.async_wait(asio::use_awaitable);
+        ExpectLoss(co_await batcher.Issue(25, 1), Kind::kReserved);
+        EXPECT_EQ(batcher.SoldOutMemories(), (std::pair<std::size_t, std::size_t>{0, 0}));
+        // Asked again, template 24 is learned afresh.
+        ExpectLoss(co_await batcher.Issue(24, 1), Kind::kAlreadyIssued);
+        EXPECT_EQ(batcher.SoldOutMemories().first, 1u);
+    });
+}
+
 TEST_F(CouponIssueBatchTest, ThisProcesssOwnPauseEndsRememberedAnswersAtOnce) {
     OnOneLoop(
         0, CouponIssueBatcher::kDefaultMaxBatch,

@@ -190,6 +190,16 @@ TEST(SoldOutMemo, ARosterOfAnotherGenerationIsIgnoredAndANewGenerationDropsIt) {
     EXPECT_FALSE(KindOf(m, 10, t0 + milliseconds(6)));
 }
 
+TEST(SoldOutMemo, IsUnusedOnceIdlePastItsTime) {
+    auto m = Memo();                               // ttl 100 ms
+    EXPECT_TRUE(m.Unused(t0, milliseconds(500)));  // never confirmed
+    Learn(m, t0, 0, {1}, {Answer(Kind::kSoldOut)});
+    EXPECT_FALSE(m.Unused(t0 + milliseconds(599), milliseconds(500)));
+    EXPECT_TRUE(m.Unused(t0 + milliseconds(600), milliseconds(500)));
+    Learn(m, t0 + milliseconds(700), -1, {1}, {Answer(Kind::kReserved)});  // stock again
+    EXPECT_TRUE(m.Unused(t0 + milliseconds(701), milliseconds(500)));
+}
+
 TEST(SoldOutMemo, RemembersAtMostMaxUsers) {
     auto m = Memo(0, /*max_users=*/2);
     Learn(m, t0, 0, {1, 2, 3},

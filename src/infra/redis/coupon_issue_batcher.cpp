@@ -127,8 +127,9 @@ struct CouponIssueBatcher::State {
     std::string rate;  // the script's first argument: "0" = no limit, and no rate-limit keys
     std::size_t max_batch = kDefaultMaxBatch;
     std::size_t max_in_flight = kDefaultMaxInFlight;
-    SoldOutMemo::Settings memo;           // ttl 0 = no memo
-    std::atomic<std::uint64_t> epoch{0};  // moved by ForgetSoldOut
+    SoldOutMemo::Settings memo;                // ttl 0 = no memo
+    SoldOutMemo::Clock::duration memo_idle{};  // unused this long: dropped (see Sweep)
+    std::atomic<std::uint64_t> epoch{0};       // moved by ForgetSoldOut
     obs::Counter* memo_hits = nullptr;    // requests to a sold-out template answered from memory
     obs::Counter* memo_misses = nullptr;  // … and those sent to Redis
 
@@ -137,6 +138,7 @@ struct CouponIssueBatcher::State {
     std::unordered_map<OpenKey, std::size_t, OpenKeyHash> in_flight;  // batches at Redis
     std::unordered_map<OpenKey, SoldOutMemo, OpenKeyHash> memos;      // of sold-out templates
     std::unordered_map<std::int64_t, Roster> rosters;  // per template, shared by its memos
+    SoldOutMemo::Clock::time_point swept{};            // the last Sweep
     std::uint64_t next_id = 0;
 };
 
@@ -215,6 +217,21 @@ asio::awaitable<Result<std::shared_ptr<const SoldOutMemo::Roster>>> ReadRoster(
     co_return Out(std::move(roster));
 }
 
+/// Drops the memos nobody has used for `memo_idle`, and the rosters no memo uses any more. At
+/// most once per second, from a script call's answer (under `mu`): cheap, as there are only as
+/// many memos as I/O threads times templates sold out lately.
+void Sweep(State& s, SoldOutMemo::Clock::time_point now) {
+    if (now - s.swept < std::chrono::seconds(1)) return;
+    s.swept = now;
+    std::erase_if(s.memos, [&](const auto& m) { return m.second.Unused(now, s.memo_idle); });
+    std::erase_if(s.rosters, [&](const auto& r) {
+        if (r.second.loading) return false;  // its reader will find it gone and stop
+        for (const auto& m : s.memos)
+            if (m.first.template_id == r.first) return false;
+        return true;
+    });
+}
+
 /// Reads the roster of (`t`, `generation`) and gives it to the template's memos.
 asio::awaitable<void> LoadRoster(std::shared_ptr<State> s,
                                  std::int64_t t,
@@ -276,6 +293,7 @@ asio::awaitable<void> Send(std::shared_ptr<State> s, std::unique_ptr<Batch> b) {
         if (s->memo.ttl > SoldOutMemo::Clock::duration::zero()) {
             const std::int64_t generation = r->elements[n].integer;
             std::lock_guard lock(s->mu);
+            Sweep(*s, SoldOutMemo::Clock::now());
             auto memo = s->memos.find(b->key);
             if (memo == s->memos.end() && generation >= 0)
                 memo = s->memos.emplace(b->key, SoldOutMemo(s->memo)).first;
@@ -372,7 +390,8 @@ CouponIssueBatcher::CouponIssueBatcher(std::shared_ptr<Client> client,
                                        std::int64_t rate_limit_per_second,
                                        std::size_t max_batch,
                                        std::size_t max_in_flight,
-                                       std::chrono::milliseconds sold_out_memo)
+                                       std::chrono::milliseconds sold_out_memo,
+                                       std::chrono::milliseconds sold_out_idle)
     : state_(std::make_shared<State>()) {
     state_->client = std::move(client);
     state_->rate = std::to_string(rate_limit_per_second);
@@ -380,6 +399,7 @@ CouponIssueBatcher::CouponIssueBatcher(std::shared_ptr<Client> client,
     state_->max_in_flight = std::max<std::size_t>(1, max_in_flight);
     state_->memo.ttl = std::max(sold_out_memo, std::chrono::milliseconds::zero());
     state_->memo.rate_limit_per_second = rate_limit_per_second;
+    state_->memo_idle = sold_out_idle;
     auto counter = [](const char* result) {
         return &obs::Registry::Global().GetCounter(
             "joopang_cache_requests_total",
@@ -391,6 +411,11 @@ CouponIssueBatcher::CouponIssueBatcher(std::shared_ptr<Client> client,
 }
 
 void CouponIssueBatcher::ForgetSoldOut() { state_->epoch.fetch_add(1, std::memory_order_acq_rel); }
+
+std::pair<std::size_t, std::size_t> CouponIssueBatcher::SoldOutMemories() const {
+    std::lock_guard lock(state_->mu);
+    return {state_->memos.size(), state_->rosters.size()};
+}
 
 CouponIssueBatcher::~CouponIssueBatcher() = default;
 

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "app/ports/coupon_gate.hpp"
 #include "infra/redis/client.hpp"
@@ -36,12 +37,16 @@ class CouponIssueBatcher {
     /// the longest a pause, an end or a counter restore made by another process can go unseen
     /// (this process's own are seen at once, see ForgetSoldOut). 0 = every request asks Redis.
     static constexpr std::chrono::milliseconds kDefaultSoldOutMemo{50};
+    /// A template's sold-out memory (its memos and roster) is dropped once it has gone unused
+    /// this long, so that past drops do not hold memory for the life of the process.
+    static constexpr std::chrono::milliseconds kDefaultSoldOutIdle{10'000};
 
     CouponIssueBatcher(std::shared_ptr<Client> client,
                        std::int64_t rate_limit_per_second,
                        std::size_t max_batch = kDefaultMaxBatch,
                        std::size_t max_in_flight = kDefaultMaxInFlight,
-                       std::chrono::milliseconds sold_out_memo = kDefaultSoldOutMemo);
+                       std::chrono::milliseconds sold_out_memo = kDefaultSoldOutMemo,
+                       std::chrono::milliseconds sold_out_idle = kDefaultSoldOutIdle);
     ~CouponIssueBatcher();
     CouponIssueBatcher(const CouponIssueBatcher&) = delete;
     CouponIssueBatcher& operator=(const CouponIssueBatcher&) = delete;
@@ -52,6 +57,9 @@ class CouponIssueBatcher {
     /// Drops every sold-out answer remembered so far; called after this process changes a
     /// template's metadata or counters in Redis, so that its next request sees the change.
     void ForgetSoldOut();
+
+    /// Sold-out memories held: (I/O thread, template) pairs, and templates with a roster.
+    std::pair<std::size_t, std::size_t> SoldOutMemories() const;
 
     struct State;  // shared with the batches in flight (public for the .cpp's helpers)
 

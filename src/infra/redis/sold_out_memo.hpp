@@ -71,6 +71,12 @@ class SoldOutMemo {
     std::int64_t generation() const { return generation_; }
     std::size_t users() const { return users_.size(); }
 
+    /// True once no call has confirmed the sell-out for `idle` past the memo's time: nobody has
+    /// been asking (a crowd renews it every half-ttl), so its memory can go.
+    bool Unused(Clock::time_point now, Clock::duration idle) const {
+        return valid_until_ == Clock::time_point::min() || now - idle >= valid_until_;
+    }
+
   private:
     struct Known {
         bool at_limit = false;           // 409, else 410
