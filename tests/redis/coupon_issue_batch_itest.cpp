@@ -104,12 +104,14 @@ class CouponIssueBatchTest : public testing::OneServerTest<Client> {
     static asio::awaitable<void> Publish(Loop& loop,
                                          std::int64_t id,
                                          std::int64_t quantity,
-                                         std::int64_t per_user_limit = 1) {
+                                         std::int64_t per_user_limit = 1,
+                                         TemplateStatus status = TemplateStatus::kActive) {
         CouponTemplate t;
         t.id = id;
         t.title = "batch";
         t.total_quantity = quantity;
         t.per_user_limit = per_user_limit;
+        t.status = status;
         auto st = co_await loop.store->Publish(t, 0);
         if (!st) throw std::runtime_error(st.error().message);
     }
@@ -141,6 +143,12 @@ class CouponIssueBatchTest : public testing::OneServerTest<Client> {
     void ExpectThreeTurnsBehindAPause(std::size_t max_in_flight,
                                       std::int64_t template_id,
                                       long long calls);
+
+    /// Runs `body` on one loop whose store remembers sold-out answers for `memo`, once template
+    /// `id` (one coupon) is sold out and answered (see SellOutAndAnswer).
+    void OnASoldOutTemplate(std::int64_t id,
+                            std::chrono::milliseconds memo,
+                            std::function<asio::awaitable<void>(Loop&)> body);
 };
 
 TEST_F(CouponIssueBatchTest, RequestsReadInOneTurnAreOneScriptCallDecidedInArrivalOrder) {
@@ -241,12 +249,7 @@ TEST_F(CouponIssueBatchTest, UnknownAndPausedTemplatesAnswerEveryRequestOfTheBat
         const std::vector<std::int64_t> users215{1, 2, 3};
         for (const auto& d : co_await IssueTogether(unknown, users215))
             ExpectLoss(d, Kind::kUnknownTemplate);
-        CouponTemplate t;
-        t.id = 4;
-        t.title = "paused";
-        t.total_quantity = 10;
-        t.status = TemplateStatus::kPaused;
-        EXPECT_TRUE(co_await loop.store->Publish(t, 0));
+        co_await Publish(loop, 4, 10, 1, TemplateStatus::kPaused);
         auto paused = [&loop](std::int64_t u) { return loop.store->TryIssue(4, u); };
         const std::vector<std::int64_t> users225{1, 2};
         for (const auto& d : co_await IssueTogether(paused, users225))
@@ -349,6 +352,20 @@ asio::awaitable<void> SellOutAndAnswer(CouponIssueBatchTest::Loop& loop, std::in
     CouponIssueBatchTest::ExpectLoss(d[2], Kind::kSoldOut);
 }
 
+void CouponIssueBatchTest::OnASoldOutTemplate(std::int64_t id,
+                                              std::chrono::milliseconds memo,
+                                              std::function<asio::awaitable<void>(Loop&)> body) {
+    OnOneLoop(
+        0, CouponIssueBatcher::kDefaultMaxBatch,
+        [id, &body](Loop& loop) -> asio::awaitable<void> {
+            co_await Warm(loop);
+            co_await Publish(loop, id, 1);
+            co_await SellOutAndAnswer(loop, id);
+            co_await body(loop);
+        },
+        CouponIssueBatcher::kDefaultMaxInFlight, memo);
+}
+
 /// The decision for one request and how long it took.
 asio::awaitable<std::pair<Result<IssueDecision>, std::chrono::milliseconds>> Timed(
     RedisCouponStore& store, std::int64_t template_id, std::int64_t user) {
@@ -359,12 +376,8 @@ asio::awaitable<std::pair<Result<IssueDecision>, std::chrono::milliseconds>> Tim
 }
 
 TEST_F(CouponIssueBatchTest, OnceSoldOutUsersAlreadyAnsweredAreAnsweredWithoutRedis) {
-    OnOneLoop(
-        0, CouponIssueBatcher::kDefaultMaxBatch,
-        [](Loop& loop) -> asio::awaitable<void> {
-            co_await Warm(loop);
-            co_await Publish(loop, 20, 1);
-            co_await SellOutAndAnswer(loop, 20);
+    OnASoldOutTemplate(
+        20, std::chrono::milliseconds(2000), [](Loop& loop) -> asio::awaitable<void> {
             const long long calls = co_await ScriptCalls(*loop.client);
             auto& hits =
                 obs::Registry::Global().GetCounter("joopang_cache_requests_total", "",
@@ -379,8 +392,7 @@ TEST_F(CouponIssueBatchTest, OnceSoldOutUsersAlreadyAnsweredAreAnsweredWithoutRe
             EXPECT_LT(t1.count() + t2.count(), 200);
             EXPECT_EQ(co_await ScriptCalls(*loop.client), calls);
             EXPECT_EQ(hits.Value(), hits_before + 2);  // what /metrics shows
-        },
-        CouponIssueBatcher::kDefaultMaxInFlight, std::chrono::milliseconds(2000));
+        });
 }
 
 TEST_F(CouponIssueBatchTest, OnceSoldOutEvenUsersNeverHeardOfAreAnsweredFromTheRoster) {
@@ -438,32 +450,19 @@ TEST_F(CouponIssueBatchTest, ASoldOutMemoryNobodyUsesIsDropped) {
 }
 
 TEST_F(CouponIssueBatchTest, ThisProcesssOwnPauseEndsRememberedAnswersAtOnce) {
-    OnOneLoop(
-        0, CouponIssueBatcher::kDefaultMaxBatch,
-        [](Loop& loop) -> asio::awaitable<void> {
-            co_await Warm(loop);
-            co_await Publish(loop, 21, 1);
-            co_await SellOutAndAnswer(loop, 21);
-            CouponTemplate t;
-            t.id = 21;
-            t.title = "paused";
-            t.total_quantity = 1;
-            t.status = TemplateStatus::kPaused;
-            EXPECT_TRUE(co_await loop.store->Publish(t, 0));
-            ExpectLoss(co_await loop.store->TryIssue(21, 2), Kind::kNotActive);
-            ExpectLoss(co_await loop.store->TryIssue(21, 1), Kind::kNotActive);
-        },
-        CouponIssueBatcher::kDefaultMaxInFlight, std::chrono::milliseconds(2000));
+    OnASoldOutTemplate(21, std::chrono::milliseconds(2000),
+                       [](Loop& loop) -> asio::awaitable<void> {
+                           co_await Publish(loop, 21, 1, 1, TemplateStatus::kPaused);
+                           ExpectLoss(co_await loop.store->TryIssue(21, 2), Kind::kNotActive);
+                           ExpectLoss(co_await loop.store->TryIssue(21, 1), Kind::kNotActive);
+                       });
 }
 
 TEST_F(CouponIssueBatchTest, ARestoreByAnotherProcessIsSeenAfterTheMemoTtl) {
     const std::string url = server_->Url();
-    OnOneLoop(
-        0, CouponIssueBatcher::kDefaultMaxBatch,
-        [url](Loop& loop) -> asio::awaitable<void> {
-            co_await Warm(loop);
-            co_await Publish(loop, 22, 1);
-            co_await SellOutAndAnswer(loop, 22);  // users 2 and 3 remembered as 410
+    OnASoldOutTemplate(
+        22, std::chrono::milliseconds(250), [url](Loop& loop) -> asio::awaitable<void> {
+            // Users 2 and 3 are remembered as 410.
             // Another process restores the counters with one more coupon, and user 2 wins it
             // there: the template is sold out again, under a new generation.
             auto other_client = co_await Connect(co_await asio::this_coro::executor, url);
@@ -488,8 +487,7 @@ TEST_F(CouponIssueBatchTest, ARestoreByAnotherProcessIsSeenAfterTheMemoTtl) {
             co_await timer.async_wait(asio::use_awaitable);
             ExpectLoss(co_await loop.store->TryIssue(22, 3), Kind::kSoldOut);
             ExpectLoss(co_await loop.store->TryIssue(22, 2), Kind::kAlreadyIssued);
-        },
-        CouponIssueBatcher::kDefaultMaxInFlight, std::chrono::milliseconds(250));
+        });
 }
 
 TEST_F(CouponIssueBatchTest, EveryRequestOfABatchHearsTheErrorWhenRedisIsGone) {
