@@ -114,7 +114,7 @@ for r in $(seq 1 "$rounds"); do
       'coupon:{999}:meta' 'coupon:{999}:stock' 'coupon:{999}:users' 'coupon:{999}:seq' \
       'coupon-issue:{999}' 0 __rand_int__ \
       > "$out/redis-benchmark-evalsha-$r.csv"
-  won=$(redis-cli -s "$rdir/r.sock" XLEN 'coupon-issue:{999}')
+  won=$(redis-cli -s "$rdir/r.sock" GET 'coupon:{999}:seq')
   kill "$(cat "$rdir/r.pid")"
   # The issue endpoint under wrk itself (same settings as the nginx run): a fresh drop of 10,000,
   # random users among 50,000, for 10 s — mostly sold-out answers after the first 10,000, as in

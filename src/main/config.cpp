@@ -144,7 +144,7 @@ int ParseConfig(int argc, char** argv, Config& c) {
     Opt(app, "--issue-batch", c.issue_batch,
         "most coupon issue requests (of one I/O thread and template) decided by one Redis script "
         "call; 1 = one call per request")
-        ->check(CLI::Range(1, 1024));
+        ->check(CLI::Range(1, 1000));
     Opt(app, "--issue-in-flight", c.issue_in_flight,
         "most coupon issue script calls (of one I/O thread and template) at Redis at once; the "
         "requests read meanwhile wait and go together in the next")

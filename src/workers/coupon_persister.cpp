@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -186,84 +187,124 @@ awaitable<bool> CouponPersister::DrainOnce(Lane& lane, std::int64_t t, StreamSta
     co_return worked;
 }
 
+namespace {
+
+/// The ids of the entries that carry `wins`, each once (an entry's wins are delivered together).
+std::vector<std::string> EntryIdsOf(const std::vector<IssueEntry>& wins) {
+    std::vector<std::string> ids;
+    for (const auto& w : wins)
+        if (ids.empty() || ids.back() != w.entry_id) ids.push_back(w.entry_id);
+    return ids;
+}
+
+void CountDeadLetter(std::int64_t t) {
+    obs::Registry::Global()
+        .GetCounter("joopang_stream_dead_lettered_total", "Entries dead-lettered",
+                    {{"stream", "coupon-issue:{" + std::to_string(t) + "}"}})
+        .Add();
+}
+
+}  // namespace
+
+awaitable<void> CouponPersister::Complete(Lane& lane,
+                                          std::int64_t t,
+                                          const std::vector<std::string>& entry_ids,
+                                          const std::vector<IssueEntry>& landed,
+                                          const std::vector<PersistedCoupon>& persisted) {
+    if (auto st = co_await queue_.Complete(t, entry_ids, persisted, landed); !st) {
+        // Committed but not acknowledged: the entries come back and are no-ops then.
+        spdlog::warn("coupon persister: acknowledging failed: {}", st.error().message);
+    }
+    lane.db_failures = 0;
+    if (!landed.empty())
+        obs::Registry::Global()
+            .GetCounter("joopang_coupons_persisted_total", "Coupons written to the database",
+                        TemplateLabel(t))
+            .Add(landed.size());
+}
+
 awaitable<CouponPersister::Outcome> CouponPersister::Persist(Lane& lane,
                                                              std::int64_t t,
                                                              StreamState& state,
-                                                             std::vector<IssueEntry> entries) {
-    auto& registry = obs::Registry::Global();
+                                                             std::vector<IssueEntry> wins) {
     std::vector<IssueEntry> good;
-    for (auto& e : entries) {
-        if (e.malformed) {
+    for (auto& w : wins) {
+        if (w.malformed) {
             spdlog::error("coupon persister: entry {} of template {} is malformed; dead-lettered",
-                          e.entry_id, t);
-            co_await queue_.DeadLetter(t, e, "malformed entry");
-            registry
-                .GetCounter("joopang_stream_dead_lettered_total", "Entries dead-lettered",
-                            {{"stream", "coupon-issue:{" + std::to_string(t) + "}"}})
-                .Add();
+                          w.entry_id, t);
+            auto st = co_await queue_.DeadLetter(t, w, "malformed entry");
+            if (st) CountDeadLetter(t);
         } else {
-            good.push_back(std::move(e));
+            good.push_back(std::move(w));
         }
     }
     if (good.empty()) co_return Outcome::kDone;
     std::vector<IssuedCoupon> coupons;
     coupons.reserve(good.size());
-    for (const auto& e : good) coupons.push_back(e.coupon);
+    for (const auto& w : good) coupons.push_back(w.coupon);
     auto start = Clock::now();
     auto persisted = co_await pool_.Run([&] { return repo_.PersistBatch(*state.tmpl, coupons); });
     if (persisted) {
-        std::vector<std::string> ids;
-        ids.reserve(good.size());
-        for (const auto& e : good) ids.push_back(e.entry_id);
-        if (auto st = co_await queue_.Complete(t, ids, *persisted, good); !st) {
-            // Committed but not acknowledged: the entries come back and are no-ops then.
-            spdlog::warn("coupon persister: acknowledging failed: {}", st.error().message);
-        }
-        lane.db_failures = 0;
-        registry
-            .GetCounter("joopang_coupons_persisted_total", "Coupons written to the database",
-                        TemplateLabel(t))
-            .Add(good.size());
-        registry.GetHistogram("joopang_coupon_persist_batch_seconds", "Coupon batch write duration")
+        co_await Complete(lane, t, EntryIdsOf(good), good, *persisted);
+        obs::Registry::Global()
+            .GetHistogram("joopang_coupon_persist_batch_seconds", "Coupon batch write duration")
             .ObserveNs(
                 std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count());
         co_return Outcome::kDone;
     }
-    const Error& error = persisted.error();
-    if (error.code == ErrorCode::kUnavailable) {
+    auto database_down = [&](const Error& error) {
         if (lane.db_failures++ == 0)
             spdlog::warn("coupon persister: database unavailable, backing off: {}", error.message);
-        co_return Outcome::kDatabaseDown;
-    }
-    if (good.size() > 1) {
-        // Isolate the entry that cannot be written; the others land now.
-        for (auto& e : good) {
-            std::vector<IssueEntry> one;
-            one.push_back(e);
-            auto outcome = co_await Persist(lane, t, state, std::move(one));
-            if (outcome == Outcome::kDatabaseDown) co_return outcome;
+        return Outcome::kDatabaseDown;
+    };
+    if (persisted.error().code == ErrorCode::kUnavailable)
+        co_return database_down(persisted.error());
+    // A win that cannot be written: write each win alone, so that the others land now. An entry
+    // carries several wins; it is acknowledged once none of them waits for a retry (a win that
+    // landed is a no-op when its entry comes back).
+    std::vector<IssueEntry> landed;
+    std::vector<PersistedCoupon> landed_ids;
+    std::vector<std::string> waiting;  // entries holding a win to retry
+    for (auto& w : good) {
+        coupons.assign(1, w.coupon);
+        auto one = co_await pool_.Run([&] { return repo_.PersistBatch(*state.tmpl, coupons); });
+        if (one && one->size() == 1) {
+            landed_ids.push_back(one->front());
+            landed.push_back(w);
+            continue;
         }
-        co_return Outcome::kEntryFailed;
+        const Error error = one ? Error::Internal("no coupon id returned") : one.error();
+        if (error.code == ErrorCode::kUnavailable) co_return database_down(error);
+        auto failures = co_await queue_.RecordFailure(t, w);
+        const std::int64_t n = failures ? *failures : 1;
+        if (n >= settings_.max_deliveries) {
+            spdlog::error(
+                "coupon persister: request {} (entry {}) of template {} failed {} times ({}); "
+                "dead-lettered",
+                w.coupon.request_id, w.entry_id, t, n, error.message);
+            auto st = co_await queue_.DeadLetter(t, w, error.message);
+            if (st) {
+                CountDeadLetter(t);
+                continue;
+            }
+            spdlog::warn("coupon persister: dead-lettering failed, retrying: {}",
+                         st.error().message);
+            state.retry_at = Clock::now() + settings_.retry_delay;
+        } else {
+            auto delay = settings_.retry_delay * (1 << std::min<std::int64_t>(n - 1, 6));
+            state.retry_at = Clock::now() + delay;
+            spdlog::warn(
+                "coupon persister: request {} (entry {}) of template {} failed ({}); retry {} in "
+                "{} ms",
+                w.coupon.request_id, w.entry_id, t, error.message, n, delay.count());
+        }
+        waiting.push_back(w.entry_id);
     }
-    const IssueEntry& e = good.front();
-    auto failures = co_await queue_.RecordFailure(t, e.entry_id);
-    std::int64_t n = failures ? *failures : 1;
-    if (n >= settings_.max_deliveries) {
-        spdlog::error(
-            "coupon persister: entry {} of template {} failed {} times ({}); "
-            "dead-lettered",
-            e.entry_id, t, n, error.message);
-        co_await queue_.DeadLetter(t, e, error.message);
-        registry
-            .GetCounter("joopang_stream_dead_lettered_total", "Entries dead-lettered",
-                        {{"stream", "coupon-issue:{" + std::to_string(t) + "}"}})
-            .Add();
-    } else {
-        auto delay = settings_.retry_delay * (1 << std::min<std::int64_t>(n - 1, 6));
-        state.retry_at = Clock::now() + delay;
-        spdlog::warn("coupon persister: entry {} of template {} failed ({}); retry {} in {} ms",
-                     e.entry_id, t, error.message, n, delay.count());
-    }
+    std::vector<std::string> settled;
+    for (auto& id : EntryIdsOf(good))
+        if (std::find(waiting.begin(), waiting.end(), id) == waiting.end())
+            settled.push_back(std::move(id));
+    co_await Complete(lane, t, settled, landed, landed_ids);
     co_return Outcome::kEntryFailed;
 }
 

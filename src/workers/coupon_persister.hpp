@@ -80,10 +80,17 @@ class CouponPersister {
     boost::asio::awaitable<bool> DrainOnce(Lane& lane,
                                            std::int64_t template_id,
                                            StreamState& state);
+    /// Writes a batch of wins; a batch that fails for one win's sake is written win by win.
     boost::asio::awaitable<Outcome> Persist(Lane& lane,
                                             std::int64_t template_id,
                                             StreamState& state,
-                                            std::vector<IssueEntry> entries);
+                                            std::vector<IssueEntry> wins);
+    /// Records the wins that landed and acknowledges the entries all of whose wins are settled.
+    boost::asio::awaitable<void> Complete(Lane& lane,
+                                          std::int64_t template_id,
+                                          const std::vector<std::string>& entry_ids,
+                                          const std::vector<IssueEntry>& landed,
+                                          const std::vector<PersistedCoupon>& persisted);
     boost::asio::awaitable<void> PublishStats();
     boost::asio::awaitable<void> ForgetIdleConsumers(const std::vector<std::int64_t>& templates);
 

@@ -113,6 +113,13 @@ class CouponHelpers:
     def issue(self, tid, uid, client=None, **kw):
         return (client or self.api).post(self.issue_path(tid), {"userId": uid}, **kw)
 
+    def redis_cli(self, *args):
+        """A command on the service's embedded redis-server (its unix socket under the data dir)."""
+        sock = os.path.join(self.svc.data_dir, "redis", "redis.sock")
+        out = subprocess.run(["redis-cli", "-s", sock, *args], capture_output=True, text=True,
+                             timeout=10, check=True)
+        return out.stdout.strip()
+
     def issue_ok(self, tid, uid, client=None):
         r = self.issue(tid, uid, client=client)
         self.assertEqual(r.status, 202, r)
@@ -419,13 +426,6 @@ class CouponTemplateTests(CouponHelpers, ServiceTestCase):
         self.assert_error(self.issue(t["id"], u), 422, "COUPON_NOT_ACTIVE")
         time.sleep(max(0.0, (start - datetime.datetime.now(UTC)).total_seconds()) + 1.2)
         self.assertEqual(self.issue_ok(t["id"], u)["position"], 1)
-
-    def redis_cli(self, *args):
-        """A command on the service's embedded redis-server (its unix socket under the data dir)."""
-        sock = os.path.join(self.svc.data_dir, "redis", "redis.sock")
-        out = subprocess.run(["redis-cli", "-s", sock, *args], capture_output=True, text=True,
-                             timeout=10, check=True)
-        return out.stdout.strip()
 
     def test_issue_script_gate_follows_status_and_window_and_is_optional(self):
         """The script's short path ('gate' = per-user limit while ACTIVE without a window) is
@@ -1451,6 +1451,64 @@ class PoisonCases:
         # the poison entry was delivered --max-deliveries (3) times: the retries are counted
         self.assertGreaterEqual(s_dlq["deliveriesRetried"], 1,
                                 "retried deliveries not counted in /admin/streams: %r" % s_dlq)
+
+
+    def test_a_poison_win_lets_the_wins_sharing_its_entry_land(self):
+        """The wins one script call decides share one stream entry. A poison win among them is
+        dead-lettered alone: the others land, the entry is acknowledged, and a replay lands the
+        poison too."""
+        poison = self.create_user()["id"]
+        first = [self.create_user()["id"] for _ in range(10)]
+        second = [self.create_user()["id"] for _ in range(10)]
+        t = self.create_template(totalQuantity=100, title="Poison entry " + uniq())
+        tid = t["id"]
+        self.add_poison(poison)
+        try:
+            # Redis holds writes for 0.6 s: the first wave's script calls wait at Redis, and the
+            # second wave, the poison among it, queues in the service meanwhile and goes to Redis
+            # in one call per I/O thread.
+            self.redis_cli("CLIENT", "PAUSE", "600", "WRITE")
+            waves = {}
+            early = threading.Thread(target=lambda: waves.update(
+                first=self.fire_issues(tid, first, [self.svc.port], threads=len(first))))
+            early.start()
+            time.sleep(0.2)
+            late = [poison] + second
+            waves["second"] = self.fire_issues(tid, late, [self.svc.port], threads=len(late))
+            early.join(30)
+            answers = {}
+            for uid, (r, _) in zip(first + late, waves["first"] + waves["second"]):
+                self.assertEqual(r.status, 202, r)
+                answers[uid] = r.json
+            entry_of = lambda a: a["requestId"] // 1000  # the request id's entry part
+            siblings = [u for u in second if entry_of(answers[u]) == entry_of(answers[poison])]
+            self.assertTrue(siblings, "the poison's entry carries no other win: %r" % answers)
+            self.wait_issued_quantity(tid, 20, timeout=60)
+
+            def dead_lettered():
+                s = self.stream_of(tid)
+                return s if s and s["deadLetterLength"] == 1 and s["pending"] == 0 else None
+            s = wait_until(dead_lettered, 60, interval=0.3, message="the poison win in the DLQ")
+            self.assertEqual(s["deadLetterLength"], 1, s)
+            self.assertEqual(self.issue_request(tid, answers[poison]["requestId"]).json["status"],
+                             "FAILED")
+            for u in siblings:
+                st = self.wait_request_issued(tid, answers[u]["requestId"], timeout=30)
+                self.assertEqual([c["couponId"] for c in self.coupons_of(u, tid)],
+                                 [st["couponId"]])
+            self.assertEqual(self.coupons_of(poison, tid), [])
+        finally:
+            self.drop_poison()
+        path = "/api/v1/admin/streams/%s/dead-letter/replay" % urllib.parse.quote(s["name"], safe="")
+        r = self.api.post(path, admin=True)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json["replayed"], 1, r)
+        st = self.wait_request_issued(tid, answers[poison]["requestId"], timeout=30)
+        self.assertEqual([c["couponId"] for c in self.coupons_of(poison, tid)], [st["couponId"]])
+        self.assertEqual(self.wait_issued_quantity(tid, 21, timeout=30)["reservedQuantity"], 21)
+        s = self.wait_stream_settled(tid)
+        self.assertEqual(s["deadLetterLength"], 0, s)
+        self.assert_reconciled(tid, total=100, won=21)
 
 
 class CouponPoisonSqliteTests(PoisonCases, CouponHelpers, ServiceTestCase):

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstring>
 #include <map>
+#include <tuple>
 
 #include "infra/redis/client.hpp"
 #include "infra/redis/coupon_issue_batcher.hpp"
@@ -22,6 +23,19 @@ namespace {
 
 namespace asio = boost::asio;
 using Kind = IssueDecision::Kind;
+
+/// A stream entry's fields by name (an XRANGE element: {id, {field, value, ...}}).
+std::map<std::string, std::string> Fields(const Reply& entry) {
+    std::map<std::string, std::string> out;
+    const auto& f = entry.elements.at(1).elements;
+    for (std::size_t i = 0; i + 1 < f.size(); i += 2) out[f[i].str] = f[i + 1].str;
+    return out;
+}
+
+/// Stops a coroutine test (gtest's ASSERT_* cannot return from a coroutine).
+void Require(bool ok, const std::string& what) {
+    if (!ok) throw std::runtime_error(what);
+}
 
 class CouponIssueBatchTest : public testing::OneServerTest<Client> {
   public:
@@ -167,9 +181,11 @@ TEST_F(CouponIssueBatchTest, RequestsReadInOneTurnAreOneScriptCallDecidedInArriv
         ExpectWin(d[3], 3, 0);
         ExpectLoss(d[4], Kind::kSoldOut);
         ExpectLoss(d[5], Kind::kAlreadyIssued);
-        // Entry ids (request ids) rise with the positions.
-        EXPECT_LT(d[0]->request_id, d[2]->request_id);
-        EXPECT_LT(d[2]->request_id, d[3]->request_id);
+        // The three wins share the call's one stream entry: their request ids are its id and
+        // their index in it, so they follow one another.
+        EXPECT_GT(d[0]->request_id, 0);
+        EXPECT_EQ(d[2]->request_id, d[0]->request_id + 1);
+        EXPECT_EQ(d[3]->request_id, d[0]->request_id + 2);
 
         Client& c = *loop.client;
         EXPECT_EQ((co_await Must(c, MakeArgs("GET", coupon_keys::Stock(1)))).str, "0");
@@ -180,7 +196,32 @@ TEST_F(CouponIssueBatchTest, RequestsReadInOneTurnAreOneScriptCallDecidedInArriv
             held[users.elements[i].str] = users.elements[i + 1].str;
         EXPECT_EQ(held, (std::map<std::string, std::string>{{"1", "1"}, {"2", "1"}, {"3", "1"}}));
         Reply entries = co_await Must(c, MakeArgs("XRANGE", coupon_keys::Stream(1), "-", "+"));
-        EXPECT_EQ(entries.elements.size(), 3u);
+        Require(entries.elements.size() == 1, "one stream entry for the call");
+        const auto& entry = entries.elements[0];
+        EXPECT_EQ(RedisCouponStore::RequestIdOf(entry.elements.at(0).str, 0), d[0]->request_id);
+        EXPECT_EQ(Fields(entry),
+                  (std::map<std::string, std::string>{{"p", "1"}, {"w", "1:1,2:1,3:1"}}));
+        // The persister reads them back as three wins, each with the request id its client got.
+        auto read = co_await loop.store->ReadNew(1, "reader", 10);
+        if (!read) throw std::runtime_error(read.error().message);
+        std::vector<std::tuple<std::int64_t, std::int64_t, std::int64_t, std::int64_t>> wins;
+        for (const auto& w : *read)
+            wins.emplace_back(w.coupon.user_id, w.coupon.seq, w.coupon.position,
+                              w.coupon.request_id);
+        EXPECT_EQ(wins,
+                  (std::vector<std::tuple<std::int64_t, std::int64_t, std::int64_t, std::int64_t>>{
+                      {1, 1, 1, d[0]->request_id},
+                      {2, 1, 2, d[2]->request_id},
+                      {3, 1, 3, d[3]->request_id}}));
+        // And a status lookup finds each by its request id while it waits in the stream.
+        for (std::size_t i : {0u, 2u, 3u}) {
+            auto st = co_await loop.store->FindRequest(1, d[i]->request_id);
+            if (!st || !*st) throw std::runtime_error("request not found");
+            EXPECT_EQ((*st)->kind, IssueRequestState::Kind::kReserved);
+            EXPECT_EQ((*st)->position, d[i]->position);
+        }
+        auto none = co_await loop.store->FindRequest(1, d[0]->request_id + 3);
+        EXPECT_TRUE(none && !*none) << "a fourth win in a three-win entry";
         // The batch that emptied the stock marked the template sold out for the next ones.
         EXPECT_EQ((co_await Must(c, MakeArgs("HGET", coupon_keys::Meta(1), "gate"))).str, "-1");
         ExpectLoss(co_await loop.store->TryIssue(1, 5), Kind::kSoldOut);
@@ -206,13 +247,8 @@ TEST_F(CouponIssueBatchTest, AUserWithALimitOfTwoWinsTwiceInOneBatch) {
         // The entries carry each win's own count of the user's coupons (the persister's unique
         // key), not the batch's final one.
         Reply entries = co_await Must(c, MakeArgs("XRANGE", coupon_keys::Stream(2), "-", "+"));
-        std::vector<std::string> seqs;
-        for (const auto& e : entries.elements) {
-            const auto& f = e.elements.at(1).elements;
-            for (std::size_t i = 0; i + 1 < f.size(); i += 2)
-                if (f[i].str == "s") seqs.push_back(f[i + 1].str);
-        }
-        EXPECT_EQ(seqs, (std::vector<std::string>{"1", "1", "2"}));
+        Require(entries.elements.size() == 1, "one stream entry for the call");
+        EXPECT_EQ(Fields(entries.elements[0])["w"], "7:1,8:1,7:2");
         // A later batch reads the counts the earlier one left: user 8 holds one of two, user 7
         // both.
         const std::vector<std::int64_t> later{8, 7, 8};
@@ -498,7 +534,9 @@ TEST_F(CouponIssueBatchTest, EveryRequestOfABatchHearsTheErrorWhenRedisIsGone) {
         const std::vector<std::int64_t> users251{1, 2, 3};
         for (const auto& d : co_await IssueTogether(issue, users251)) {
             EXPECT_FALSE(d);
-            if (!d) EXPECT_EQ(d.error().code, ErrorCode::kUnavailable);
+            if (!d) {
+                EXPECT_EQ(d.error().code, ErrorCode::kUnavailable);
+            }
         }
     });
 }

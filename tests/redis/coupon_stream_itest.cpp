@@ -56,7 +56,7 @@ class CouponStreamTest : public testing::OneServerTest<Client> {
         std::vector<std::string> ids;
         std::vector<PersistedCoupon> persisted;
         for (const auto& e : entries) {
-            ids.push_back(e.entry_id);
+            if (ids.empty() || ids.back() != e.entry_id) ids.push_back(e.entry_id);
             persisted.push_back({e.coupon.request_id, e.coupon.position});
         }
         auto st = Run(store_->Complete(t, ids, persisted, entries));
@@ -207,6 +207,89 @@ TEST_F(CouponStreamTest, ABatchLargerThanOneRedisReadComesWholeInOrderAndOnce) {
     auto none = Run(store_->ReadPending(9, "A", 1100));
     ASSERT_TRUE(none);
     EXPECT_TRUE(none->empty());
+}
+
+TEST_F(CouponStreamTest, EntriesOfManyWinsAreReadAsWinsAboutAsManyAsAsked) {
+    // An entry carries all the wins of one script call; the persister's count is in wins.
+    Drop(23, 0);
+    std::vector<std::string> ids;
+    for (int e = 0; e < 10; ++e) {
+        std::string wins;
+        for (int k = 0; k < 50; ++k) {
+            if (k > 0) wins += ',';
+            wins += std::to_string(e * 50 + k + 1);
+            wins += ":1";
+        }
+        ids.push_back(Must(MakeArgs("XADD", coupon_keys::Stream(23), "*", "p",
+                                    std::to_string(e * 50 + 1), "w", wins))
+                          .str);
+    }
+    auto first = ReadNew(23, "A", 120);
+    // Whole entries only: at least the 120 asked for, not every entry at once.
+    EXPECT_GE(first.size(), 120u);
+    EXPECT_LE(first.size(), 200u);
+    ASSERT_EQ(first.size() % 50, 0u);
+    for (std::size_t i = 0; i < first.size(); ++i) {
+        const auto& c = first[i].coupon;
+        EXPECT_EQ(first[i].entry_id, ids[i / 50]);
+        EXPECT_EQ(c.user_id, static_cast<std::int64_t>(i + 1));
+        EXPECT_EQ(c.position, static_cast<std::int64_t>(i + 1));
+        EXPECT_EQ(c.seq, 1);
+        EXPECT_EQ(c.request_id, RedisCouponStore::RequestIdOf(ids[i / 50], i % 50));
+    }
+    auto rest = ReadNew(23, "A", 2000);
+    EXPECT_EQ(first.size() + rest.size(), 500u);
+    Complete(23, first);
+    Complete(23, rest);
+    EXPECT_TRUE(Left(23).empty());
+}
+
+TEST_F(CouponStreamTest, AMalformedEntryIsDeadLetteredWholeWithItsFields) {
+    Drop(24, 0);
+    const std::string stream = coupon_keys::Stream(24);
+    const std::string bad = Must(MakeArgs("XADD", stream, "*", "p", "1", "w", "5:1,oops")).str;
+    const std::string good = Must(MakeArgs("XADD", stream, "*", "p", "2", "w", "6:1,7:1")).str;
+    auto read = ReadNew(24, "A", 10);
+    ASSERT_EQ(read.size(), 3u);
+    EXPECT_TRUE(read[0].malformed);
+    EXPECT_EQ(read[0].entry_id, bad);
+    EXPECT_EQ(read[0].raw_fields,
+              (std::vector<std::pair<std::string, std::string>>{{"p", "1"}, {"w", "5:1,oops"}}));
+    EXPECT_FALSE(read[1].malformed);
+    EXPECT_EQ(std::pair(read[1].coupon.user_id, read[1].coupon.position), std::pair(6L, 2L));
+    EXPECT_EQ(std::pair(read[2].coupon.user_id, read[2].coupon.position), std::pair(7L, 3L));
+
+    ASSERT_TRUE(Run(store_->DeadLetter(24, read[0], "malformed entry")));
+    EXPECT_EQ(Left(24), std::vector<std::string>{good});
+    auto dead = Must(MakeArgs("XRANGE", coupon_keys::DeadLetters(24), "-", "+"));
+    ASSERT_EQ(dead.elements.size(), 1u);
+    std::vector<std::string> fields;
+    for (const auto& f : dead.elements[0].elements.at(1).elements) fields.push_back(f.str);
+    EXPECT_EQ(fields, (std::vector<std::string>{"p", "1", "w", "5:1,oops", "source", bad, "error",
+                                                "malformed entry"}));
+    auto pending = Must(MakeArgs("XPENDING", stream, coupon_keys::kGroup));
+    EXPECT_EQ(pending.elements.at(0).integer, 1) << "the good entry is still pending";
+}
+
+TEST_F(CouponStreamTest, AWinIsDeadLetteredOnceAndItsRequestReadsFailed) {
+    // After a crash between dead-lettering a win and acknowledging its entry, the entry comes
+    // back and its win fails again: the dead letter must not be added twice.
+    Drop(25, 2);
+    auto read = ReadNew(25, "A", 10);
+    ASSERT_EQ(read.size(), 2u);
+    ASSERT_TRUE(Run(store_->DeadLetter(25, read[0], "poison")));
+    ASSERT_TRUE(Run(store_->DeadLetter(25, read[0], "poison")));
+    EXPECT_EQ(Must(MakeArgs("XLEN", coupon_keys::DeadLetters(25))).integer, 1);
+    EXPECT_EQ(Must(MakeArgs("HGET", coupon_keys::Meta(25), "dead")).str, "1");
+    auto st = Run(store_->FindRequest(25, read[0].coupon.request_id));
+    ASSERT_TRUE(st && *st);
+    EXPECT_EQ((*st)->kind, IssueRequestState::Kind::kFailed);
+    EXPECT_EQ((*st)->position, read[0].coupon.position);
+    // The entry waits for Complete; the other win is still RESERVED.
+    EXPECT_EQ(Left(25).size(), 2u);
+    auto other = Run(store_->FindRequest(25, read[1].coupon.request_id));
+    ASSERT_TRUE(other && *other);
+    EXPECT_EQ((*other)->kind, IssueRequestState::Kind::kReserved);
 }
 
 }  // namespace

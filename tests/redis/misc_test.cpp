@@ -3,6 +3,7 @@
 
 #include "infra/redis/call_support.hpp"
 #include "infra/redis/endpoint.hpp"
+#include "infra/redis/redis_coupon_store.hpp"
 #include "infra/redis/script.hpp"
 #include "infra/redis/sha1.hpp"
 #include "infra/redis/streams.hpp"
@@ -77,6 +78,21 @@ TEST(CallSupport, TransientErrorRepliesAreRetried) {
     EXPECT_FALSE(IsTransient(Reply::Err("ERR unknown command")));
     EXPECT_FALSE(IsTransient(Reply::Err("MOVED 1 h:1")));
     EXPECT_FALSE(IsTransient(Reply::Bulk("LOADING")));
+}
+
+TEST(CouponRequestIds, EncodeTheEntryAndTheWinsPlaceInIt) {
+    EXPECT_EQ(RedisCouponStore::RequestIdOf("1732200000000-3", 7), 1732200000000003007);
+    EXPECT_EQ(RedisCouponStore::RequestIdOf("1732200000000-0", 0), 1732200000000000000);
+    EXPECT_EQ(RedisCouponStore::RequestIdOf("1732200000000-999", 999), 1732200000000999999);
+    EXPECT_EQ(RedisCouponStore::EntryIdOf(1732200000000003007), "1732200000000-3");
+    EXPECT_EQ(RedisCouponStore::EntryIdOf(1732200000000999999), "1732200000000-999");
+    // What does not fit three digits, or is not an entry id, has no request id.
+    EXPECT_EQ(RedisCouponStore::RequestIdOf("1732200000000-1000", 0), 0);
+    EXPECT_EQ(RedisCouponStore::RequestIdOf("1732200000000-3", 1000), 0);
+    EXPECT_EQ(RedisCouponStore::RequestIdOf("1732200000000-3", -1), 0);
+    EXPECT_EQ(RedisCouponStore::RequestIdOf("1732200000000", 0), 0);
+    EXPECT_EQ(RedisCouponStore::RequestIdOf("x-3", 0), 0);
+    EXPECT_EQ(RedisCouponStore::RequestIdOf("99999999999999-3", 0), 0) << "past int64";
 }
 
 TEST(Sha1, KnownVectors) {

@@ -71,9 +71,9 @@ TEST(Config, IssueInFlightDefaultsToTwoAndStaysWithinOneTo64) {
                     {"0", "65", "-1", "two"});
 }
 
-TEST(Config, IssueBatchDefaultsTo128AndStaysWithinOneTo1024) {
-    ExpectIntOption("--issue-batch", &Config::issue_batch, 128, "1", 1,
-                    {"0", "1025", "-3", "many"});
+TEST(Config, IssueBatchDefaultsTo128AndStaysWithinOneTo1000) {
+    ExpectIntOption("--issue-batch", &Config::issue_batch, 128, "1000", 1000,
+                    {"0", "1001", "-3", "many"});
 }
 
 TEST(Config, SoldOutMemoDefaultsTo50msAndCanBeTurnedOff) {

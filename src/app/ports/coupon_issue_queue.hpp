@@ -13,12 +13,15 @@
 
 namespace joopang {
 
-/// A stream entry as delivered: its id and decoded winner (or `malformed` when it cannot be
-/// decoded — such an entry can never be written).
+/// One win as delivered, with the id of the stream entry that carries it (one entry carries all
+/// the wins of one issue-script call, so several wins may share an entry id). An entry that
+/// cannot be decoded is delivered as one `malformed` IssueEntry holding the entry's fields as
+/// read: it can never be written, and is dead-lettered whole.
 struct IssueEntry {
     std::string entry_id;
     IssuedCoupon coupon;
     bool malformed = false;
+    std::vector<std::pair<std::string, std::string>> raw_fields;  // only when malformed
 };
 
 struct StreamStats {
@@ -56,18 +59,23 @@ class CouponIssueQueue {
                                                                const std::string& consumer,
                                                                std::int64_t min_idle_ms,
                                                                int count) = 0;
-    /// After a commit: records the coupon ids of the requests, acknowledges the entries and trims
-    /// the stream of everything every consumer group has acknowledged.
+    /// After a commit: records the coupon ids of the wins `persisted` (in the order of `wins`),
+    /// acknowledges the entries `entry_ids` — those none of whose wins waits for a retry — and
+    /// trims the stream of everything every consumer group has acknowledged.
     virtual Awaitable<Status> Complete(std::int64_t template_id,
                                        const std::vector<std::string>& entry_ids,
                                        const std::vector<PersistedCoupon>& persisted,
-                                       const std::vector<IssueEntry>& entries) = 0;
-    /// Counts an entry-specific failure; returns how many it has had.
+                                       const std::vector<IssueEntry>& wins) = 0;
+    /// Counts a failure of this win alone (its row cannot be written); returns how many it has
+    /// had.
     virtual Awaitable<Result<std::int64_t>> RecordFailure(std::int64_t template_id,
-                                                          const std::string& entry_id) = 0;
-    /// Moves an entry to the dead-letter stream (with the reason) and acknowledges it.
+                                                          const IssueEntry& win) = 0;
+    /// Moves a win to the dead-letter stream (with the reason) and marks its request FAILED,
+    /// once: a win dead-lettered before (its entry redelivered after a crash) is not added again.
+    /// Its entry is acknowledged by Complete, with the entry's other wins. A malformed entry is
+    /// dead-lettered whole and acknowledged here.
     virtual Awaitable<Status> DeadLetter(std::int64_t template_id,
-                                         const IssueEntry& entry,
+                                         const IssueEntry& win,
                                          const std::string& reason) = 0;
     /// Removes the group's consumers that hold no pending entry and have not read for
     /// `min_idle_ms` — processes (or lanes) that stopped or died, whose entries were reclaimed —

@@ -1,5 +1,6 @@
 #include "infra/redis/coupon_issue_batcher.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/any_io_executor.hpp>
@@ -82,12 +83,13 @@ Result<IssueDecision> DecisionOf(const Reply& r) {
     const auto& e = r.elements;
     switch (code) {
         case 1:
-            if (e.size() < 5) return ScriptError(r);
+            if (e.size() < 6) return ScriptError(r);
             d.kind = IssueDecision::Kind::kReserved;
             d.position = e[1].integer;
             d.remaining = e[2].integer;
-            d.request_id = RedisCouponStore::RequestIdOf(e[3].str);
+            d.request_id = RedisCouponStore::RequestIdOf(e[3].str, e[5].integer);
             d.backlog = e[4].integer;
+            if (d.request_id <= 0) return ScriptError(r);
             break;
         case -1:
             d.kind = IssueDecision::Kind::kAlreadyIssued;
@@ -395,7 +397,7 @@ CouponIssueBatcher::CouponIssueBatcher(std::shared_ptr<Client> client,
     : state_(std::make_shared<State>()) {
     state_->client = std::move(client);
     state_->rate = std::to_string(rate_limit_per_second);
-    state_->max_batch = std::max<std::size_t>(1, max_batch);
+    state_->max_batch = std::clamp<std::size_t>(max_batch, 1, kMaxBatch);
     state_->max_in_flight = std::max<std::size_t>(1, max_in_flight);
     state_->memo.ttl = std::max(sold_out_memo, std::chrono::milliseconds::zero());
     state_->memo.rate_limit_per_second = rate_limit_per_second;

@@ -27,6 +27,9 @@ class CouponIssueBatcher {
     /// The most requests one script call carries: a batch of wins holds Redis for its whole run
     /// (~5 µs per win), and every other client of that Redis waits meanwhile.
     static constexpr std::size_t kDefaultMaxBatch = 128;
+    /// The most a batch may be set to: a win's request id numbers it within its call's stream
+    /// entry in three decimal digits (see RedisCouponStore::RequestIdOf).
+    static constexpr std::size_t kMaxBatch = 1000;
     /// Batches of one thread and template at Redis at once. Two keep Redis busy (one runs while
     /// the answers of the other are handed out) without a call for every turn of the event loop:
     /// fresh 10-s drops under wrk gave more requests per second than with no limit in 14 of 15

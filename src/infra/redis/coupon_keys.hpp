@@ -24,9 +24,9 @@ inline std::string Stock(std::int64_t t) { return "coupon:" + Tag(t) + ":stock";
 inline std::string Users(std::int64_t t) { return "coupon:" + Tag(t) + ":users"; }
 /// Winners so far (the position counter).
 inline std::string Seq(std::int64_t t) { return "coupon:" + Tag(t) + ":seq"; }
-/// HASH stream entry id → request state "R:user:pos", "I:user:pos:coupon", "F:user:pos".
+/// HASH request id → request state "R:user:pos", "I:user:pos:coupon", "F:user:pos".
 inline std::string Requests(std::int64_t t) { return "coupon:" + Tag(t) + ":req"; }
-/// HASH stream entry id → entry-specific write failures.
+/// HASH request id → failures to write that win alone.
 inline std::string Failures(std::int64_t t) { return "coupon:" + Tag(t) + ":fail"; }
 /// Per-user request counter of the current second, appended to `out` (the issue path builds it
 /// for every request, so into a reused buffer).

@@ -119,20 +119,47 @@ constexpr std::size_t kClaimStep = 100;
 /// The state of a request: its field in the request-state hash ("I:user:pos:coupon" once
 /// persisted, "F:user:pos" once dead-lettered, "R:user:pos" when replayed), else, while the win
 /// is waiting in the stream, "R:user:pos" read from its entry (the issue script writes no state
-/// of its own). One script, so no persist or dead-lettering can pass between the two reads; both
-/// write the state before the entry leaves the stream. KEYS: requests stream; ARGV: entry id.
+/// of its own): the k-th win of an entry {p, w = "user:count,..."} is w's k-th item, at position
+/// p + k; an entry of one win (replayed) is {u, s, p, ...}. One script, so no persist or
+/// dead-lettering can pass between the two reads; both write the state before the entry leaves
+/// the stream. KEYS: requests stream; ARGV: request id, its entry id, k.
 const Script kRequestScript("coupon-request", R"lua(
 local state = redis.call('HGET', KEYS[1], ARGV[1])
 if state then return state end
-local found = redis.call('XRANGE', KEYS[2], ARGV[1], ARGV[1])
+local found = redis.call('XRANGE', KEYS[2], ARGV[2], ARGV[2])
 if #found == 0 then return false end
-local f = found[1][2]
-local user, pos
-for i = 1, #f, 2 do
-  if f[i] == 'u' then user = f[i + 1] elseif f[i] == 'p' then pos = f[i + 1] end
+local f = {}
+local flat = found[1][2]
+for i = 1, #flat, 2 do f[flat[i]] = flat[i + 1] end
+local k = tonumber(ARGV[3])
+if f.w and f.p then
+  local i = 0
+  for item in string.gmatch(f.w, '[^,]+') do
+    if i == k then
+      local user = string.match(item, '^(%d+):')
+      if not user then return false end
+      return 'R:' .. user .. ':' .. string.format('%d', tonumber(f.p) + k)
+    end
+    i = i + 1
+  end
+  return false
 end
-if not user or not pos then return false end
-return 'R:' .. user .. ':' .. pos
+if k == 0 and f.u and f.p then return 'R:' .. f.u .. ':' .. f.p end
+return false
+)lua");
+
+/// Moves one win to the dead-letter stream, once: a win whose request is FAILED already (its
+/// entry redelivered after a crash between this and the acknowledgement) is not added again.
+/// The failure count is kept, so such a redelivery dead-letters at its first failure; replay
+/// removes it. KEYS: requests dlq meta; ARGV: request id, FAILED state, then the dead letter's
+/// fields. Returns 1 if added, 0 if it was there.
+const Script kDeadLetterWinScript("coupon-dead-letter", R"lua(
+local state = redis.call('HGET', KEYS[1], ARGV[1])
+if state and string.sub(state, 1, 2) == 'F:' then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('XADD', KEYS[2], '*', unpack(ARGV, 3))
+redis.call('HINCRBY', KEYS[3], 'dead', 1)
+return 1
 )lua");
 
 std::int64_t ToInt(std::string_view s) {
@@ -152,13 +179,22 @@ Error RedisError(const std::string& what, const Reply& r) {
     return Error::Unavailable("redis " + what + ": " + r.ToString());
 }
 
-/// Decodes a stream entry into a winner; an entry that does not decode is `malformed`.
-IssueEntry Decode(std::int64_t template_id, const StreamEntry& e) {
-    IssueEntry out;
-    out.entry_id = e.id;
-    out.coupon.template_id = template_id;
-    out.coupon.request_id = RedisCouponStore::RequestIdOf(e.id);
-    std::optional<std::int64_t> user, seq, pos, at;
+/// Splits "a:b" into two positive integers.
+std::optional<std::pair<std::int64_t, std::int64_t>> ParsePair(std::string_view item) {
+    auto colon = item.find(':');
+    if (colon == std::string_view::npos) return std::nullopt;
+    auto a = ParseInt(item.substr(0, colon));
+    auto b = ParseInt(item.substr(colon + 1));
+    if (!a || !b || *a <= 0 || *b <= 0) return std::nullopt;
+    return std::pair{*a, *b};
+}
+
+/// Appends the wins a stream entry carries: all of an issue-script call's, {p, w}, or one,
+/// {u, s, p[, t, r]} (a replayed dead letter, which keeps its original request id and issue
+/// time). An entry that does not decode is appended as one `malformed` IssueEntry.
+void Decode(std::int64_t template_id, const StreamEntry& e, std::vector<IssueEntry>& out) {
+    std::optional<std::int64_t> user, seq, pos, at, request;
+    std::optional<std::string_view> wins;
     for (const auto& [k, v] : e.fields) {
         if (k == "u")
             user = ParseInt(v);
@@ -168,22 +204,55 @@ IssueEntry Decode(std::int64_t template_id, const StreamEntry& e) {
             pos = ParseInt(v);
         else if (k == "t")
             at = ParseInt(v);
-        else if (k == "r") {
-            if (auto r = ParseInt(v)) out.coupon.request_id = *r;  // replayed: keep the original
+        else if (k == "r")
+            request = ParseInt(v);
+        else if (k == "w")
+            wins = v;
+    }
+    // The issue time is the entry id's milliseconds (Redis's clock when it was won); replayed
+    // entries carry it as 't'.
+    const std::int64_t entry_ms = ToInt(std::string_view(e.id).substr(0, e.id.find('-')));
+    auto win = [&](std::int64_t k, std::int64_t u, std::int64_t s) {
+        IssueEntry w;
+        w.entry_id = e.id;
+        w.coupon.template_id = template_id;
+        // A replayed win keeps the request id its client holds.
+        w.coupon.request_id = request && !wins ? *request : RedisCouponStore::RequestIdOf(e.id, k);
+        w.coupon.user_id = u;
+        w.coupon.seq = s;
+        w.coupon.position = *pos + k;
+        w.coupon.issued_at = at ? *at : entry_ms;
+        return w;
+    };
+    const std::size_t before = out.size();
+    bool ok = pos && *pos > 0;
+    if (ok && wins) {
+        std::int64_t k = 0;
+        std::string_view rest = *wins;
+        while (ok && !rest.empty()) {
+            auto comma = rest.find(',');
+            auto pair = ParsePair(rest.substr(0, comma));
+            ok = pair && k < 1000;
+            if (ok) out.push_back(win(k++, pair->first, pair->second));
+            rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
         }
+        ok = ok && k > 0;
+    } else if (ok) {
+        ok = user && seq && *user > 0 && *seq > 0;
+        if (ok) out.push_back(win(0, *user, *seq));
     }
-    // The issue time is the entry id's milliseconds (Redis's clock when it was won); entries
-    // written by older versions, and replayed ones, carry it as 't'.
-    if (!at) at = out.coupon.request_id / 1'000'000;
-    if (!user || !seq || !pos || *user <= 0 || *seq <= 0 || out.coupon.request_id <= 0) {
-        out.malformed = true;
-        return out;
+    if (ok) {
+        for (std::size_t i = before; i < out.size(); ++i) ok = ok && out[i].coupon.request_id > 0;
     }
-    out.coupon.user_id = *user;
-    out.coupon.seq = *seq;
-    out.coupon.position = *pos;
-    out.coupon.issued_at = *at;
-    return out;
+    if (!ok) {
+        out.resize(before);
+        IssueEntry bad;
+        bad.entry_id = e.id;
+        bad.coupon.template_id = template_id;
+        bad.malformed = true;
+        bad.raw_fields = e.fields;
+        out.push_back(std::move(bad));
+    }
 }
 
 std::vector<IssueEntry> DecodeAll(std::int64_t template_id,
@@ -192,7 +261,7 @@ std::vector<IssueEntry> DecodeAll(std::int64_t template_id,
     out.reserve(entries.size());
     for (const auto& e : entries) {
         if (e.fields.empty()) continue;  // deleted while pending
-        out.push_back(Decode(template_id, e));
+        Decode(template_id, e, out);
     }
     return out;
 }
@@ -207,17 +276,18 @@ std::optional<std::int64_t> TemplateOfStream(const std::string& stream) {
 
 }  // namespace
 
-std::int64_t RedisCouponStore::RequestIdOf(const std::string& entry_id) {
+std::int64_t RedisCouponStore::RequestIdOf(const std::string& entry_id, std::int64_t index) {
     auto dash = entry_id.find('-');
-    if (dash == std::string::npos) return 0;
-    std::int64_t ms = ToInt(std::string_view(entry_id).substr(0, dash));
-    std::int64_t seq = ToInt(std::string_view(entry_id).substr(dash + 1));
-    if (seq >= 1'000'000) return 0;
-    return ms * 1'000'000 + seq;
+    if (dash == std::string::npos || index < 0 || index >= 1000) return 0;
+    auto ms = ParseInt(std::string_view(entry_id).substr(0, dash));
+    auto seq = ParseInt(std::string_view(entry_id).substr(dash + 1));
+    if (!ms || !seq || *ms <= 0 || *ms >= 9'000'000'000'000 || *seq < 0 || *seq >= 1000) return 0;
+    return *ms * 1'000'000 + *seq * 1'000 + index;
 }
 
 std::string RedisCouponStore::EntryIdOf(std::int64_t request_id) {
-    return std::to_string(request_id / 1'000'000) + "-" + std::to_string(request_id % 1'000'000);
+    return std::to_string(request_id / 1'000'000) + "-" +
+           std::to_string(request_id % 1'000'000 / 1'000);
 }
 
 RedisCouponStore::RedisCouponStore(std::shared_ptr<Client> client, CouponStoreSettings settings)
@@ -273,7 +343,8 @@ Awaitable<Result<std::optional<IssueRequestState>>> RedisCouponStore::FindReques
     using Out = std::optional<IssueRequestState>;
     if (request_id <= 0) co_return Out{};
     std::vector<std::string> script_keys{keys::Requests(t), keys::Stream(t)};
-    std::vector<std::string> script_args{EntryIdOf(request_id)};
+    std::vector<std::string> script_args{std::to_string(request_id), EntryIdOf(request_id),
+                                         std::to_string(request_id % 1000)};
     auto r = co_await client_->Eval(kRequestScript, script_keys, script_args);
     if (!r) co_return r.error();
     if (r->IsNil()) co_return Out{};
@@ -368,16 +439,25 @@ Awaitable<Result<std::vector<IssueEntry>>> RedisCouponStore::ReadGroup(std::int6
                                                                        const std::string& consumer,
                                                                        int count,
                                                                        const std::string& from) {
-    // Read in chunks of kRedisChunk: one XREADGROUP holds Redis for ~0.65 µs per entry, and every
-    // issue request in flight waits behind it, whatever the database batch size.
+    // Read in chunks of at most kRedisChunk entries: one XREADGROUP holds Redis for ~0.65 µs per
+    // entry, and every issue request in flight waits behind it, whatever the database batch
+    // size. `count` counts wins, and an entry carries one or up to a whole issue batch of them:
+    // the first read asks for as many entries as full batches would fill, later ones as many as
+    // the wins per entry read so far call for.
     XReadGroupOptions o;
     o.group = keys::kGroup;
     o.consumer = consumer;
     std::vector<IssueEntry> out;
     Args ack = MakeArgs("XACK", keys::Stream(t), keys::kGroup);
     std::string next = from;
-    for (std::size_t left = static_cast<std::size_t>(std::max(count, 1)); left > 0;) {
-        o.count = std::min(left, kRedisChunk);
+    const std::size_t wanted = static_cast<std::size_t>(std::max(count, 1));
+    std::size_t entries_read = 0;
+    while (out.size() < wanted) {
+        const std::size_t left = wanted - out.size();
+        const std::size_t per_entry = entries_read == 0
+                                          ? CouponIssueBatcher::kDefaultMaxBatch
+                                          : std::max<std::size_t>(1, out.size() / entries_read);
+        o.count = std::clamp<std::size_t>(left / per_entry, 1, kRedisChunk);
         std::vector<std::pair<std::string, std::string>> streams;
         streams.emplace_back(keys::Stream(t), next);
         auto r = co_await XReadGroup(*client_, o, std::move(streams));
@@ -390,16 +470,18 @@ Awaitable<Result<std::vector<IssueEntry>>> RedisCouponStore::ReadGroup(std::int6
         std::size_t got = 0;
         for (const auto& read : *r) {
             got += read.entries.size();
-            for (const auto& e : read.entries)
-                if (e.fields.empty()) ack.push_back(e.id);  // deleted while pending: nothing to do
-            auto decoded = DecodeAll(t, read.entries);
-            out.insert(out.end(), decoded.begin(), decoded.end());
+            for (const auto& e : read.entries) {
+                if (e.fields.empty())
+                    ack.push_back(e.id);  // deleted while pending: nothing to do
+                else
+                    Decode(t, e, out);
+            }
             // Pending entries are re-read from an id: continue after the last one. New ones
             // (">") continue by themselves.
             if (from != ">" && !read.entries.empty()) next = read.entries.back().id;
         }
+        entries_read += got;
         if (got < o.count) break;  // nothing more to read now
-        left -= got;
     }
     if (ack.size() > 3) co_await client_->Command(std::move(ack));
     co_return out;
@@ -464,39 +546,38 @@ Awaitable<Result<std::int64_t>> RedisCouponStore::ForgetIdleConsumers(std::int64
 Awaitable<Status> RedisCouponStore::Complete(std::int64_t t,
                                              const std::vector<std::string>& entry_ids,
                                              const std::vector<PersistedCoupon>& persisted,
-                                             const std::vector<IssueEntry>& entries) {
-    if (entry_ids.empty()) co_return Status{};
-    // One pipeline, but no command over kRedisChunk entries: Redis runs each command whole, so
-    // the issue requests in flight wait at most one chunk. The states go first, the
+                                             const std::vector<IssueEntry>& wins) {
+    if (entry_ids.empty() && wins.empty()) co_return Status{};
+    // One pipeline, but no command over kRedisChunk wins or entries: Redis runs each command
+    // whole, so the issue requests in flight wait at most one chunk. The states go first, the
     // acknowledgements after them (a request's state must exist before its entry can go).
     std::vector<Args> batch;
-    const std::size_t n = std::min(entries.size(), persisted.size());
+    const std::size_t n = std::min(wins.size(), persisted.size());
     for (std::size_t begin = 0; begin < n; begin += kRedisChunk) {
         Args states = MakeArgs("HSET", keys::Requests(t));
+        Args fails = MakeArgs("HDEL", keys::Failures(t));
         for (std::size_t i = begin; i < std::min(n, begin + kRedisChunk); ++i) {
-            const auto& c = entries[i].coupon;
-            states.push_back(EntryIdOf(c.request_id));
+            const auto& c = wins[i].coupon;
+            states.push_back(std::to_string(c.request_id));
             states.push_back("I:" + std::to_string(c.user_id) + ":" + std::to_string(c.position) +
                              ":" + std::to_string(persisted[i].coupon_id));
+            fails.push_back(std::to_string(c.request_id));
         }
         batch.push_back(std::move(states));
+        batch.push_back(std::move(fails));
     }
-    batch.push_back(
-        MakeArgs("HINCRBY", keys::Meta(t), "persisted", std::to_string(persisted.size())));
+    if (n > 0) batch.push_back(MakeArgs("HINCRBY", keys::Meta(t), "persisted", std::to_string(n)));
     for (std::size_t begin = 0; begin < entry_ids.size(); begin += kRedisChunk) {
         Args ack = MakeArgs("XACK", keys::Stream(t), keys::kGroup);
-        Args fails = MakeArgs("HDEL", keys::Failures(t));
-        for (std::size_t i = begin; i < std::min(entry_ids.size(), begin + kRedisChunk); ++i) {
+        for (std::size_t i = begin; i < std::min(entry_ids.size(), begin + kRedisChunk); ++i)
             ack.push_back(entry_ids[i]);
-            fails.push_back(entry_ids[i]);
-        }
         batch.push_back(std::move(ack));
-        batch.push_back(std::move(fails));
     }
     auto r = co_await client_->Batch(std::move(batch));
     if (!r) co_return r.error();
     for (const auto& reply : *r)
         if (reply.IsError()) co_return RedisError("completing entries", reply);
+    if (entry_ids.empty()) co_return Status{};
     // Acknowledged entries leave the stream by trimming, not by XDEL of each id. A failure here
     // loses nothing: the entries are acknowledged, and the next trim removes them too.
     const std::string stream = keys::Stream(t);
@@ -509,10 +590,11 @@ Awaitable<Status> RedisCouponStore::Complete(std::int64_t t,
 }
 
 Awaitable<Result<std::int64_t>> RedisCouponStore::RecordFailure(std::int64_t t,
-                                                                const std::string& entry_id) {
+                                                                const IssueEntry& win) {
     // A failed write means the entry will be delivered again: count it as a retried delivery.
     std::vector<Args> batch;
-    batch.push_back(MakeArgs("HINCRBY", keys::Failures(t), entry_id, "1"));
+    batch.push_back(
+        MakeArgs("HINCRBY", keys::Failures(t), std::to_string(win.coupon.request_id), "1"));
     batch.push_back(MakeArgs("HINCRBY", keys::Meta(t), "retried", "1"));
     auto r = co_await client_->Batch(std::move(batch));
     if (!r) co_return r.error();
@@ -521,28 +603,55 @@ Awaitable<Result<std::int64_t>> RedisCouponStore::RecordFailure(std::int64_t t,
 }
 
 Awaitable<Status> RedisCouponStore::DeadLetter(std::int64_t t,
-                                               const IssueEntry& entry,
+                                               const IssueEntry& win,
                                                const std::string& reason) {
-    const auto& c = entry.coupon;
-    std::vector<Args> batch;
-    // The request's state first: until then its entry in the stream answers for it (see
-    // kRequestScript), so a poll never finds neither.
-    if (!entry.malformed)
-        batch.push_back(
-            MakeArgs("HSET", keys::Requests(t), EntryIdOf(c.request_id),
-                     "F:" + std::to_string(c.user_id) + ":" + std::to_string(c.position)));
-    batch.push_back(MakeArgs("XADD", keys::DeadLetters(t), "*", "u", std::to_string(c.user_id), "s",
-                             std::to_string(c.seq), "p", std::to_string(c.position), "t",
-                             std::to_string(c.issued_at), "r", std::to_string(c.request_id),
-                             "source", entry.entry_id, "error", reason));
-    batch.push_back(MakeArgs("XACK", keys::Stream(t), keys::kGroup, entry.entry_id));
-    batch.push_back(MakeArgs("XDEL", keys::Stream(t), entry.entry_id));
-    batch.push_back(MakeArgs("HDEL", keys::Failures(t), entry.entry_id));
-    batch.push_back(MakeArgs("HINCRBY", keys::Meta(t), "dead", "1"));
-    auto r = co_await client_->Batch(std::move(batch));
+    const auto& c = win.coupon;
+    if (win.malformed) {
+        // Nothing in it can be written or answered for: keep its fields as read, and let it go.
+        std::vector<Args> batch;
+        Args add = MakeArgs("XADD", keys::DeadLetters(t), "*");
+        for (const auto& [k, v] : win.raw_fields) {
+            if (k == "source" || k == "error") continue;
+            add.push_back(k);
+            add.push_back(v);
+        }
+        add.push_back("source");
+        add.push_back(win.entry_id);
+        add.push_back("error");
+        add.push_back(reason);
+        batch.push_back(std::move(add));
+        batch.push_back(MakeArgs("XACK", keys::Stream(t), keys::kGroup, win.entry_id));
+        batch.push_back(MakeArgs("XDEL", keys::Stream(t), win.entry_id));
+        batch.push_back(MakeArgs("HINCRBY", keys::Meta(t), "dead", "1"));
+        auto r = co_await client_->Batch(std::move(batch));
+        if (!r) co_return r.error();
+        for (const auto& reply : *r)
+            if (reply.IsError()) co_return RedisError("dead-lettering", reply);
+        co_return Status{};
+    }
+    // The request's state is written with the dead letter: until the entry is acknowledged (by
+    // Complete) the entry answers for the win, after it the state (see kRequestScript).
+    std::vector<std::string> script_keys{keys::Requests(t), keys::DeadLetters(t), keys::Meta(t)};
+    std::vector<std::string> script_args{
+        std::to_string(c.request_id),
+        "F:" + std::to_string(c.user_id) + ":" + std::to_string(c.position),
+        "u",
+        std::to_string(c.user_id),
+        "s",
+        std::to_string(c.seq),
+        "p",
+        std::to_string(c.position),
+        "t",
+        std::to_string(c.issued_at),
+        "r",
+        std::to_string(c.request_id),
+        "source",
+        win.entry_id,
+        "error",
+        reason};
+    auto r = co_await client_->Eval(kDeadLetterWinScript, script_keys, script_args);
     if (!r) co_return r.error();
-    for (const auto& reply : *r)
-        if (reply.IsError()) co_return RedisError("dead-lettering", reply);
+    if (!r->IsInteger()) co_return RedisError("coupon-dead-letter script", *r);
     co_return Status{};
 }
 
@@ -582,9 +691,12 @@ Awaitable<Result<std::int64_t>> RedisCouponStore::Replay(const std::string& stre
                 if (k == "p") pos = v;
             }
             batch.push_back(std::move(add));
-            if (auto rid = ParseInt(request))
+            // RESERVED again, and its failures forgotten (the dead-lettering kept the count).
+            if (auto rid = ParseInt(request)) {
                 batch.push_back(
-                    MakeArgs("HSET", keys::Requests(*t), EntryIdOf(*rid), "R:" + user + ":" + pos));
+                    MakeArgs("HSET", keys::Requests(*t), request, "R:" + user + ":" + pos));
+                batch.push_back(MakeArgs("HDEL", keys::Failures(*t), request));
+            }
             del.push_back(e.id);
         }
         batch.push_back(std::move(del));

@@ -58,19 +58,22 @@ class RedisCouponStore final : public CouponGate, public CouponIssueQueue {
     Awaitable<Status> Complete(std::int64_t template_id,
                                const std::vector<std::string>& entry_ids,
                                const std::vector<PersistedCoupon>& persisted,
-                               const std::vector<IssueEntry>& entries) override;
+                               const std::vector<IssueEntry>& wins) override;
     Awaitable<Result<std::int64_t>> RecordFailure(std::int64_t template_id,
-                                                  const std::string& entry_id) override;
+                                                  const IssueEntry& win) override;
     Awaitable<Status> DeadLetter(std::int64_t template_id,
-                                 const IssueEntry& entry,
+                                 const IssueEntry& win,
                                  const std::string& reason) override;
     Awaitable<Result<std::int64_t>> ForgetIdleConsumers(std::int64_t template_id,
                                                         std::int64_t min_idle_ms) override;
     Awaitable<Result<std::int64_t>> Replay(const std::string& stream) override;
     Awaitable<Result<std::vector<StreamStats>>> Stats() override;
 
-    /// "1732200000000-3" ↔ 1732200000000000003: request ids are stream entry ids as integers.
-    static std::int64_t RequestIdOf(const std::string& entry_id);
+    /// A win's request id: the id "ms-s" of the stream entry that carries it and its index k
+    /// among the entry's wins, as ms * 10^6 + s * 1000 + k ("1732200000000-3", k 7 ↔
+    /// 1732200000000003007); 0 when s or k is 1000 or more (the issue script keeps both lower).
+    static std::int64_t RequestIdOf(const std::string& entry_id, std::int64_t index);
+    /// The entry id of a request id (its index is request_id % 1000).
     static std::string EntryIdOf(std::int64_t request_id);
 
   private:

@@ -3,15 +3,23 @@
 -- run back to back. Checks first (nothing is written for a loser, except its rate-limit counter
 -- and the sold-out mark), then every write of a win: stock, the user's count, the position and
 -- the stream entry. Arrival order and issue time come from the Redis server: positions follow
--- the position counter, and each entry id `*` is Redis's clock in ms (the persister reads the
+-- the position counter, and the entry id `*` is Redis's clock in ms (the persister reads the
 -- issue time from it). A won request's state is the entry itself until the persister records the
 -- coupon (see coupon-request in redis_coupon_store.cpp): a win writes no request-state field.
+--
+-- One stream entry carries all of a call's wins: {p = first position, w = "user:count,..."},
+-- the k-th win (from 0) at position p + k. Per entry, not per win, Redis then pays the XADD, the
+-- persister's read and pending entry, and the acknowledgement (docs/benchmarks.md, session 10).
+-- A win's request id is its entry id "ms-s" and k as ms * 10^6 + s * 1000 + k, so s and k stay
+-- below 1000: a call decides at most 1000 requests (--issue-batch), and an entry that Redis
+-- numbered s >= 1000 (a thousand XADDs to one stream in one ms, only possible while dead letters
+-- are replayed) is added again as the first entry of the next ms.
 --
 -- KEYS: meta stock users seq stream, then, only when a rate limit is set, each request's
 --       rate-limit counter (KEYS[5 + i] for request i)
 -- ARGV: rate limit per second ('0' = none), then one user id per request
 -- Returns one answer per request, in order:
---   {1, position, remaining, entry id, backlog} | -1 already issued | -2 sold out
+--   {1, position, remaining, entry id, backlog, k} | -1 already issued | -2 sold out
 --   | -3 not active | -4 unknown template | {-5, retry after ms} rate limited
 -- then one more element: the template's generation (its meta field 'restores', the count of
 -- counter restores) if it was sold out when the call ended, else -1. Until the generation moves,
@@ -75,6 +83,8 @@ if not inactive and n > 0 then
 end
 local winners = {}  -- users who won in this batch, each once, in order
 local won = {}      -- the same users, as a set
+local wins = {}     -- "user:count" of every win, in position order (the entry's 'w')
+local answers = {}  -- the answers of the wins, in the same order
 local left, stock, seq, first_seq
 local mark = false  -- this batch found the stock at zero
 for i = 1, n do
@@ -113,8 +123,9 @@ for i = 1, n do
         end
         have = have + 1
         counts[user] = have
-        local id = redis.call('XADD', KEYS[5], '*', 'u', user, 's', have, 'p', seq)
-        answer = {1, seq, stock, id}
+        wins[#wins + 1] = user .. ':' .. have
+        answer = {1, seq, stock, '', 0, #wins - 1}
+        answers[#answers + 1] = answer
         if stock == 0 then
           sold_out = true
           mark = true
@@ -125,6 +136,14 @@ for i = 1, n do
   out[i] = answer
 end
 if #winners > 0 then
+  local w = table.concat(wins, ',')
+  local id = redis.call('XADD', KEYS[5], '*', 'p', first_seq + 1, 'w', w)
+  local dash = string.find(id, '-', 1, true)
+  if tonumber(string.sub(id, dash + 1)) >= 1000 then
+    redis.call('XDEL', KEYS[5], id)
+    id = redis.call('XADD', KEYS[5], (tonumber(string.sub(id, 1, dash - 1)) + 1) .. '-0',
+                    'p', first_seq + 1, 'w', w)
+  end
   redis.call('DECRBY', KEYS[2], seq - first_seq)
   redis.call('INCRBY', KEYS[4], seq - first_seq)
   local fields = {}
@@ -134,9 +153,9 @@ if #winners > 0 then
   end
   redis.call('HSET', KEYS[3], unpack(fields))
   local persisted = tonumber(redis.call('HGET', KEYS[1], 'persisted') or '0')
-  for i = 1, n do
-    local a = out[i]
-    if type(a) == 'table' and a[1] == 1 then a[5] = a[2] - persisted end
+  for _, a in ipairs(answers) do
+    a[4] = id
+    a[5] = a[2] - persisted
   end
 end
 -- Marked only on the gate path and for a stock that exists: publishing sets an absent one
