@@ -292,5 +292,43 @@ TEST_F(CouponStreamTest, AWinIsDeadLetteredOnceAndItsRequestReadsFailed) {
     EXPECT_EQ((*other)->kind, IssueRequestState::Kind::kReserved);
 }
 
+TEST_F(CouponStreamTest, PersistedWinsAreFoundByRequestIdAfterTheirEntryIsGone) {
+    // Wins 0 and 2 of an entry land, win 1 waits for a retry and is then dead-lettered: every
+    // request keeps answering, before and after the entry is acknowledged and trimmed.
+    Drop(26, 0);
+    const std::string id =
+        Must(MakeArgs("XADD", coupon_keys::Stream(26), "*", "p", "41", "w", "5:1,6:1,7:2")).str;
+    auto wins = ReadNew(26, "A", 10);
+    ASSERT_EQ(wins.size(), 3u);
+    auto state = [&](std::size_t k) {
+        auto st = Run(store_->FindRequest(26, RedisCouponStore::RequestIdOf(id, k)));
+        if (!st) throw std::runtime_error(st.error().message);
+        if (!*st) return std::string("none");
+        const auto& s = **st;
+        return std::string(s.kind == IssueRequestState::Kind::kIssued   ? "I"
+                           : s.kind == IssueRequestState::Kind::kFailed ? "F"
+                                                                        : "R") +
+               ":" + std::to_string(s.user_id) + ":" + std::to_string(s.position) + ":" +
+               std::to_string(s.coupon_id);
+    };
+    EXPECT_EQ(state(1), "R:6:42:0");
+    std::vector<IssueEntry> landed{wins[0], wins[2]};
+    std::vector<PersistedCoupon> ids{{wins[0].coupon.request_id, 900},
+                                     {wins[2].coupon.request_id, 902}};
+    ASSERT_TRUE(Run(store_->Complete(26, {}, ids, landed)));  // the entry waits for win 1
+    EXPECT_EQ(state(0), "I:5:41:900");
+    EXPECT_EQ(state(1), "R:6:42:0");
+    EXPECT_EQ(state(2), "I:7:43:902");
+    ASSERT_TRUE(Run(store_->DeadLetter(26, wins[1], "poison")));
+    ASSERT_TRUE(Run(store_->Complete(26, {id}, ids, landed)));  // redelivered, then settled
+    EXPECT_TRUE(Left(26).empty());
+    EXPECT_EQ(state(0), "I:5:41:900");
+    EXPECT_EQ(state(1), "F:6:42:0");
+    EXPECT_EQ(state(2), "I:7:43:902");
+    EXPECT_EQ(state(3), "none");
+    // One field for the entry, one for the dead letter.
+    EXPECT_EQ(Must(MakeArgs("HLEN", coupon_keys::Requests(26))).integer, 2);
+}
+
 }  // namespace
 }  // namespace joopang::redis

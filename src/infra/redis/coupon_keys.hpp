@@ -24,7 +24,8 @@ inline std::string Stock(std::int64_t t) { return "coupon:" + Tag(t) + ":stock";
 inline std::string Users(std::int64_t t) { return "coupon:" + Tag(t) + ":users"; }
 /// Winners so far (the position counter).
 inline std::string Seq(std::int64_t t) { return "coupon:" + Tag(t) + ":seq"; }
-/// HASH request id → request state "R:user:pos", "I:user:pos:coupon", "F:user:pos".
+/// HASH request id → request state "R:user:pos", "I:user:pos:coupon", "F:user:pos"; and entry
+/// id → "p;user:coupon,..." for the persisted wins of an entry (see coupon-request).
 inline std::string Requests(std::int64_t t) { return "coupon:" + Tag(t) + ":req"; }
 /// HASH request id → failures to write that win alone.
 inline std::string Failures(std::int64_t t) { return "coupon:" + Tag(t) + ":fail"; }
