@@ -120,9 +120,11 @@ int ParseConfig(int argc, char** argv, Config& c) {
     Opt(app, "--coupon-persister", c.coupon_persister,
         "run the coupon persister (issue stream → database) in this process");
     Opt(app, "--max-deliveries", c.max_deliveries,
-        "failed writes of one stream entry before it moves to the dead-letter stream")
+        "failed writes of one win before it moves to the dead-letter stream (the other wins of "
+        "its stream entry land)")
         ->check(CLI::Range(std::int64_t{1}, std::int64_t{1000}));
-    Opt(app, "--persist-batch", c.persist_batch, "stream entries per database transaction")
+    Opt(app, "--persist-batch", c.persist_batch,
+        "wins per database transaction (read in whole stream entries, so up to one entry more)")
         ->check(CLI::Range(1, 2000));  // 11 parameters a row; SQLite allows 32766 per statement
     Opt(app, "--persist-lanes", c.persist_lanes,
         "concurrent drain loops (stream consumers) of the persister in this process")
