@@ -3,8 +3,10 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -25,6 +27,14 @@ awaitable<void> Sleep(std::chrono::milliseconds d) {
 obs::Labels TemplateLabel(std::int64_t t) { return {{"template", std::to_string(t)}}; }
 
 }  // namespace
+
+struct CouponPersister::Wake {
+    explicit Wake(asio::any_io_executor ex) : timer(ex) {}
+    asio::steady_timer timer;
+};
+
+CouponPersister::Lane::Lane() = default;
+CouponPersister::Lane::~Lane() = default;
 
 CouponPersister::CouponPersister(asio::any_io_executor executor,
                                  CouponIssueQueue& queue,
@@ -47,6 +57,7 @@ void CouponPersister::Start() {
         auto lane = std::make_unique<Lane>();
         lane->consumer =
             lanes == 1 ? settings_.consumer : settings_.consumer + "/" + std::to_string(i);
+        if (i > 0) lane->wake = std::make_unique<Wake>(executor_);
         lanes_.push_back(std::move(lane));
     }
     for (int i = 0; i < lanes; ++i) {
@@ -65,7 +76,19 @@ void CouponPersister::Start() {
 
 void CouponPersister::Stop() {
     if (!started_ || stopping_.exchange(true)) return;
+    asio::post(executor_, [this] { WakeHelpers(); });
     done_.get_future().wait();
+}
+
+void CouponPersister::WakeHelpers() {
+    for (auto& lane : lanes_)
+        if (lane->wake) lane->wake->timer.cancel();
+}
+
+awaitable<void> CouponPersister::WaitForWork(Lane& lane, std::chrono::milliseconds longest) {
+    lane.wake->timer.expires_after(longest);
+    // Cancelled (woken) or expired: either way the lane looks for work again.
+    co_await lane.wake->timer.async_wait(asio::as_tuple(asio::use_awaitable));
 }
 
 awaitable<void> CouponPersister::Loop(Lane& lane, bool publishes_stats) {
@@ -74,6 +97,7 @@ awaitable<void> CouponPersister::Loop(Lane& lane, bool publishes_stats) {
     auto last_forget = Clock::now();
     std::vector<std::int64_t> templates;
     int list_failures = 0;
+    auto idle_wait = settings_.idle_poll;
     while (!stopping_) {
         auto now = Clock::now();
         // The template list (one SMEMBERS) is re-read every 100 ms: a new drop's first winners
@@ -121,16 +145,36 @@ awaitable<void> CouponPersister::Loop(Lane& lane, bool publishes_stats) {
             co_await Sleep(std::chrono::milliseconds(1000));
             continue;
         }
+        if (worked) WakeHelpers();  // more may be coming: all lanes drain
         if (lane.db_failures > 0) {
             // The database is down: back off (doubling up to 5 s); entries wait in Redis.
             auto delay = std::min<std::chrono::milliseconds>(
                 settings_.retry_delay * (1 << std::min(lane.db_failures - 1, 6)),
                 std::chrono::milliseconds(5000));
             co_await Sleep(delay);
+        } else if (!worked && lane.wake) {
+            // A helper waits for the first lane to find work, but reads at least as often as
+            // the pending-read refresh: its retries come due, and a live lane must not look dead
+            // to the tidy-up of idle consumers or to Reclaim (see DrainOnce).
+            co_await WaitForWork(lane, PendingRefresh());
         } else if (!worked) {
-            co_await Sleep(settings_.idle_poll);
+            // The first lane polls every idle_poll while work comes and goes, backing off to
+            // idle_poll_max once there has been none for a while: each poll wakes this thread
+            // twice (timer, reply), and on the service's own core every wake-up is taken from
+            // the request path (docs/benchmarks.md, session 10).
+            co_await Sleep(idle_wait);
+            idle_wait =
+                std::min(idle_wait * 2, std::max(settings_.idle_poll_max, settings_.idle_poll));
         }
+        if (worked) idle_wait = settings_.idle_poll;
     }
+}
+
+std::chrono::milliseconds CouponPersister::PendingRefresh() const {
+    auto refresh = std::chrono::milliseconds(500);
+    if (settings_.forget_consumers_after.count() > 0)
+        refresh = std::min(refresh, settings_.forget_consumers_after / 4);
+    return std::max(refresh, std::chrono::milliseconds(1));
 }
 
 awaitable<bool> CouponPersister::DrainOnce(Lane& lane, std::int64_t t, StreamState& state) {
@@ -149,9 +193,7 @@ awaitable<bool> CouponPersister::DrainOnce(Lane& lane, std::int64_t t, StreamSta
     // The pending read is skipped while nothing can be pending, except every so often: on Redis
     // 7.0 a `>` read that finds nothing leaves the consumer's idle time in XINFO CONSUMERS
     // growing, and a live lane must not look dead to ForgetIdleConsumers (of any process).
-    auto refresh = std::chrono::milliseconds(500);
-    if (settings_.forget_consumers_after.count() > 0)
-        refresh = std::min(refresh, settings_.forget_consumers_after / 4);
+    const auto refresh = PendingRefresh();
     if (now >= state.retry_at &&
         (state.may_have_pending || now - state.last_pending_read >= refresh)) {
         state.last_pending_read = now;

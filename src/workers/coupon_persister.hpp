@@ -5,13 +5,17 @@
 /// over the templates' streams, so that one lane's database transaction overlaps another's Redis
 /// reads and acknowledgements (and, on PostgreSQL, another transaction). For each it (1) retries
 /// its own pending entries once their retry time has come, (2) takes over entries a dead consumer
-/// has held longer than `claim_idle` (XAUTOCLAIM), (3) reads new entries — and writes each read as
-/// one multi-row INSERT … ON CONFLICT DO NOTHING transaction, then records the coupon ids,
-/// acknowledges and deletes the entries. Redelivery is therefore harmless (at-least-once delivery,
+/// has held longer than `claim_idle` (XAUTOCLAIM), (3) reads new entries — each carrying the wins
+/// of one issue-script call — and writes each read's wins as one multi-row INSERT … ON CONFLICT
+/// DO NOTHING transaction, then records the coupon ids and acknowledges the entries (the stream
+/// is trimmed behind them). Redelivery is therefore harmless (at-least-once delivery,
 /// exactly-once effect). When the database is unavailable the whole loop backs off and nothing
-/// is counted against the entries; when a batch fails for another reason its entries are written
+/// is counted against the entries; when a batch fails for another reason its wins are written
 /// one by one to isolate the culprit, whose failures are counted in Redis, and after
-/// `max_deliveries` it moves to the dead-letter stream.
+/// `max_deliveries` it alone moves to the dead-letter stream.
+///
+/// Idle, only the first lane polls (every `idle_poll`, backing off to `idle_poll_max`); the others
+/// wait until a lane finds work, or at most the pending-read refresh.
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -40,7 +44,10 @@ struct PersisterSettings {
     /// processes) are removed from the group, so the list does not grow with every restart.
     /// 0 = never.
     std::chrono::milliseconds forget_consumers_after{600000};
+    /// The first lane's poll interval while idle: idle_poll at first, doubling up to
+    /// idle_poll_max while nothing comes.
     std::chrono::milliseconds idle_poll{10};
+    std::chrono::milliseconds idle_poll_max{80};
     std::chrono::milliseconds stats_interval{2000};
 };
 
@@ -68,11 +75,16 @@ class CouponPersister {
         bool may_have_pending = true;
         std::chrono::steady_clock::time_point last_pending_read{};
     };
+    /// Ends a helper lane's wait for work early (a timer; defined in the .cpp).
+    struct Wake;
     /// One drain loop's own state: its consumer name, per-stream progress, database back-off.
     struct Lane {
+        Lane();
+        ~Lane();
         std::string consumer;
         std::map<std::int64_t, StreamState> streams;
         int db_failures = 0;
+        std::unique_ptr<Wake> wake;  // helper lanes (all but the first) only
     };
     enum class Outcome { kDone, kDatabaseDown, kEntryFailed };
 
@@ -92,6 +104,12 @@ class CouponPersister {
                                           const std::vector<IssueEntry>& landed,
                                           const std::vector<PersistedCoupon>& persisted);
     boost::asio::awaitable<void> PublishStats();
+    /// How often a lane re-reads its pending entries at the least (see DrainOnce).
+    std::chrono::milliseconds PendingRefresh() const;
+    /// A helper lane's idle wait: until WakeHelpers() or `longest`, whichever comes first.
+    boost::asio::awaitable<void> WaitForWork(Lane& lane, std::chrono::milliseconds longest);
+    /// Ends every helper lane's wait (on the persister's executor).
+    void WakeHelpers();
     boost::asio::awaitable<void> ForgetIdleConsumers(const std::vector<std::int64_t>& templates);
 
     boost::asio::any_io_executor executor_;
