@@ -495,6 +495,36 @@ class CouponTemplateTests(CouponHelpers, ServiceTestCase):
 class CouponIssueTests(CouponHelpers, ServiceTestCase):
     SERVICE_ARGS = FAST_ARGS
 
+    def redis_calls(self, command):
+        info = self.redis_cli("INFO", "commandstats")
+        for line in info.splitlines():
+            if line.startswith("cmdstat_%s:calls=" % command):
+                return int(line.split("calls=")[1].split(",")[0])
+        return 0
+
+    def test_an_idle_persister_polls_with_one_lane_and_backs_off(self):
+        """With nothing to drain, the persister's three lanes do not each poll every 10 ms (300
+        reads a second per template): one lane polls, backing off to 80 ms, and the others wait
+        for it to find work. Work wakes them all: the drop still lands."""
+        t = self.create_template(totalQuantity=50, title="Idle " + uniq())
+        tid = t["id"]
+        u = self.create_user()["id"]
+        self.issue_ok(tid, u)
+        self.wait_issued_quantity(tid, 1, timeout=30)
+        time.sleep(1.0)  # long enough to back off
+        before, t0 = self.redis_calls("xreadgroup"), time.monotonic()
+        time.sleep(2.0)
+        per_second = (self.redis_calls("xreadgroup") - before) / (time.monotonic() - t0)
+        # One lane at 80 ms is ~12 reads a second per template; other tests' templates may
+        # exist in this service too, so allow a few of them.
+        templates = len(self.admin_streams())
+        self.assertLess(per_second, 30 * templates, "XREADGROUP %.0f/s for %d template(s)"
+                        % (per_second, templates))
+        users = [self.create_user()["id"] for _ in range(20)]
+        for uid in users:
+            self.issue_ok(tid, uid)
+        self.wait_issued_quantity(tid, 21, timeout=30)
+
     def test_issue_returns_202_reserved_with_position_and_remaining(self):
         u1, u2 = self.create_user()["id"], self.create_user()["id"]
         t = self.create_template(totalQuantity=5)
