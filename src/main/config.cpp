@@ -125,7 +125,7 @@ int ParseConfig(int argc, char** argv, Config& c) {
         ->check(CLI::Range(std::int64_t{1}, std::int64_t{1000}));
     Opt(app, "--persist-batch", c.persist_batch,
         "wins per database transaction (read in whole stream entries, so up to one entry more)")
-        ->check(CLI::Range(1, 2000));  // 11 parameters a row; SQLite allows 32766 per statement
+        ->check(CLI::Range(1, 2000));  // one transaction's rows; larger ones gained nothing
     Opt(app, "--persist-lanes", c.persist_lanes,
         "concurrent drain loops (stream consumers) of the persister in this process")
         ->check(CLI::Range(1, 16));
@@ -134,7 +134,7 @@ int ParseConfig(int argc, char** argv, Config& c) {
         "the CPU to requests and drains with what is left)")
         ->check(CLI::Range(0, 19));
     DurationOpt(app, "--persist-retry-delay", c.persist_retry_delay,
-                "first retry delay of a failed entry (doubles per failure)");
+                "first retry delay of a win that failed to be written (doubles per failure)");
     DurationOpt(app, "--claim-idle", c.claim_idle,
                 "entries pending this long with another consumer are taken over");
     DurationOpt(app, "--forget-consumers-after", c.forget_consumers_after,

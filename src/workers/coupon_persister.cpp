@@ -241,7 +241,8 @@ std::vector<std::string> EntryIdsOf(const std::vector<IssueEntry>& wins) {
 
 void CountDeadLetter(std::int64_t t) {
     obs::Registry::Global()
-        .GetCounter("joopang_stream_dead_lettered_total", "Entries dead-lettered",
+        .GetCounter("joopang_stream_dead_lettered_total",
+                    "Wins (and malformed entries) dead-lettered",
                     {{"stream", "coupon-issue:{" + std::to_string(t) + "}"}})
         .Add();
 }
