@@ -229,6 +229,36 @@ TEST_F(CouponIssueBatchTest, RequestsReadInOneTurnAreOneScriptCallDecidedInArriv
     });
 }
 
+TEST_F(CouponIssueBatchTest, AnEntryNumberedPastThreeDigitsMovesToTheNextMillisecond) {
+    // A request id holds the entry's sequence number in three digits. Should Redis number a
+    // call's entry 1000 or more (a thousand entries in one ms), the script adds it again as the
+    // first entry of the next ms. Forced here with an entry "ms-999" in the future: Redis then
+    // numbers the next one ms-1000, whatever its clock says.
+    OnOneLoop(0, CouponIssueBatcher::kDefaultMaxBatch, [](Loop& loop) -> asio::awaitable<void> {
+        co_await Publish(loop, 40, 10);
+        Client& c = *loop.client;
+        const std::int64_t ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                    std::chrono::system_clock::now().time_since_epoch())
+                                    .count() +
+                                60'000;
+        const std::string stream = coupon_keys::Stream(40);
+        co_await Must(c,
+                      MakeArgs("XADD", stream, std::to_string(ms) + "-999", "p", "1", "w", "77:1"));
+        auto d = co_await loop.store->TryIssue(40, 5);
+        ExpectWin(d, 1, 9);
+        Require(d.has_value(), "no decision");
+        EXPECT_EQ(RedisCouponStore::EntryIdOf(d->request_id), std::to_string(ms + 1) + "-0");
+        EXPECT_EQ(d->request_id % 1000, 0);
+        Reply entries = co_await Must(c, MakeArgs("XRANGE", stream, "-", "+"));
+        Require(entries.elements.size() == 2, "the old entry and the win's, nothing else");
+        EXPECT_EQ(entries.elements[1].elements.at(0).str, std::to_string(ms + 1) + "-0");
+        EXPECT_EQ(Fields(entries.elements[1])["w"], "5:1");
+        auto st = co_await loop.store->FindRequest(40, d->request_id);
+        Require(st && *st, "the win's request is not found");
+        EXPECT_EQ((*st)->user_id, 5);
+    });
+}
+
 TEST_F(CouponIssueBatchTest, AUserWithALimitOfTwoWinsTwiceInOneBatch) {
     OnOneLoop(0, CouponIssueBatcher::kDefaultMaxBatch, [](Loop& loop) -> asio::awaitable<void> {
         co_await Warm(loop);
