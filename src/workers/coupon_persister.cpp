@@ -145,7 +145,10 @@ awaitable<void> CouponPersister::Loop(Lane& lane, bool publishes_stats) {
             co_await Sleep(std::chrono::milliseconds(1000));
             continue;
         }
-        if (worked) WakeHelpers();  // more may be coming: all lanes drain
+        if (worked) {
+            WakeHelpers();  // more may be coming: all lanes drain
+            idle_wait = settings_.idle_poll;
+        }
         if (lane.db_failures > 0) {
             // The database is down: back off (doubling up to 5 s); entries wait in Redis.
             auto delay = std::min<std::chrono::milliseconds>(
@@ -166,7 +169,6 @@ awaitable<void> CouponPersister::Loop(Lane& lane, bool publishes_stats) {
             idle_wait =
                 std::min(idle_wait * 2, std::max(settings_.idle_poll_max, settings_.idle_poll));
         }
-        if (worked) idle_wait = settings_.idle_poll;
     }
 }
 
