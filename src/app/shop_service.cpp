@@ -185,6 +185,4 @@ Result<Order> ShopService::Cancel(std::int64_t order_id, std::int64_t user_id) {
     return orders_.Cancel(order_id, user_id, NowMs());
 }
 
-Result<int> ShopService::ExpireDueOrders(int limit) { return orders_.ExpireDue(NowMs(), limit); }
-
 }  // namespace joopang

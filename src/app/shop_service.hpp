@@ -47,8 +47,6 @@ class ShopService {
     Result<Page<Order>> ListOrders(std::int64_t user_id, std::int64_t page, std::int64_t size);
     Result<Payment> Pay(std::int64_t order_id, std::int64_t user_id);
     Result<Order> Cancel(std::int64_t order_id, std::int64_t user_id);
-    /// Expires due orders; returns how many.
-    Result<int> ExpireDueOrders(int limit);
 
   private:
     UserRepository& users_;

@@ -2,6 +2,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cctype>
+#include <filesystem>
 #include <iostream>
 
 namespace joopang {
@@ -169,6 +170,61 @@ int ParseConfig(int argc, char** argv, Config& c) {
     }
     for (auto* sub : app.get_subcommands()) c.command = sub->get_name();
     return -1;
+}
+
+Settings BuildSettings(const Config& c) {
+    Settings s;
+    s.serves_http = c.command == "serve";
+    s.runs_persister = c.coupon_persister || c.command == "worker";
+    s.data_dir = c.data_dir;
+    s.redis_url = c.redis;
+    s.embedded_redis = {c.data_dir, c.redis_server_binary};
+    s.database_url = !c.database.empty()
+                         ? c.database
+                         : "sqlite://" + std::filesystem::absolute(
+                                             std::filesystem::path(c.data_dir) / "joopang.db")
+                                             .string();
+    s.admin_token = c.admin_token;
+    s.db_pool = c.db_pool;
+
+    s.runtime.io_threads = c.threads;
+    s.runtime.background_reactor = s.runs_persister;
+    s.runtime.background_nice = c.persist_nice;
+
+    s.server.listen = c.listen;
+    s.server.read_timeout = c.read_timeout;
+    s.server.idle_timeout = c.idle_timeout;
+    s.server.max_body_bytes = static_cast<std::size_t>(c.max_body_bytes);
+    s.server.drain_timeout = c.shutdown_timeout;
+    s.api.access_log = c.access_log;
+
+    s.shop.order_ttl_ms = c.order_ttl.count();
+
+    s.coupon_gate.rate_limit_per_second = c.issue_rate_limit;
+    s.coupon_gate.issue_batch = static_cast<std::size_t>(c.issue_batch);
+    s.coupon_gate.issue_in_flight = static_cast<std::size_t>(c.issue_in_flight);
+    s.coupon_gate.sold_out_memo = c.sold_out_memo;
+
+    s.persister.batch = c.persist_batch;
+    s.persister.lanes = c.persist_lanes;
+    s.persister.max_deliveries = c.max_deliveries;
+    s.persister.retry_delay = c.persist_retry_delay;
+    s.persister.claim_idle = c.claim_idle;
+    s.persister.forget_consumers_after = c.forget_consumers_after;
+    s.persist_lanes = c.persist_lanes;
+    s.persist_nice = c.persist_nice;
+
+    // Order expiry and the view flush are idempotent (conditional updates, additive counts):
+    // every instance runs them. Template sync too; it also runs once at start, to publish
+    // templates created while Redis was unreachable or lost by Redis. Reconciliation compares
+    // whole templates and may repair them: one instance at a time.
+    s.order_expiry = {.name = "order-expiry", .period = c.order_expiry_interval};
+    s.view_flush = {.name = "view-flush", .period = c.view_flush_interval};
+    s.template_sync = {
+        .name = "template-sync", .period = c.template_sync_interval, .run_at_start = true};
+    s.reconcile = {.name = "coupon-reconcile", .period = c.reconcile_interval, .leased = true};
+    s.repair = c.repair;
+    return s;
 }
 
 }  // namespace joopang

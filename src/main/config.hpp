@@ -6,6 +6,15 @@
 #include <cstdint>
 #include <string>
 
+#include "app/shop_service.hpp"
+#include "http/api.hpp"
+#include "http/server.hpp"
+#include "infra/redis/redis_coupon_gate.hpp"
+#include "infra/redis/redis_supervisor.hpp"
+#include "runtime/runtime.hpp"
+#include "workers/coupon_persister.hpp"
+#include "workers/job_runner.hpp"
+
 namespace joopang {
 
 struct Config {
@@ -47,6 +56,34 @@ struct Config {
     bool repair = false;
     std::chrono::milliseconds template_sync_interval{30'000};
 };
+
+/// The configuration cut into the parts each component takes (built by BuildSettings).
+struct Settings {
+    bool serves_http = true;     // `serve`; `worker` runs only the consumers and jobs
+    bool runs_persister = true;  // the coupon persister runs in this process
+    std::string data_dir;
+    /// Empty: an embedded redis-server (see `embedded_redis`) whose URL the runtime then uses.
+    std::string redis_url;
+    redis::SupervisorSettings embedded_redis;
+    std::string database_url;  // the SQLite default already resolved under the data dir
+    std::string admin_token;   // empty: read or create <data-dir>/admin-token
+    int db_pool = 8;
+    runtime::RuntimeSettings runtime;  // redis_url is set once the Redis URL is known
+    http::ServerSettings server;
+    http::ApiSettings api;  // admin_token is set once resolved
+    ShopSettings shop;
+    redis::CouponGateSettings coupon_gate;
+    workers::PersisterSettings persister;  // consumer is set to the instance name
+    int persist_lanes = 3;
+    int persist_nice = 10;
+    workers::JobSettings order_expiry;
+    workers::JobSettings view_flush;
+    workers::JobSettings template_sync;
+    workers::JobSettings reconcile;
+    bool repair = false;
+};
+
+Settings BuildSettings(const Config& config);
 
 /// Parses argv. Returns the exit code to use when parsing ended the program (--help, errors),
 /// or -1 to go on.

@@ -101,8 +101,7 @@ awaitable<void> CouponPersister::Loop(Lane& lane, bool publishes_stats) {
     while (!stopping_) {
         auto now = Clock::now();
         // The template list (one SMEMBERS) is re-read every 100 ms: a new drop's first winners
-        // waited up to the next refresh before persisting, 0.4-0.9 s with a refresh a second,
-        // 16-30 ms now (docs/benchmarks.md, session 7).
+        // wait for the next refresh before persisting (16-30 ms; docs/benchmarks.md §3).
         if (now - last_templates > std::chrono::milliseconds(100)) {
             auto t = co_await queue_.Templates();
             if (t) {
@@ -164,7 +163,7 @@ awaitable<void> CouponPersister::Loop(Lane& lane, bool publishes_stats) {
             // The first lane polls every idle_poll while work comes and goes, backing off to
             // idle_poll_max once there has been none for a while: each poll wakes this thread
             // twice (timer, reply), and on the service's own core every wake-up is taken from
-            // the request path (docs/benchmarks.md, session 10).
+            // the request path (docs/benchmarks.md §2, "The persister on the service's core").
             co_await Sleep(idle_wait);
             idle_wait =
                 std::min(idle_wait * 2, std::max(settings_.idle_poll_max, settings_.idle_poll));
@@ -241,11 +240,10 @@ std::vector<std::string> EntryIdsOf(const std::vector<IssueEntry>& wins) {
     return ids;
 }
 
-void CountDeadLetter(std::int64_t t) {
+void CountDeadLetter(const std::string& stream) {
     obs::Registry::Global()
         .GetCounter("joopang_stream_dead_lettered_total",
-                    "Wins (and malformed entries) dead-lettered",
-                    {{"stream", "coupon-issue:{" + std::to_string(t) + "}"}})
+                    "Wins (and malformed entries) dead-lettered", {{"stream", stream}})
         .Add();
 }
 
@@ -278,7 +276,7 @@ awaitable<CouponPersister::Outcome> CouponPersister::Persist(Lane& lane,
             spdlog::error("coupon persister: entry {} of template {} is malformed; dead-lettered",
                           w.entry_id, t);
             auto st = co_await queue_.DeadLetter(t, w, "malformed entry");
-            if (st) CountDeadLetter(t);
+            if (st) CountDeadLetter(queue_.StreamName(t));
         } else {
             good.push_back(std::move(w));
         }
@@ -329,7 +327,7 @@ awaitable<CouponPersister::Outcome> CouponPersister::Persist(Lane& lane,
                 w.coupon.request_id, w.entry_id, t, n, error.message);
             auto st = co_await queue_.DeadLetter(t, w, error.message);
             if (st) {
-                CountDeadLetter(t);
+                CountDeadLetter(queue_.StreamName(t));
                 continue;
             }
             spdlog::warn("coupon persister: dead-lettering failed, retrying: {}",

@@ -15,9 +15,11 @@
 
 #include "infra/redis/client.hpp"
 #include "infra/redis/cluster_slots.hpp"
+#include "infra/redis/coupon_codec.hpp"
 #include "infra/redis/coupon_keys.hpp"
 #include "infra/redis/crc16.hpp"
-#include "infra/redis/redis_coupon_store.hpp"
+#include "infra/redis/redis_coupon_gate.hpp"
+#include "infra/redis/redis_coupon_issue_queue.hpp"
 #include "infra/redis/streams.hpp"
 #include "redis_test_support.hpp"
 
@@ -184,25 +186,6 @@ TEST_F(RedisClusterTest, ScriptsRunOnTheNodeOwningTheirKeys) {
     auto cross = Run(c->Eval(kSwap, {"{p}a", "{q}b"}, {"1", "2"}));
     ASSERT_FALSE(cross);
     EXPECT_EQ(cross.error().code, ErrorCode::kInternal);
-
-    // With a prepared prefix: routed by the prefix's keys and the call's own, which must agree.
-    for (const auto& tag : tags) {
-        const std::string k1 = "{" + tag + "}:a", k2 = "{" + tag + "}:b";
-        const Client::EvalPrefix prefix(kSwap, {k1}, 1, 2);
-        auto r = Run([&]() -> asio::awaitable<Result<Reply>> {
-            auto call = c->Eval(prefix, {k2}, {"p" + tag, "q" + tag});
-            co_return co_await std::move(call);
-        }());
-        ASSERT_TRUE(r) << r.error().message;
-        EXPECT_EQ(*r, Reply::Array({Reply::Bulk("p" + tag), Reply::Bulk("q" + tag)}));
-    }
-    const Client::EvalPrefix on_p(kSwap, {"{p}a"}, 1, 2);
-    auto mixed = Run([&]() -> asio::awaitable<Result<Reply>> {
-        auto call = c->Eval(on_p, {"{q}b"}, {"1", "2"});
-        co_return co_await std::move(call);
-    }());
-    ASSERT_FALSE(mixed);
-    EXPECT_EQ(mixed.error().code, ErrorCode::kInternal);
 }
 
 TEST_F(RedisClusterTest, StreamsAndBlockingReadsAreRouted) {
@@ -312,7 +295,7 @@ TEST_F(RedisClusterTest, SlotMigratedWhileTrafficRuns) {
 
 TEST_F(RedisClusterTest, CouponIssueBatchesRunOnEachTemplatesMasterWithTheirRateLimitKeys) {
     auto cluster = ClusterClient();
-    RedisCouponStore store(cluster, CouponStoreSettings{5});
+    RedisCouponGate store(cluster, CouponGateSettings{5});
     // Templates whose hash tags fall in different thirds of the slots (redis-cli gives each
     // master one third), so the batches go to different masters.
     std::vector<std::int64_t> templates;

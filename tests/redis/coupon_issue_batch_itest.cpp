@@ -12,9 +12,11 @@
 #include <tuple>
 
 #include "infra/redis/client.hpp"
+#include "infra/redis/coupon_codec.hpp"
 #include "infra/redis/coupon_issue_batcher.hpp"
 #include "infra/redis/coupon_keys.hpp"
-#include "infra/redis/redis_coupon_store.hpp"
+#include "infra/redis/redis_coupon_gate.hpp"
+#include "infra/redis/redis_coupon_issue_queue.hpp"
 #include "observability/metrics.hpp"
 #include "redis_test_support.hpp"
 
@@ -43,7 +45,8 @@ class CouponIssueBatchTest : public testing::OneServerTest<Client> {
     /// run: a client, a store (rate limit `rate`) and a batcher of at most `max_batch`.
     struct Loop {
         std::shared_ptr<Client> client;
-        std::unique_ptr<RedisCouponStore> store;
+        std::unique_ptr<RedisCouponGate> gate;
+        std::unique_ptr<RedisCouponIssueQueue> queue;
         std::unique_ptr<CouponIssueBatcher> batcher;
     };
 
@@ -61,9 +64,10 @@ class CouponIssueBatchTest : public testing::OneServerTest<Client> {
             if (!c) throw std::runtime_error("connect failed: " + c.error().message);
             Loop loop;
             loop.client = *c;
-            CouponStoreSettings settings{rate};
+            CouponGateSettings settings{rate};
             settings.sold_out_memo = sold_out_memo;
-            loop.store = std::make_unique<RedisCouponStore>(loop.client, settings);
+            loop.gate = std::make_unique<RedisCouponGate>(loop.client, settings);
+            loop.queue = std::make_unique<RedisCouponIssueQueue>(loop.client);
             loop.batcher =
                 std::make_unique<CouponIssueBatcher>(loop.client, rate, max_batch, max_in_flight);
             co_await body(loop);
@@ -126,14 +130,14 @@ class CouponIssueBatchTest : public testing::OneServerTest<Client> {
         t.total_quantity = quantity;
         t.per_user_limit = per_user_limit;
         t.status = status;
-        auto st = co_await loop.store->Publish(t, 0);
+        auto st = co_await loop.gate->Publish(t, 0);
         if (!st) throw std::runtime_error(st.error().message);
     }
 
     /// Loads the script and clears Redis's call counts, so ScriptCalls() counts the test's own.
     static asio::awaitable<void> Warm(Loop& loop) {
         co_await Publish(loop, 999, 1);
-        auto warm = co_await loop.store->TryIssue(999, 1);
+        auto warm = co_await loop.gate->TryIssue(999, 1);
         if (!warm) throw std::runtime_error(warm.error().message);
         co_await Must(*loop.client, MakeArgs("CONFIG", "RESETSTAT"));
     }
@@ -169,7 +173,7 @@ TEST_F(CouponIssueBatchTest, RequestsReadInOneTurnAreOneScriptCallDecidedInArriv
     OnOneLoop(0, CouponIssueBatcher::kDefaultMaxBatch, [](Loop& loop) -> asio::awaitable<void> {
         co_await Warm(loop);
         co_await Publish(loop, 1, 3);
-        auto issue = [&loop](std::int64_t u) { return loop.store->TryIssue(1, u); };
+        auto issue = [&loop](std::int64_t u) { return loop.gate->TryIssue(1, u); };
         // User 1 twice, three coupons, then a loser of the stock and a repeat of a winner: the
         // repeat hears 409, not 410 (the per-user check comes first, as for a lone request).
         const std::vector<std::int64_t> users135{1, 1, 2, 3, 4, 2};
@@ -198,11 +202,11 @@ TEST_F(CouponIssueBatchTest, RequestsReadInOneTurnAreOneScriptCallDecidedInArriv
         Reply entries = co_await Must(c, MakeArgs("XRANGE", coupon_keys::Stream(1), "-", "+"));
         Require(entries.elements.size() == 1, "one stream entry for the call");
         const auto& entry = entries.elements[0];
-        EXPECT_EQ(RedisCouponStore::RequestIdOf(entry.elements.at(0).str, 0), d[0]->request_id);
+        EXPECT_EQ(coupon_codec::RequestIdOf(entry.elements.at(0).str, 0), d[0]->request_id);
         EXPECT_EQ(Fields(entry),
                   (std::map<std::string, std::string>{{"p", "1"}, {"w", "1:1,2:1,3:1"}}));
         // The persister reads them back as three wins, each with the request id its client got.
-        auto read = co_await loop.store->ReadNew(1, "reader", 10);
+        auto read = co_await loop.queue->ReadNew(1, "reader", 10);
         if (!read) throw std::runtime_error(read.error().message);
         std::vector<std::tuple<std::int64_t, std::int64_t, std::int64_t, std::int64_t>> wins;
         for (const auto& w : *read)
@@ -215,17 +219,17 @@ TEST_F(CouponIssueBatchTest, RequestsReadInOneTurnAreOneScriptCallDecidedInArriv
                       {3, 1, 3, d[3]->request_id}}));
         // And a status lookup finds each by its request id while it waits in the stream.
         for (std::size_t i : {0u, 2u, 3u}) {
-            auto st = co_await loop.store->FindRequest(1, d[i]->request_id);
+            auto st = co_await loop.gate->FindRequest(1, d[i]->request_id);
             if (!st || !*st) throw std::runtime_error("request not found");
             EXPECT_EQ((*st)->kind, IssueRequestState::Kind::kReserved);
             EXPECT_EQ((*st)->position, d[i]->position);
         }
-        auto none = co_await loop.store->FindRequest(1, d[0]->request_id + 3);
+        auto none = co_await loop.gate->FindRequest(1, d[0]->request_id + 3);
         EXPECT_TRUE(none && !*none) << "a fourth win in a three-win entry";
         // The batch that emptied the stock marked the template sold out for the next ones.
         EXPECT_EQ((co_await Must(c, MakeArgs("HGET", coupon_keys::Meta(1), "gate"))).str, "-1");
-        ExpectLoss(co_await loop.store->TryIssue(1, 5), Kind::kSoldOut);
-        ExpectLoss(co_await loop.store->TryIssue(1, 3), Kind::kAlreadyIssued);
+        ExpectLoss(co_await loop.gate->TryIssue(1, 5), Kind::kSoldOut);
+        ExpectLoss(co_await loop.gate->TryIssue(1, 3), Kind::kAlreadyIssued);
     });
 }
 
@@ -244,16 +248,16 @@ TEST_F(CouponIssueBatchTest, AnEntryNumberedPastThreeDigitsMovesToTheNextMillise
         const std::string stream = coupon_keys::Stream(40);
         co_await Must(c,
                       MakeArgs("XADD", stream, std::to_string(ms) + "-999", "p", "1", "w", "77:1"));
-        auto d = co_await loop.store->TryIssue(40, 5);
+        auto d = co_await loop.gate->TryIssue(40, 5);
         ExpectWin(d, 1, 9);
         Require(d.has_value(), "no decision");
-        EXPECT_EQ(RedisCouponStore::EntryIdOf(d->request_id), std::to_string(ms + 1) + "-0");
+        EXPECT_EQ(coupon_codec::EntryIdOf(d->request_id), std::to_string(ms + 1) + "-0");
         EXPECT_EQ(d->request_id % 1000, 0);
         Reply entries = co_await Must(c, MakeArgs("XRANGE", stream, "-", "+"));
         Require(entries.elements.size() == 2, "the old entry and the win's, nothing else");
         EXPECT_EQ(entries.elements[1].elements.at(0).str, std::to_string(ms + 1) + "-0");
         EXPECT_EQ(Fields(entries.elements[1])["w"], "5:1");
-        auto st = co_await loop.store->FindRequest(40, d->request_id);
+        auto st = co_await loop.gate->FindRequest(40, d->request_id);
         Require(st && *st, "the win's request is not found");
         EXPECT_EQ((*st)->user_id, 5);
     });
@@ -263,7 +267,7 @@ TEST_F(CouponIssueBatchTest, AUserWithALimitOfTwoWinsTwiceInOneBatch) {
     OnOneLoop(0, CouponIssueBatcher::kDefaultMaxBatch, [](Loop& loop) -> asio::awaitable<void> {
         co_await Warm(loop);
         co_await Publish(loop, 2, 10, 2);
-        auto issue = [&loop](std::int64_t u) { return loop.store->TryIssue(2, u); };
+        auto issue = [&loop](std::int64_t u) { return loop.gate->TryIssue(2, u); };
         const std::vector<std::int64_t> users170{7, 8, 7, 7};
         auto d = co_await IssueTogether(issue, users170);
         EXPECT_EQ(co_await ScriptCalls(*loop.client), 1);
@@ -294,7 +298,7 @@ TEST_F(CouponIssueBatchTest, ARateLimitCountsEveryRequestOfABatch) {
     OnOneLoop(2, CouponIssueBatcher::kDefaultMaxBatch, [](Loop& loop) -> asio::awaitable<void> {
         co_await Warm(loop);
         co_await Publish(loop, 3, 10);
-        auto issue = [&loop](std::int64_t u) { return loop.store->TryIssue(3, u); };
+        auto issue = [&loop](std::int64_t u) { return loop.gate->TryIssue(3, u); };
         const std::vector<std::int64_t> users198{5, 5, 5, 6, 5};
         auto d = co_await IssueTogether(issue, users198);
         EXPECT_EQ(co_await ScriptCalls(*loop.client), 1);
@@ -311,12 +315,12 @@ TEST_F(CouponIssueBatchTest, ARateLimitCountsEveryRequestOfABatch) {
 TEST_F(CouponIssueBatchTest, UnknownAndPausedTemplatesAnswerEveryRequestOfTheBatch) {
     OnOneLoop(0, CouponIssueBatcher::kDefaultMaxBatch, [](Loop& loop) -> asio::awaitable<void> {
         co_await Warm(loop);
-        auto unknown = [&loop](std::int64_t u) { return loop.store->TryIssue(404, u); };
+        auto unknown = [&loop](std::int64_t u) { return loop.gate->TryIssue(404, u); };
         const std::vector<std::int64_t> users215{1, 2, 3};
         for (const auto& d : co_await IssueTogether(unknown, users215))
             ExpectLoss(d, Kind::kUnknownTemplate);
         co_await Publish(loop, 4, 10, 1, TemplateStatus::kPaused);
-        auto paused = [&loop](std::int64_t u) { return loop.store->TryIssue(4, u); };
+        auto paused = [&loop](std::int64_t u) { return loop.gate->TryIssue(4, u); };
         const std::vector<std::int64_t> users225{1, 2};
         for (const auto& d : co_await IssueTogether(paused, users225))
             ExpectLoss(d, Kind::kNotActive);
@@ -408,8 +412,8 @@ TEST_F(CouponIssueBatchTest, WithoutAnInFlightLimitEveryTurnIsACall) {
 /// Sells out template `id` (one coupon, won by user 1) and lets the store hear user 1's 409 and
 /// users 2 and 3's 410 while it is sold out.
 asio::awaitable<void> SellOutAndAnswer(CouponIssueBatchTest::Loop& loop, std::int64_t id) {
-    auto issue = [&loop, id](std::int64_t u) { return loop.store->TryIssue(id, u); };
-    auto first = co_await loop.store->TryIssue(id, 1);
+    auto issue = [&loop, id](std::int64_t u) { return loop.gate->TryIssue(id, u); };
+    auto first = co_await loop.gate->TryIssue(id, 1);
     if (!first || first->kind != Kind::kReserved) throw std::runtime_error("user 1 did not win");
     const std::vector<std::int64_t> users{1, 2, 3};
     auto d = co_await CouponIssueBatchTest::IssueTogether(issue, users);
@@ -434,7 +438,7 @@ void CouponIssueBatchTest::OnASoldOutTemplate(std::int64_t id,
 
 /// The decision for one request and how long it took.
 asio::awaitable<std::pair<Result<IssueDecision>, std::chrono::milliseconds>> Timed(
-    RedisCouponStore& store, std::int64_t template_id, std::int64_t user) {
+    RedisCouponGate& store, std::int64_t template_id, std::int64_t user) {
     const auto start = std::chrono::steady_clock::now();
     auto d = co_await store.TryIssue(template_id, user);
     co_return std::pair{std::move(d), std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -451,8 +455,8 @@ TEST_F(CouponIssueBatchTest, OnceSoldOutUsersAlreadyAnsweredAreAnsweredWithoutRe
             const auto hits_before = hits.Value();
             // Redis holds every command for 400 ms: remembered answers do not wait for it.
             co_await Must(*loop.client, MakeArgs("CLIENT", "PAUSE", "400", "ALL"));
-            auto [d1, t1] = co_await Timed(*loop.store, 20, 1);
-            auto [d2, t2] = co_await Timed(*loop.store, 20, 2);
+            auto [d1, t1] = co_await Timed(*loop.gate, 20, 1);
+            auto [d2, t2] = co_await Timed(*loop.gate, 20, 2);
             ExpectLoss(d1, Kind::kAlreadyIssued);
             ExpectLoss(d2, Kind::kSoldOut);
             EXPECT_LT(t1.count() + t2.count(), 200);
@@ -467,21 +471,21 @@ TEST_F(CouponIssueBatchTest, OnceSoldOutEvenUsersNeverHeardOfAreAnsweredFromTheR
         [](Loop& loop) -> asio::awaitable<void> {
             co_await Warm(loop);
             co_await Publish(loop, 23, 3, /*per_user_limit=*/2);
-            auto issue = [&loop](std::int64_t u) { return loop.store->TryIssue(23, u); };
+            auto issue = [&loop](std::int64_t u) { return loop.gate->TryIssue(23, u); };
             const std::vector<std::int64_t> winners{1, 2, 1};  // user 1 holds 2 of 2, user 2 1
             for (const auto& d : co_await IssueTogether(issue, winners))
                 ExpectLoss(d, Kind::kReserved);
             // The first sold-out answer starts reading the roster of users at the limit.
-            ExpectLoss(co_await loop.store->TryIssue(23, 3), Kind::kSoldOut);
+            ExpectLoss(co_await loop.gate->TryIssue(23, 3), Kind::kSoldOut);
             asio::steady_timer timer(co_await asio::this_coro::executor);
             timer.expires_after(std::chrono::milliseconds(200));
             co_await timer.async_wait(asio::use_awaitable);
             const long long calls = co_await ScriptCalls(*loop.client);
             co_await Must(*loop.client, MakeArgs("CLIENT", "PAUSE", "400", "ALL"));
             const auto start = std::chrono::steady_clock::now();
-            ExpectLoss(co_await loop.store->TryIssue(23, 1), Kind::kAlreadyIssued);
-            ExpectLoss(co_await loop.store->TryIssue(23, 2), Kind::kSoldOut);  // 1 of 2
-            ExpectLoss(co_await loop.store->TryIssue(23, 99), Kind::kSoldOut);
+            ExpectLoss(co_await loop.gate->TryIssue(23, 1), Kind::kAlreadyIssued);
+            ExpectLoss(co_await loop.gate->TryIssue(23, 2), Kind::kSoldOut);  // 1 of 2
+            ExpectLoss(co_await loop.gate->TryIssue(23, 99), Kind::kSoldOut);
             EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(200));
             EXPECT_EQ(co_await ScriptCalls(*loop.client), calls);
         },
@@ -519,8 +523,8 @@ TEST_F(CouponIssueBatchTest, ThisProcesssOwnPauseEndsRememberedAnswersAtOnce) {
     OnASoldOutTemplate(21, std::chrono::milliseconds(2000),
                        [](Loop& loop) -> asio::awaitable<void> {
                            co_await Publish(loop, 21, 1, 1, TemplateStatus::kPaused);
-                           ExpectLoss(co_await loop.store->TryIssue(21, 2), Kind::kNotActive);
-                           ExpectLoss(co_await loop.store->TryIssue(21, 1), Kind::kNotActive);
+                           ExpectLoss(co_await loop.gate->TryIssue(21, 2), Kind::kNotActive);
+                           ExpectLoss(co_await loop.gate->TryIssue(21, 1), Kind::kNotActive);
                        });
 }
 
@@ -533,7 +537,7 @@ TEST_F(CouponIssueBatchTest, ARestoreByAnotherProcessIsSeenAfterTheMemoTtl) {
             // there: the template is sold out again, under a new generation.
             auto other_client = co_await Connect(co_await asio::this_coro::executor, url);
             if (!other_client) throw std::runtime_error("connect failed");
-            RedisCouponStore other(*other_client, CouponStoreSettings{0});
+            RedisCouponGate other(*other_client, CouponGateSettings{0});
             CouponTemplate t;
             t.id = 22;
             t.title = "restored";
@@ -551,8 +555,8 @@ TEST_F(CouponIssueBatchTest, ARestoreByAnotherProcessIsSeenAfterTheMemoTtl) {
             asio::steady_timer timer(co_await asio::this_coro::executor);
             timer.expires_after(std::chrono::milliseconds(300));
             co_await timer.async_wait(asio::use_awaitable);
-            ExpectLoss(co_await loop.store->TryIssue(22, 3), Kind::kSoldOut);
-            ExpectLoss(co_await loop.store->TryIssue(22, 2), Kind::kAlreadyIssued);
+            ExpectLoss(co_await loop.gate->TryIssue(22, 3), Kind::kSoldOut);
+            ExpectLoss(co_await loop.gate->TryIssue(22, 2), Kind::kAlreadyIssued);
         });
 }
 
@@ -560,7 +564,7 @@ TEST_F(CouponIssueBatchTest, EveryRequestOfABatchHearsTheErrorWhenRedisIsGone) {
     OnOneLoop(0, CouponIssueBatcher::kDefaultMaxBatch, [](Loop& loop) -> asio::awaitable<void> {
         co_await Warm(loop);
         loop.client->Close();
-        auto issue = [&loop](std::int64_t u) { return loop.store->TryIssue(1, u); };
+        auto issue = [&loop](std::int64_t u) { return loop.gate->TryIssue(1, u); };
         const std::vector<std::int64_t> users251{1, 2, 3};
         for (const auto& d : co_await IssueTogether(issue, users251)) {
             EXPECT_FALSE(d);

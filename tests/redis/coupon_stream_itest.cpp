@@ -7,8 +7,10 @@
 #include <thread>
 
 #include "infra/redis/client.hpp"
+#include "infra/redis/coupon_codec.hpp"
 #include "infra/redis/coupon_keys.hpp"
-#include "infra/redis/redis_coupon_store.hpp"
+#include "infra/redis/redis_coupon_gate.hpp"
+#include "infra/redis/redis_coupon_issue_queue.hpp"
 #include "redis_test_support.hpp"
 
 namespace joopang::redis {
@@ -22,7 +24,8 @@ class CouponStreamTest : public testing::OneServerTest<Client> {
         if (!c) throw std::runtime_error("connect failed: " + c.error().message);
         client_ = *c;
         clients_.push_back(client_);
-        store_ = std::make_unique<RedisCouponStore>(client_, CouponStoreSettings{0});
+        gate_ = std::make_unique<RedisCouponGate>(client_, CouponGateSettings{0});
+        queue_ = std::make_unique<RedisCouponIssueQueue>(client_);
     }
 
     Reply Must(Args args) {
@@ -37,16 +40,16 @@ class CouponStreamTest : public testing::OneServerTest<Client> {
         t.id = id;
         t.title = "trim";
         t.total_quantity = 1000;
-        ASSERT_TRUE(Run(store_->Publish(t, 0)));
+        ASSERT_TRUE(Run(gate_->Publish(t, 0)));
         for (int u = 1; u <= winners; ++u) {
-            auto d = Run(store_->TryIssue(id, u));
+            auto d = Run(gate_->TryIssue(id, u));
             ASSERT_TRUE(d);
             ASSERT_EQ(d->kind, IssueDecision::Kind::kReserved);
         }
     }
 
     std::vector<IssueEntry> ReadNew(std::int64_t t, const std::string& consumer, int n) {
-        auto r = Run(store_->ReadNew(t, consumer, n));
+        auto r = Run(queue_->ReadNew(t, consumer, n));
         if (!r) throw std::runtime_error(r.error().message);
         return *r;
     }
@@ -59,7 +62,7 @@ class CouponStreamTest : public testing::OneServerTest<Client> {
             if (ids.empty() || ids.back() != e.entry_id) ids.push_back(e.entry_id);
             persisted.push_back({e.coupon.request_id, e.coupon.position});
         }
-        auto st = Run(store_->Complete(t, ids, persisted, entries));
+        auto st = Run(queue_->Complete(t, ids, persisted, entries));
         ASSERT_TRUE(st) << st.error().message;
     }
 
@@ -86,7 +89,8 @@ class CouponStreamTest : public testing::OneServerTest<Client> {
     }
 
     std::shared_ptr<Client> client_;
-    std::unique_ptr<RedisCouponStore> store_;
+    std::unique_ptr<RedisCouponGate> gate_;
+    std::unique_ptr<RedisCouponIssueQueue> queue_;
 };
 
 TEST_F(CouponStreamTest, TrimmingKeepsPendingAndUnreadEntries) {
@@ -131,7 +135,7 @@ TEST_F(CouponStreamTest, TrimmingWaitsForEveryConsumerGroup) {
     EXPECT_EQ(Left(8), all);  // audit still has its two pending
 
     Must(MakeArgs("XACK", coupon_keys::Stream(8), "audit", all[0], all[1]));
-    auto one_more = Run(store_->TryIssue(8, 100));
+    auto one_more = Run(gate_->TryIssue(8, 100));
     ASSERT_TRUE(one_more);
     auto next = ReadNew(8, "A", 1);
     Complete(8, next);
@@ -150,20 +154,20 @@ TEST_F(CouponStreamTest, ReclaimLeavesLiveHoldersAloneAndSweepsADeadOneInBounded
     ASSERT_EQ(ReadNew(17, "A", 1000).size(), 250u);
     Must(MakeArgs("CONFIG", "RESETSTAT"));
 
-    auto live = Run(store_->Reclaim(17, "B", 300, 2000));
+    auto live = Run(queue_->Reclaim(17, "B", 300, 2000));
     ASSERT_TRUE(live) << live.error().message;
     EXPECT_TRUE(live->empty());
     EXPECT_EQ(Calls("xautoclaim"), 0) << "A has just read: nothing to sweep for";
 
     std::this_thread::sleep_for(std::chrono::milliseconds(400));  // A has stopped reading
-    auto claimed = Run(store_->Reclaim(17, "B", 300, 2000));
+    auto claimed = Run(queue_->Reclaim(17, "B", 300, 2000));
     ASSERT_TRUE(claimed) << claimed.error().message;
     EXPECT_EQ(Ids(*claimed), all);
     EXPECT_EQ(Calls("xautoclaim"), 3) << "100 + 100 + 50";
-    auto mine = Run(store_->ReadPending(17, "B", 1000));
+    auto mine = Run(queue_->ReadPending(17, "B", 1000));
     ASSERT_TRUE(mine) << mine.error().message;
     EXPECT_EQ(Ids(*mine), all);
-    auto theirs = Run(store_->ReadPending(17, "A", 1000));
+    auto theirs = Run(queue_->ReadPending(17, "A", 1000));
     ASSERT_TRUE(theirs) << theirs.error().message;
     EXPECT_TRUE(theirs->empty());
 
@@ -172,7 +176,7 @@ TEST_F(CouponStreamTest, ReclaimLeavesLiveHoldersAloneAndSweepsADeadOneInBounded
     Drop(18, 30);
     ASSERT_EQ(ReadNew(18, "A", 1000).size(), 30u);
     std::this_thread::sleep_for(std::chrono::milliseconds(400));
-    auto few = Run(store_->Reclaim(18, "B", 300, 20));
+    auto few = Run(queue_->Reclaim(18, "B", 300, 20));
     ASSERT_TRUE(few) << few.error().message;
     EXPECT_EQ(few->size(), 20u);
 }
@@ -185,17 +189,17 @@ TEST_F(CouponStreamTest, ABatchLargerThanOneRedisReadComesWholeInOrderAndOnce) {
     t.id = 9;
     t.title = "chunks";
     t.total_quantity = 1300;
-    ASSERT_TRUE(Run(store_->Publish(t, 0)));
-    for (int u = 1; u <= 1200; ++u) ASSERT_TRUE(Run(store_->TryIssue(9, u)));
+    ASSERT_TRUE(Run(gate_->Publish(t, 0)));
+    for (int u = 1; u <= 1200; ++u) ASSERT_TRUE(Run(gate_->TryIssue(9, u)));
     const auto all = Left(9);
     ASSERT_EQ(all.size(), 1200u);
 
     auto first = ReadNew(9, "A", 1100);
     EXPECT_EQ(Ids(first), std::vector<std::string>(all.begin(), all.begin() + 1100));
-    auto pending = Run(store_->ReadPending(9, "A", 1100));
+    auto pending = Run(queue_->ReadPending(9, "A", 1100));
     ASSERT_TRUE(pending) << pending.error().message;
     EXPECT_EQ(Ids(*pending), Ids(first));
-    auto part = Run(store_->ReadPending(9, "A", 700));
+    auto part = Run(queue_->ReadPending(9, "A", 700));
     ASSERT_TRUE(part) << part.error().message;
     EXPECT_EQ(Ids(*part), std::vector<std::string>(all.begin(), all.begin() + 700));
     auto rest = ReadNew(9, "A", 1100);  // only 100 left
@@ -204,7 +208,7 @@ TEST_F(CouponStreamTest, ABatchLargerThanOneRedisReadComesWholeInOrderAndOnce) {
     Complete(9, first);
     Complete(9, rest);
     EXPECT_TRUE(Left(9).empty());
-    auto none = Run(store_->ReadPending(9, "A", 1100));
+    auto none = Run(queue_->ReadPending(9, "A", 1100));
     ASSERT_TRUE(none);
     EXPECT_TRUE(none->empty());
 }
@@ -235,7 +239,7 @@ TEST_F(CouponStreamTest, EntriesOfManyWinsAreReadAsWinsAboutAsManyAsAsked) {
         EXPECT_EQ(c.user_id, static_cast<std::int64_t>(i + 1));
         EXPECT_EQ(c.position, static_cast<std::int64_t>(i + 1));
         EXPECT_EQ(c.seq, 1);
-        EXPECT_EQ(c.request_id, RedisCouponStore::RequestIdOf(ids[i / 50], i % 50));
+        EXPECT_EQ(c.request_id, coupon_codec::RequestIdOf(ids[i / 50], i % 50));
     }
     auto rest = ReadNew(23, "A", 2000);
     EXPECT_EQ(first.size() + rest.size(), 500u);
@@ -259,7 +263,7 @@ TEST_F(CouponStreamTest, AMalformedEntryIsDeadLetteredWholeWithItsFields) {
     EXPECT_EQ(std::pair(read[1].coupon.user_id, read[1].coupon.position), std::pair(6L, 2L));
     EXPECT_EQ(std::pair(read[2].coupon.user_id, read[2].coupon.position), std::pair(7L, 3L));
 
-    ASSERT_TRUE(Run(store_->DeadLetter(24, read[0], "malformed entry")));
+    ASSERT_TRUE(Run(queue_->DeadLetter(24, read[0], "malformed entry")));
     EXPECT_EQ(Left(24), std::vector<std::string>{good});
     auto dead = Must(MakeArgs("XRANGE", coupon_keys::DeadLetters(24), "-", "+"));
     ASSERT_EQ(dead.elements.size(), 1u);
@@ -277,17 +281,17 @@ TEST_F(CouponStreamTest, AWinIsDeadLetteredOnceAndItsRequestReadsFailed) {
     Drop(25, 2);
     auto read = ReadNew(25, "A", 10);
     ASSERT_EQ(read.size(), 2u);
-    ASSERT_TRUE(Run(store_->DeadLetter(25, read[0], "poison")));
-    ASSERT_TRUE(Run(store_->DeadLetter(25, read[0], "poison")));
+    ASSERT_TRUE(Run(queue_->DeadLetter(25, read[0], "poison")));
+    ASSERT_TRUE(Run(queue_->DeadLetter(25, read[0], "poison")));
     EXPECT_EQ(Must(MakeArgs("XLEN", coupon_keys::DeadLetters(25))).integer, 1);
     EXPECT_EQ(Must(MakeArgs("HGET", coupon_keys::Meta(25), "dead")).str, "1");
-    auto st = Run(store_->FindRequest(25, read[0].coupon.request_id));
+    auto st = Run(gate_->FindRequest(25, read[0].coupon.request_id));
     ASSERT_TRUE(st && *st);
     EXPECT_EQ((*st)->kind, IssueRequestState::Kind::kFailed);
     EXPECT_EQ((*st)->position, read[0].coupon.position);
     // The entry waits for Complete; the other win is still RESERVED.
     EXPECT_EQ(Left(25).size(), 2u);
-    auto other = Run(store_->FindRequest(25, read[1].coupon.request_id));
+    auto other = Run(gate_->FindRequest(25, read[1].coupon.request_id));
     ASSERT_TRUE(other && *other);
     EXPECT_EQ((*other)->kind, IssueRequestState::Kind::kReserved);
 }
@@ -301,7 +305,7 @@ TEST_F(CouponStreamTest, PersistedWinsAreFoundByRequestIdAfterTheirEntryIsGone) 
     auto wins = ReadNew(26, "A", 10);
     ASSERT_EQ(wins.size(), 3u);
     auto state = [&](std::size_t k) {
-        auto st = Run(store_->FindRequest(26, RedisCouponStore::RequestIdOf(id, k)));
+        auto st = Run(gate_->FindRequest(26, coupon_codec::RequestIdOf(id, k)));
         if (!st) throw std::runtime_error(st.error().message);
         if (!*st) return std::string("none");
         const auto& s = **st;
@@ -315,12 +319,12 @@ TEST_F(CouponStreamTest, PersistedWinsAreFoundByRequestIdAfterTheirEntryIsGone) 
     std::vector<IssueEntry> landed{wins[0], wins[2]};
     std::vector<PersistedCoupon> ids{{wins[0].coupon.request_id, 900},
                                      {wins[2].coupon.request_id, 902}};
-    ASSERT_TRUE(Run(store_->Complete(26, {}, ids, landed)));  // the entry waits for win 1
+    ASSERT_TRUE(Run(queue_->Complete(26, {}, ids, landed)));  // the entry waits for win 1
     EXPECT_EQ(state(0), "I:5:41:900");
     EXPECT_EQ(state(1), "R:6:42:0");
     EXPECT_EQ(state(2), "I:7:43:902");
-    ASSERT_TRUE(Run(store_->DeadLetter(26, wins[1], "poison")));
-    ASSERT_TRUE(Run(store_->Complete(26, {id}, ids, landed)));  // redelivered, then settled
+    ASSERT_TRUE(Run(queue_->DeadLetter(26, wins[1], "poison")));
+    ASSERT_TRUE(Run(queue_->Complete(26, {id}, ids, landed)));  // redelivered, then settled
     EXPECT_TRUE(Left(26).empty());
     EXPECT_EQ(state(0), "I:5:41:900");
     EXPECT_EQ(state(1), "F:6:42:0");

@@ -2,8 +2,10 @@
 #include <gtest/gtest.h>
 
 #include "infra/redis/call_support.hpp"
+#include "infra/redis/coupon_codec.hpp"
 #include "infra/redis/endpoint.hpp"
-#include "infra/redis/redis_coupon_store.hpp"
+#include "infra/redis/redis_coupon_gate.hpp"
+#include "infra/redis/redis_coupon_issue_queue.hpp"
 #include "infra/redis/script.hpp"
 #include "infra/redis/sha1.hpp"
 #include "infra/redis/streams.hpp"
@@ -81,18 +83,18 @@ TEST(CallSupport, TransientErrorRepliesAreRetried) {
 }
 
 TEST(CouponRequestIds, EncodeTheEntryAndTheWinsPlaceInIt) {
-    EXPECT_EQ(RedisCouponStore::RequestIdOf("1732200000000-3", 7), 1732200000000003007);
-    EXPECT_EQ(RedisCouponStore::RequestIdOf("1732200000000-0", 0), 1732200000000000000);
-    EXPECT_EQ(RedisCouponStore::RequestIdOf("1732200000000-999", 999), 1732200000000999999);
-    EXPECT_EQ(RedisCouponStore::EntryIdOf(1732200000000003007), "1732200000000-3");
-    EXPECT_EQ(RedisCouponStore::EntryIdOf(1732200000000999999), "1732200000000-999");
+    EXPECT_EQ(coupon_codec::RequestIdOf("1732200000000-3", 7), 1732200000000003007);
+    EXPECT_EQ(coupon_codec::RequestIdOf("1732200000000-0", 0), 1732200000000000000);
+    EXPECT_EQ(coupon_codec::RequestIdOf("1732200000000-999", 999), 1732200000000999999);
+    EXPECT_EQ(coupon_codec::EntryIdOf(1732200000000003007), "1732200000000-3");
+    EXPECT_EQ(coupon_codec::EntryIdOf(1732200000000999999), "1732200000000-999");
     // What does not fit three digits, or is not an entry id, has no request id.
-    EXPECT_EQ(RedisCouponStore::RequestIdOf("1732200000000-1000", 0), 0);
-    EXPECT_EQ(RedisCouponStore::RequestIdOf("1732200000000-3", 1000), 0);
-    EXPECT_EQ(RedisCouponStore::RequestIdOf("1732200000000-3", -1), 0);
-    EXPECT_EQ(RedisCouponStore::RequestIdOf("1732200000000", 0), 0);
-    EXPECT_EQ(RedisCouponStore::RequestIdOf("x-3", 0), 0);
-    EXPECT_EQ(RedisCouponStore::RequestIdOf("99999999999999-3", 0), 0) << "past int64";
+    EXPECT_EQ(coupon_codec::RequestIdOf("1732200000000-1000", 0), 0);
+    EXPECT_EQ(coupon_codec::RequestIdOf("1732200000000-3", 1000), 0);
+    EXPECT_EQ(coupon_codec::RequestIdOf("1732200000000-3", -1), 0);
+    EXPECT_EQ(coupon_codec::RequestIdOf("1732200000000", 0), 0);
+    EXPECT_EQ(coupon_codec::RequestIdOf("x-3", 0), 0);
+    EXPECT_EQ(coupon_codec::RequestIdOf("99999999999999-3", 0), 0) << "past int64";
 }
 
 TEST(Sha1, KnownVectors) {

@@ -4,7 +4,7 @@
 # places it (the service on the last CPU, its redis-server and wrk on CPU 0). Prints wrk's p50/p99,
 # Redis's `INFO commandstats` for that second (commands a script calls are counted under their own
 # names too, inside EVALSHA's time) and every thread's CPU and runnable-but-waiting time from
-# /proc/<tid>/schedstat. docs/benchmarks.md §2, "Session 10", has the figures this produced.
+# /proc/<tid>/schedstat. docs/benchmarks.md §2, "The first second of a drop", has its figures.
 #   bash tools/bench/drop_first_second.sh [joopang binary]     (needs wrk, redis-cli; port 18083)
 # EXTRA adds flags to `joopang serve` (e.g. EXTRA="--coupon-persister false").
 set -euo pipefail

@@ -26,6 +26,7 @@ struct IssueEntry {
 
 struct StreamStats {
     std::string name;
+    std::int64_t template_id = 0;  // the coupon template whose wins the stream carries
     std::int64_t length = 0;
     std::int64_t pending = 0;
     std::int64_t lag = 0;
@@ -42,6 +43,8 @@ class CouponIssueQueue {
     template <class T>
     using Awaitable = boost::asio::awaitable<T>;
 
+    /// The name of a template's issue stream (for logs, metrics and the admin API).
+    virtual std::string StreamName(std::int64_t template_id) const = 0;
     /// Templates whose streams exist.
     virtual Awaitable<Result<std::vector<std::int64_t>>> Templates() = 0;
     /// Creates the consumer group (tolerates an existing one).

@@ -51,44 +51,14 @@ std::size_t EncodedSize(Client::ArgList list) {
 
 }  // namespace
 
-Client::EvalPrefix::EvalPrefix(const Script& script,
-                               ArgList first_keys,
-                               std::size_t more_keys,
-                               std::size_t args)
-    : script_(&script),
-      more_keys_(more_keys),
-      args_(args),
-      argc_(3 + first_keys.size() + more_keys + args),
-      slot_(SlotOfKeys(first_keys)) {
-    encoded_.reserve(64 + script.sha1().size() + EncodedSize(first_keys));
-    AppendEvalHead(encoded_, argc_, "EVALSHA", script.sha1());
-    std::string numkeys;
-    AppendDecimal(numkeys, static_cast<std::int64_t>(first_keys.size() + more_keys));
-    AppendBulk(encoded_, numkeys);
-    AppendBulks(encoded_, first_keys);
-}
-
-// Not coroutines: `keys` and `args` are encoded here, before the caller's temporaries go.
+// Not a coroutine: `keys` and `args` are encoded here, before the caller's temporaries go.
 Awaitable<Result<Reply>> Client::Eval(const Script& script,
                                       ArgList keys,
                                       ArgList args,
                                       CallOptions opts) {
-    return Eval(EvalPrefix(script, keys, 0, args.size()), {}, args, opts);
-}
-
-Awaitable<Result<Reply>> Client::Eval(const EvalPrefix& prefix,
-                                      ArgList more_keys,
-                                      ArgList args,
-                                      CallOptions opts) {
-    const Script& script = *prefix.script_;
-    if (more_keys.size() != prefix.more_keys_ || args.size() != prefix.args_) {
-        return Refused(Error::Internal("script " + script.name() +
-                                       " called with other key or argument counts than its "
-                                       "prefix was built for"));
-    }
     int slot = -1;
     if (RoutesBySlot()) {
-        slot = SlotOfKeys(more_keys, prefix.slot_);
+        slot = SlotOfKeys(keys);
         if (slot == kMixedSlots) {
             return Refused(Error::Internal(
                 "redis cluster: refused script " + script.name() +
@@ -96,12 +66,16 @@ Awaitable<Result<Reply>> Client::Eval(const EvalPrefix& prefix,
                 "together the same {hash tag})"));
         }
     }
+    const std::size_t argc = 3 + keys.size() + args.size();
     std::string payload;
-    payload.reserve(prefix.encoded_.size() + EncodedSize(more_keys) + EncodedSize(args));
-    payload += prefix.encoded_;
-    AppendBulks(payload, more_keys);
+    payload.reserve(64 + script.sha1().size() + EncodedSize(keys) + EncodedSize(args));
+    AppendEvalHead(payload, argc, "EVALSHA", script.sha1());
+    std::string numkeys;
+    AppendDecimal(numkeys, static_cast<std::int64_t>(keys.size()));
+    AppendBulk(payload, numkeys);
+    AppendBulks(payload, keys);
     AppendBulks(payload, args);
-    return RunEval(script, std::move(payload), prefix.argc_, slot, opts);
+    return RunEval(script, std::move(payload), argc, slot, opts);
 }
 
 Awaitable<Result<Reply>> Client::RunEval(

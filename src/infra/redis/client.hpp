@@ -86,33 +86,6 @@ class Client {
                                   ArgList args,
                                   CallOptions opts = {});
 
-    /// The start of a script call that repeats — the script, how many keys and arguments follow,
-    /// and the first keys — encoded once (the coupon-issue call: a template's six fixed keys).
-    /// `script` must outlive the prefix and every call made with it.
-    class EvalPrefix {
-      public:
-        EvalPrefix(const Script& script,
-                   ArgList first_keys,
-                   std::size_t more_keys,
-                   std::size_t args);
-
-      private:
-        friend class Client;
-        const Script* script_;
-        std::size_t more_keys_;
-        std::size_t args_;
-        std::size_t argc_;
-        int slot_;  // of the first keys: -1 without keys, kMixedSlots when they differ
-        std::string encoded_;
-    };
-
-    /// Eval() of `prefix`'s script with its first keys, then `more_keys` and `args` (exactly the
-    /// counts the prefix was built for).
-    Awaitable<Result<Reply>> Eval(const EvalPrefix& prefix,
-                                  ArgList more_keys,
-                                  ArgList args,
-                                  CallOptions opts = {});
-
     /// SCRIPT LOAD on every master, e.g. at start-up. Optional: Eval() loads on demand.
     virtual Awaitable<Status> LoadScript(const Script& script, CallOptions opts = {}) = 0;
 

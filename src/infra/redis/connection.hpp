@@ -31,7 +31,7 @@ struct ConnectionOptions {
     /// The executor given to Start() belongs to an io_context run by exactly one thread. The
     /// connection then needs no strand, and a caller awaiting on that same executor has its
     /// request queued and its reply delivered without a post (measured: ~2 % less CPU per issue
-    /// request, docs/benchmarks.md). Wrong when several threads run the io_context.
+    /// request). Wrong when several threads run the io_context.
     bool single_threaded_executor = false;
 };
 

@@ -19,9 +19,10 @@
 #include <utility>
 #include <vector>
 
+#include "infra/redis/coupon_codec.hpp"
 #include "infra/redis/coupon_keys.hpp"
 #include "infra/redis/lua_scripts.hpp"
-#include "infra/redis/redis_coupon_store.hpp"
+#include "infra/redis/numbers.hpp"
 #include "infra/redis/script.hpp"
 #include "infra/redis/sold_out_memo.hpp"
 #include "observability/metrics.hpp"
@@ -34,7 +35,7 @@ namespace {
 
 /// The issue decision (src/infra/redis/lua/coupon_issue.lua, embedded at build time; the
 /// benchmark runs the same file through redis-benchmark).
-const Script kIssueScript("coupon-issue", std::string(kCouponIssueLua));
+const Script kIssueScript("coupon-issue", std::string(lua::kCouponIssue));
 
 using Done = asio::any_completion_handler<void(Result<IssueDecision>)>;
 
@@ -87,7 +88,7 @@ Result<IssueDecision> DecisionOf(const Reply& r) {
             d.kind = IssueDecision::Kind::kReserved;
             d.position = e[1].integer;
             d.remaining = e[2].integer;
-            d.request_id = RedisCouponStore::RequestIdOf(e[3].str, e[5].integer);
+            d.request_id = coupon_codec::RequestIdOf(e[3].str, e[5].integer);
             d.backlog = e[4].integer;
             if (d.request_id <= 0) return ScriptError(r);
             break;
@@ -185,16 +186,17 @@ asio::awaitable<Result<std::shared_ptr<const SoldOutMemo::Roster>>> ReadRoster(
     auto head = [&]() -> asio::awaitable<Result<Reply>> {
         co_return co_await client.Command(MakeArgs("HMGET", keys::Meta(t), "limit", "restores"));
     };
+    // A generation or limit that is not a number reads as -1: no roster then (given up).
     auto generation_of = [](const Reply& r) -> std::int64_t {
         const Reply& g = r.elements[1];
-        return g.IsNil() ? 0 : std::stoll(g.str);
+        return g.IsNil() ? 0 : ParseInteger(g.str).value_or(-1);
     };
     auto before = co_await head();
     if (!before) co_return before.error();
     if (!before->IsArray() || before->elements.size() != 2 || before->elements[0].IsNil())
         co_return Out{};
-    const std::int64_t limit = std::stoll(before->elements[0].str);
-    if (generation_of(*before) != generation) co_return Out{};
+    const auto limit = ParseInteger(before->elements[0].str);
+    if (!limit || generation_of(*before) != generation) co_return Out{};
     auto size = co_await client.Command(MakeArgs("HLEN", keys::Users(t)));
     if (!size) co_return size.error();
     if (!size->IsInteger() || static_cast<std::uint64_t>(size->integer) > max_users)
@@ -209,8 +211,12 @@ asio::awaitable<Result<std::shared_ptr<const SoldOutMemo::Roster>>> ReadRoster(
         if (!page->IsArray() || page->elements.size() != 2) co_return Out{};
         cursor = page->elements[0].str;
         const auto& fields = page->elements[1].elements;
-        for (std::size_t i = 0; i + 1 < fields.size(); i += 2)
-            if (std::stoll(fields[i + 1].str) >= limit) roster->insert(std::stoll(fields[i].str));
+        for (std::size_t i = 0; i + 1 < fields.size(); i += 2) {
+            auto user = ParseInteger(fields[i].str);
+            auto count = ParseInteger(fields[i + 1].str);
+            if (!user || !count) co_return Out{};  // not a roster this code wrote: given up
+            if (*count >= *limit) roster->insert(*user);
+        }
     } while (cursor != "0");
     auto after = co_await head();
     if (!after) co_return after.error();
@@ -238,20 +244,14 @@ void Sweep(State& s, SoldOutMemo::Clock::time_point now) {
 asio::awaitable<void> LoadRoster(std::shared_ptr<State> s,
                                  std::int64_t t,
                                  std::int64_t generation) {
-    Result<std::shared_ptr<const SoldOutMemo::Roster>> read = Error::Unavailable("not read");
-    bool unreadable = false;  // a count or user id that is not a number: no use trying again
-    try {
-        read = co_await ReadRoster(*s->client, t, generation, s->memo.max_users);
-    } catch (...) {
-        unreadable = true;
-    }
+    auto read = co_await ReadRoster(*s->client, t, generation, s->memo.max_users);
     std::lock_guard lock(s->mu);
     auto it = s->rosters.find(t);
     if (it == s->rosters.end() || it->second.generation != generation) co_return;
     Roster& roster = it->second;
     roster.loading = false;
-    if (!unreadable && !read) co_return;  // Redis unreachable: the next sold-out call tries again
-    if (unreadable || !*read) {
+    if (!read) co_return;  // Redis unreachable: the next sold-out call tries again
+    if (!*read) {
         roster.given_up = true;
         co_return;
     }

@@ -28,13 +28,13 @@ class CouponIssueBatcher {
     /// (~5 µs per win), and every other client of that Redis waits meanwhile.
     static constexpr std::size_t kDefaultMaxBatch = 128;
     /// The most a batch may be set to: a win's request id numbers it within its call's stream
-    /// entry in three decimal digits (see RedisCouponStore::RequestIdOf).
+    /// entry in three decimal digits (see coupon_codec::RequestIdOf).
     static constexpr std::size_t kMaxBatch = 1000;
     /// Batches of one thread and template at Redis at once. Two keep Redis busy (one runs while
     /// the answers of the other are handed out) without a call for every turn of the event loop:
     /// fresh 10-s drops under wrk gave more requests per second than with no limit in 14 of 15
     /// interleaved pairs (about +7 %), p99 within noise; one alone left Redis idle between calls
-    /// (docs/benchmarks.md, session 8).
+    /// (docs/benchmarks.md §6, --issue-in-flight).
     static constexpr std::size_t kDefaultMaxInFlight = 2;
     /// How long after a script call found a template sold out its answers are given from memory:
     /// the longest a pause, an end or a counter restore made by another process can go unseen

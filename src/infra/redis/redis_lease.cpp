@@ -1,28 +1,31 @@
 #include "infra/redis/redis_lease.hpp"
 
+#include "infra/redis/lua_scripts.hpp"
 #include "infra/redis/script.hpp"
 
 namespace joopang::redis {
 namespace {
-const Script kRelease("lease-release", R"lua(
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-)lua");
+
+const Script kHold("lease-hold", std::string(lua::kLeaseHold));
+const Script kRelease("lease-release", std::string(lua::kLeaseRelease));
+
+std::string LeaseKey(const std::string& name) { return "lease:" + name; }
+
 }  // namespace
 
-Awaitable<bool> TryLease(Client& client,
-                         const std::string& name,
-                         const std::string& token,
-                         std::chrono::milliseconds ttl) {
-    auto r = co_await client.Command(
-        MakeArgs("SET", "lease:" + name, token, "NX", "PX", std::to_string(ttl.count())));
-    co_return r && r->IsStatus();
+Awaitable<bool> RedisLeaseStore::Hold(const std::string& name,
+                                      const std::string& token,
+                                      std::chrono::milliseconds ttl) {
+    std::vector<std::string> keys{LeaseKey(name)};
+    std::vector<std::string> args{token, std::to_string(std::max<long>(1, ttl.count()))};
+    auto r = co_await client_->Eval(kHold, keys, args);
+    co_return r && r->IsInteger() && r->integer == 1;
 }
 
-Awaitable<void> ReleaseLease(Client& client, const std::string& name, const std::string& token) {
-    std::vector<std::string> keys(1, "lease:" + name);
-    std::vector<std::string> args(1, token);
-    co_await client.Eval(kRelease, keys, args);
+Awaitable<void> RedisLeaseStore::Release(const std::string& name, const std::string& token) {
+    std::vector<std::string> keys{LeaseKey(name)};
+    std::vector<std::string> args{token};
+    co_await client_->Eval(kRelease, keys, args);
 }
 
 }  // namespace joopang::redis

@@ -1,20 +1,25 @@
 #pragma once
-/// A lease for jobs that must run on one instance at a time: `SET key token NX PX ttl` to take
-/// it, a compare-and-delete script to give it back (only the holder can release it).
+/// LeaseStore on Redis: a lease is the key `lease:<name>` holding its holder's token, with the
+/// lease's expiry as the key's TTL (lua/lease_hold.lua, lua/lease_release.lua).
 
-#include <chrono>
-#include <string>
+#include <memory>
 
+#include "app/ports/lease_store.hpp"
 #include "infra/redis/client.hpp"
 
 namespace joopang::redis {
 
-/// True when this caller now holds `name` for `ttl`.
-Awaitable<bool> TryLease(Client& client,
-                         const std::string& name,
+class RedisLeaseStore final : public LeaseStore {
+  public:
+    explicit RedisLeaseStore(std::shared_ptr<Client> client) : client_(std::move(client)) {}
+
+    Awaitable<bool> Hold(const std::string& name,
                          const std::string& token,
-                         std::chrono::milliseconds ttl);
-/// Releases `name` if `token` still holds it.
-Awaitable<void> ReleaseLease(Client& client, const std::string& name, const std::string& token);
+                         std::chrono::milliseconds ttl) override;
+    Awaitable<void> Release(const std::string& name, const std::string& token) override;
+
+  private:
+    std::shared_ptr<Client> client_;
+};
 
 }  // namespace joopang::redis

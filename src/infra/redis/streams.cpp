@@ -11,6 +11,10 @@ Error Unexpected(std::string_view what, const Reply& reply) {
 }
 
 Error FromErrorReply(std::string_view what, const Reply& reply) {
+    // A missing stream or consumer group is its own code, so callers can recreate it without
+    // reading Redis's error text.
+    if (reply.IsErrorCode("NOGROUP"))
+        return Error{ErrorCode::kNotFound, "redis " + std::string(what) + ": " + reply.str};
     return Error::Internal("redis " + std::string(what) + ": " + reply.str);
 }
 

@@ -2,7 +2,8 @@
 /// Typed helpers for Redis Streams over any Client (single server or cluster).
 ///
 /// Every helper returns an Error (kUnavailable) for transport failures, like Client::Command(),
-/// and also turns a Redis error reply into an Error (kInternal, message "redis <CMD>: <reply>"),
+/// and also turns a Redis error reply into an Error (kNotFound for NOGROUP — no such stream or
+/// consumer group — else kInternal; message "redis <CMD>: <reply>"),
 /// except CreateGroup(), which treats BUSYGROUP as "already exists". XReadGroup() with a block time
 /// runs on a dedicated connection (Client::BlockingCommand), never on the shared one.
 /// The parsers are public so replies can be tested without a server.

@@ -5,11 +5,11 @@
 -- the stream entry. Arrival order and issue time come from the Redis server: positions follow
 -- the position counter, and the entry id `*` is Redis's clock in ms (the persister reads the
 -- issue time from it). A won request's state is the entry itself until the persister records the
--- coupon (see coupon-request in redis_coupon_store.cpp): a win writes no request-state field.
+-- coupon (see lua/coupon_request.lua): a win writes no request-state field.
 --
 -- One stream entry carries all of a call's wins: {p = first position, w = "user:count,..."},
 -- the k-th win (from 0) at position p + k. Per entry, not per win, Redis then pays the XADD, the
--- persister's read and pending entry, and the acknowledgement (docs/benchmarks.md, session 10).
+-- persister's read and pending entry, and the acknowledgement (docs/benchmarks.md §2, "Batching").
 -- A win's request id is its entry id "ms-s" and k as ms * 10^6 + s * 1000 + k, so s and k stay
 -- below 1000: a call decides at most 1000 requests (--issue-batch), and an entry that Redis
 -- numbered s >= 1000 (a thousand XADDs to one stream in one ms, only possible while dead letters
@@ -72,7 +72,7 @@ else
   end
 end
 -- Every user's count of coupons held, read at once: each redis.call has a fixed cost (~0.25 us),
--- and one HMGET for the batch replaces an HGET per request (docs/benchmarks.md, session 8).
+-- and one HMGET for the batch replaces an HGET per request (docs/benchmarks.md §2, "Batching").
 local counts = {}   -- user -> coupons held, as read, then as won in this batch
 if not inactive and n > 0 then
   local held = redis.call('HMGET', KEYS[3], unpack(ARGV, 2, n + 1))

@@ -1,0 +1,16 @@
+#include "app/order_expiry.hpp"
+
+namespace joopang {
+
+Result<int> OrderExpiry::ExpireDue() {
+    const EpochMs now = now_();
+    int total = 0;
+    for (;;) {
+        auto n = orders_.ExpireDue(now, chunk_);
+        if (!n) return n.error();
+        total += *n;
+        if (*n < chunk_) return total;
+    }
+}
+
+}  // namespace joopang

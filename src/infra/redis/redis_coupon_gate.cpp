@@ -1,0 +1,145 @@
+#include "infra/redis/redis_coupon_gate.hpp"
+
+#include <algorithm>
+
+#include "infra/redis/coupon_codec.hpp"
+#include "infra/redis/coupon_keys.hpp"
+#include "infra/redis/lua_scripts.hpp"
+#include "infra/redis/script.hpp"
+
+namespace joopang::redis {
+namespace keys = coupon_keys;
+
+namespace {
+
+/// lua/coupon_counters.lua
+const Script kCountersScript("coupon-counters", std::string(lua::kCouponCounters));
+
+/// lua/coupon_restore.lua
+const Script kRestoreScript("coupon-restore", std::string(lua::kCouponRestore));
+
+/// lua/coupon_request.lua
+const Script kRequestScript("coupon-request", std::string(lua::kCouponRequest));
+
+Error RedisError(const std::string& what, const Reply& r) {
+    return Error::Unavailable("redis " + what + ": " + r.ToString());
+}
+
+}  // namespace
+
+RedisCouponGate::RedisCouponGate(std::shared_ptr<Client> client, CouponGateSettings settings)
+    : client_(std::move(client)),
+      batcher_(std::make_unique<CouponIssueBatcher>(client_,
+                                                    settings.rate_limit_per_second,
+                                                    settings.issue_batch,
+                                                    settings.issue_in_flight,
+                                                    settings.sold_out_memo)) {}
+
+RedisCouponGate::~RedisCouponGate() = default;
+
+Awaitable<Result<IssueDecision>> RedisCouponGate::TryIssue(std::int64_t t, std::int64_t user_id) {
+    // The batcher's own awaitable, not a coroutine around it: one frame less on every request.
+    return batcher_->Issue(t, user_id);
+}
+
+Awaitable<Status> RedisCouponGate::Publish(const CouponTemplate& t, std::int64_t already_issued) {
+    auto opt = [](const std::optional<EpochMs>& v) {
+        return v ? std::to_string(*v) : std::string();
+    };
+    // 'gate' lets the issue script skip status and window for the common case (see the script):
+    // the per-user limit when issuing needs no further check, else empty. One HSET with the
+    // fields it is derived from, so the two never disagree.
+    const bool open_without_window =
+        t.status == TemplateStatus::kActive && !t.start_at && !t.end_at;
+    std::vector<Args> batch;
+    batch.push_back(
+        MakeArgs("HSET", keys::Meta(t.id), "status", std::string(ToString(t.status)), "start_at",
+                 opt(t.start_at), "end_at", opt(t.end_at), "limit",
+                 std::to_string(t.per_user_limit), "total", std::to_string(t.total_quantity),
+                 "gate", open_without_window ? std::to_string(t.per_user_limit) : std::string()));
+    batch.push_back(MakeArgs(
+        "SET", keys::Stock(t.id),
+        std::to_string(std::max<std::int64_t>(0, t.total_quantity - already_issued)), "NX"));
+    batch.push_back(MakeArgs("SADD", keys::kTemplates, std::to_string(t.id)));
+    batch.push_back(
+        MakeArgs("XGROUP", "CREATE", keys::Stream(t.id), keys::kGroup, "0", "MKSTREAM"));
+    auto r = co_await client_->Batch(std::move(batch));
+    // A status or window written (or perhaps written) is seen by this process's next request.
+    batcher_->ForgetSoldOut();
+    if (!r) co_return r.error();
+    for (std::size_t i = 0; i < r->size(); ++i) {
+        const Reply& reply = (*r)[i];
+        if (reply.IsError() && !(i == 3 && reply.IsErrorCode("BUSYGROUP")))
+            co_return RedisError("publishing template", reply);
+    }
+    co_return Status{};
+}
+
+Awaitable<Result<std::optional<IssueRequestState>>> RedisCouponGate::FindRequest(
+    std::int64_t t, std::int64_t request_id) {
+    using Out = std::optional<IssueRequestState>;
+    if (request_id <= 0) co_return Out{};
+    std::vector<std::string> script_keys{keys::Requests(t), keys::Stream(t)};
+    std::vector<std::string> script_args{std::to_string(request_id),
+                                         coupon_codec::EntryIdOf(request_id),
+                                         std::to_string(request_id % 1000)};
+    auto r = co_await client_->Eval(kRequestScript, script_keys, script_args);
+    if (!r) co_return r.error();
+    if (r->IsNil()) co_return Out{};
+    if (!r->IsString()) co_return RedisError("coupon-request script", *r);
+    auto st = coupon_codec::ParseRequestState(r->str);
+    if (!st) co_return RedisError("request state", *r);
+    co_return Out{st};
+}
+
+Awaitable<Result<TemplateCounters>> RedisCouponGate::Counters(std::int64_t t) {
+    std::vector<std::string> script_keys;
+    script_keys.push_back(keys::Meta(t));
+    script_keys.push_back(keys::Stock(t));
+    script_keys.push_back(keys::Seq(t));
+    std::vector<std::string> no_args;
+    auto r = co_await client_->Eval(kCountersScript, script_keys, no_args);
+    if (!r) co_return r.error();
+    if (!r->IsArray() || r->elements.size() != 5) co_return RedisError("coupon-counters", *r);
+    const auto& e = r->elements;
+    TemplateCounters c;
+    c.known = e[0].integer == 1;
+    c.persisted = e[1].integer;
+    c.stock = e[2].integer;
+    c.has_seq = e[3].integer == 1;
+    c.reserved = e[4].integer;
+    co_return c;
+}
+
+Awaitable<Result<bool>> RedisCouponGate::Restore(
+    const CouponTemplate& t,
+    const TemplateCounters& seen,
+    std::int64_t reserved,
+    const std::vector<std::pair<std::int64_t, std::int64_t>>& user_counts) {
+    if (auto st = co_await Publish(t, reserved); !st) co_return st.error();
+    // Users Redis forgot get their database count back; a count Redis still has is left alone
+    // (it may include a win that is still in the stream).
+    if (!user_counts.empty()) {
+        std::vector<Args> batch;
+        for (const auto& [user, count] : user_counts)
+            batch.push_back(
+                MakeArgs("HSETNX", keys::Users(t.id), std::to_string(user), std::to_string(count)));
+        auto r = co_await client_->Batch(std::move(batch));
+        if (!r) co_return r.error();
+    }
+    std::vector<std::string> script_keys;
+    script_keys.push_back(keys::Seq(t.id));
+    script_keys.push_back(keys::Stock(t.id));
+    script_keys.push_back(keys::Meta(t.id));
+    std::vector<std::string> script_args;
+    script_args.push_back(seen.has_seq ? std::to_string(seen.reserved) : std::string());
+    script_args.push_back(std::to_string(reserved));
+    script_args.push_back(std::to_string(std::max<std::int64_t>(0, t.total_quantity - reserved)));
+    auto r = co_await client_->Eval(kRestoreScript, script_keys, script_args);
+    batcher_->ForgetSoldOut();  // the script moved the generation too, for other processes
+    if (!r) co_return r.error();
+    if (!r->IsInteger()) co_return RedisError("coupon-restore", *r);
+    co_return r->integer == 1;
+}
+
+}  // namespace joopang::redis

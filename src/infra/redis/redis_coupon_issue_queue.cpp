@@ -1,0 +1,425 @@
+#include "infra/redis/redis_coupon_issue_queue.hpp"
+
+#include <algorithm>
+
+#include "infra/redis/coupon_codec.hpp"
+#include "infra/redis/coupon_issue_batcher.hpp"
+#include "infra/redis/coupon_keys.hpp"
+#include "infra/redis/lua_scripts.hpp"
+#include "infra/redis/numbers.hpp"
+#include "infra/redis/script.hpp"
+#include "infra/redis/streams.hpp"
+
+namespace joopang::redis {
+namespace keys = coupon_keys;
+
+namespace {
+
+/// lua/stream_forget_consumers.lua
+const Script kForgetConsumersScript("stream-forget-consumers",
+                                    std::string(lua::kXinfoFields) +
+                                        std::string(lua::kStreamForgetConsumers));
+
+/// lua/stream_stale_holders.lua
+const Script kStaleHoldersScript("stream-stale-holders",
+                                 std::string(lua::kXinfoFields) +
+                                     std::string(lua::kStreamStaleHolders));
+
+/// lua/stream_trim.lua
+const Script kTrimScript("stream-trim",
+                         std::string(lua::kXinfoFields) + std::string(lua::kStreamTrim));
+
+/// The most stream entries one Redis command of the persister touches (see ReadGroup, Complete).
+constexpr std::size_t kRedisChunk = 500;
+
+/// Entries one XAUTOCLAIM may claim (it scans up to ten times as many pending ones; see Reclaim).
+constexpr std::size_t kClaimStep = 100;
+
+/// lua/coupon_dead_letter.lua
+const Script kDeadLetterWinScript("coupon-dead-letter", std::string(lua::kCouponDeadLetter));
+
+Error RedisError(const std::string& what, const Reply& r) {
+    return Error::Unavailable("redis " + what + ": " + r.ToString());
+}
+
+}  // namespace
+
+std::string RedisCouponIssueQueue::StreamName(std::int64_t template_id) const {
+    return keys::Stream(template_id);
+}
+
+Awaitable<Result<std::vector<std::int64_t>>> RedisCouponIssueQueue::Templates() {
+    auto r = co_await client_->Command(MakeArgs("SMEMBERS", keys::kTemplates));
+    if (!r) co_return r.error();
+    if (!r->IsArray()) co_return RedisError("SMEMBERS", *r);
+    std::vector<std::int64_t> out;
+    for (const auto& e : r->elements)
+        if (auto id = ParseInteger(e.str)) out.push_back(*id);
+    co_return out;
+}
+
+Awaitable<Status> RedisCouponIssueQueue::EnsureGroup(std::int64_t t) {
+    auto r = co_await CreateGroup(*client_, keys::Stream(t), keys::kGroup, "0", true);
+    if (!r) co_return r.error();
+    co_return Status{};
+}
+
+Awaitable<Result<std::vector<IssueEntry>>> RedisCouponIssueQueue::ReadGroup(
+    std::int64_t t, const std::string& consumer, int count, const std::string& from) {
+    // Read in chunks of at most kRedisChunk entries: one XREADGROUP holds Redis for ~0.65 µs per
+    // entry, and every issue request in flight waits behind it, whatever the database batch
+    // size. `count` counts wins, and an entry carries one or up to a whole issue batch of them:
+    // the first read asks for as many entries as full batches would fill, later ones as many as
+    // the wins per entry read so far call for.
+    XReadGroupOptions o;
+    o.group = keys::kGroup;
+    o.consumer = consumer;
+    std::vector<IssueEntry> out;
+    Args ack = MakeArgs("XACK", keys::Stream(t), keys::kGroup);
+    std::string next = from;
+    const std::size_t wanted = static_cast<std::size_t>(std::max(count, 1));
+    std::size_t entries_read = 0;
+    while (out.size() < wanted) {
+        const std::size_t left = wanted - out.size();
+        const std::size_t per_entry = entries_read == 0
+                                          ? CouponIssueBatcher::kDefaultMaxBatch
+                                          : std::max<std::size_t>(1, out.size() / entries_read);
+        o.count = std::clamp<std::size_t>(left / per_entry, 1, kRedisChunk);
+        std::vector<std::pair<std::string, std::string>> streams;
+        streams.emplace_back(keys::Stream(t), next);
+        auto r = co_await XReadGroup(*client_, o, std::move(streams));
+        if (!r) {
+            // The stream or group vanished (e.g. Redis lost its data): recreate, read nothing now.
+            if (r.error().code == ErrorCode::kNotFound) co_await EnsureGroup(t);
+            if (!out.empty()) break;  // deliver what was read; the next read reports it again
+            co_return r.error();
+        }
+        std::size_t got = 0;
+        for (const auto& read : *r) {
+            got += read.entries.size();
+            for (const auto& e : read.entries) {
+                if (e.fields.empty())
+                    ack.push_back(e.id);  // deleted while pending: nothing to do
+                else
+                    coupon_codec::DecodeEntry(t, e, out);
+            }
+            // Pending entries are re-read from an id: continue after the last one. New ones
+            // (">") continue by themselves.
+            if (from != ">" && !read.entries.empty()) next = read.entries.back().id;
+        }
+        entries_read += got;
+        if (got < o.count) break;  // nothing more to read now
+    }
+    if (ack.size() > 3) co_await client_->Command(std::move(ack));
+    co_return out;
+}
+
+Awaitable<Result<std::vector<IssueEntry>>> RedisCouponIssueQueue::ReadPending(
+    std::int64_t t, const std::string& consumer, int count) {
+    co_return co_await ReadGroup(t, consumer, count, "0");
+}
+
+Awaitable<Result<std::vector<IssueEntry>>> RedisCouponIssueQueue::ReadNew(
+    std::int64_t t, const std::string& consumer, int count) {
+    co_return co_await ReadGroup(t, consumer, count, ">");
+}
+
+Awaitable<Result<std::vector<IssueEntry>>> RedisCouponIssueQueue::Reclaim(
+    std::int64_t t, const std::string& consumer, std::int64_t min_idle_ms, int count) {
+    const std::string stream = keys::Stream(t);
+    auto call =
+        client_->Eval(kStaleHoldersScript, {stream}, {keys::kGroup, std::to_string(min_idle_ms)});
+    auto stale = co_await std::move(call);
+    if (!stale) co_return stale.error();
+    if (!stale->IsInteger()) co_return RedisError("stream-stale-holders script", *stale);
+    std::vector<IssueEntry> out;
+    if (stale->integer == 0) co_return out;
+    // XAUTOCLAIM scans up to ten times its COUNT: small steps from the returned cursor keep each
+    // call short, so issue requests interleave with a sweep of a large pending list.
+    const std::size_t wanted = static_cast<std::size_t>(std::max(count, 1));
+    std::string start = "0-0";
+    do {
+        auto r = co_await XAutoClaim(*client_, stream, keys::kGroup, consumer,
+                                     std::chrono::milliseconds(min_idle_ms), start,
+                                     std::min(kClaimStep, wanted - out.size()));
+        if (!r) {
+            if (out.empty()) co_return r.error();
+            break;  // what was claimed is ours now: hand it on, the next sweep does the rest
+        }
+        for (auto& e : coupon_codec::DecodeEntries(t, r->entries)) out.push_back(std::move(e));
+        start = std::move(r->next_start);
+    } while (start != "0-0" && out.size() < wanted);
+    if (!out.empty()) {
+        co_await client_->Command(
+            MakeArgs("HINCRBY", keys::Meta(t), "retried", std::to_string(out.size())));
+    }
+    co_return out;
+}
+
+Awaitable<Result<std::int64_t>> RedisCouponIssueQueue::ForgetIdleConsumers(
+    std::int64_t t, std::int64_t min_idle_ms) {
+    const std::string stream = keys::Stream(t);
+    const std::string min_idle = std::to_string(min_idle_ms);
+    auto call = client_->Eval(kForgetConsumersScript, {stream}, {keys::kGroup, min_idle});
+    auto r = co_await std::move(call);
+    if (!r) co_return r.error();
+    if (!r->IsInteger()) co_return RedisError("stream-forget-consumers script", *r);
+    co_return r->integer;
+}
+
+Awaitable<Status> RedisCouponIssueQueue::Complete(std::int64_t t,
+                                                  const std::vector<std::string>& entry_ids,
+                                                  const std::vector<PersistedCoupon>& persisted,
+                                                  const std::vector<IssueEntry>& wins) {
+    if (entry_ids.empty() && wins.empty()) co_return Status{};
+    // One pipeline, but no command over kRedisChunk wins or entries: Redis runs each command
+    // whole, so the issue requests in flight wait at most one chunk. The states go first, the
+    // acknowledgements after them (a request's state must exist before its entry can go).
+    std::vector<Args> batch;
+    const std::size_t n = std::min(wins.size(), persisted.size());
+    // One state per entry for the wins at their place in it (one hash field instead of one per
+    // win: ~90 fewer per entry in a drop), one per win for any other (a replayed win, whose
+    // request id is not its entry's).
+    Args states = MakeArgs("HSET", keys::Requests(t));
+    std::size_t state_wins = 0;  // wins in `states`
+    auto flush = [&](bool force) {
+        if (state_wins > 0 && (force || state_wins >= kRedisChunk)) {
+            batch.push_back(std::move(states));
+            states = MakeArgs("HSET", keys::Requests(t));
+            state_wins = 0;
+        }
+    };
+    for (std::size_t begin = 0; begin < n;) {
+        std::size_t end = begin;
+        while (end < n && wins[end].entry_id == wins[begin].entry_id) ++end;
+        const std::int64_t base = coupon_codec::RequestIdOf(wins[begin].entry_id, 0);
+        std::string items;         // item k is the k-th win's "user:coupon", or empty
+        std::int64_t items_k = 0;  // the next item's k (items holds items_k - 1 commas)
+        std::int64_t first_position = 0;
+        for (std::size_t i = begin; i < end; ++i) {
+            const auto& c = wins[i].coupon;
+            const std::int64_t k = c.request_id - base;
+            const bool in_place = base > 0 && k >= items_k && k < 1000 &&
+                                  (items_k == 0 || c.position - k == first_position);
+            if (!in_place) {
+                states.push_back(std::to_string(c.request_id));
+                states.push_back(
+                    coupon_codec::IssuedState(c.user_id, c.position, persisted[i].coupon_id));
+                ++state_wins;
+                continue;
+            }
+            if (items_k == 0) first_position = c.position - k;
+            for (std::int64_t commas = std::max<std::int64_t>(0, items_k - 1); commas < k; ++commas)
+                items += ',';  // up to item k, past wins not recorded here
+            items_k = k + 1;
+            AppendDecimal(items, c.user_id);
+            items += ':';
+            AppendDecimal(items, persisted[i].coupon_id);
+            ++state_wins;
+        }
+        if (items_k > 0) {
+            states.push_back(wins[begin].entry_id);
+            std::string value;
+            AppendDecimal(value, first_position);
+            value += ';';
+            value += items;
+            states.push_back(std::move(value));
+        }
+        flush(false);
+        begin = end;
+    }
+    flush(true);
+    for (std::size_t begin = 0; begin < n; begin += kRedisChunk) {
+        Args fails = MakeArgs("HDEL", keys::Failures(t));
+        for (std::size_t i = begin; i < std::min(n, begin + kRedisChunk); ++i)
+            fails.push_back(std::to_string(wins[i].coupon.request_id));
+        batch.push_back(std::move(fails));
+    }
+    if (n > 0) batch.push_back(MakeArgs("HINCRBY", keys::Meta(t), "persisted", std::to_string(n)));
+    for (std::size_t begin = 0; begin < entry_ids.size(); begin += kRedisChunk) {
+        Args ack = MakeArgs("XACK", keys::Stream(t), keys::kGroup);
+        for (std::size_t i = begin; i < std::min(entry_ids.size(), begin + kRedisChunk); ++i)
+            ack.push_back(entry_ids[i]);
+        batch.push_back(std::move(ack));
+    }
+    auto r = co_await client_->Batch(std::move(batch));
+    if (!r) co_return r.error();
+    for (const auto& reply : *r)
+        if (reply.IsError()) co_return RedisError("completing entries", reply);
+    if (entry_ids.empty()) co_return Status{};
+    // Acknowledged entries leave the stream by trimming, not by XDEL of each id. A failure here
+    // loses nothing: the entries are acknowledged, and the next trim removes them too.
+    const std::string stream = keys::Stream(t);
+    std::vector<std::string> no_args;
+    auto trim = client_->Eval(kTrimScript, {stream}, no_args);
+    auto trimmed = co_await std::move(trim);
+    if (!trimmed) co_return trimmed.error();
+    if (!trimmed->IsInteger()) co_return RedisError("stream-trim script", *trimmed);
+    co_return Status{};
+}
+
+Awaitable<Result<std::int64_t>> RedisCouponIssueQueue::RecordFailure(std::int64_t t,
+                                                                     const IssueEntry& win) {
+    // A failed write means the entry will be delivered again: count it as a retried delivery.
+    std::vector<Args> batch;
+    batch.push_back(
+        MakeArgs("HINCRBY", keys::Failures(t), std::to_string(win.coupon.request_id), "1"));
+    batch.push_back(MakeArgs("HINCRBY", keys::Meta(t), "retried", "1"));
+    auto r = co_await client_->Batch(std::move(batch));
+    if (!r) co_return r.error();
+    if (!(*r)[0].IsInteger()) co_return RedisError("HINCRBY failures", (*r)[0]);
+    co_return static_cast<std::int64_t>((*r)[0].integer);
+}
+
+Awaitable<Status> RedisCouponIssueQueue::DeadLetter(std::int64_t t,
+                                                    const IssueEntry& win,
+                                                    const std::string& reason) {
+    const auto& c = win.coupon;
+    if (win.malformed) {
+        // Nothing in it can be written or answered for: keep its fields as read, and let it go.
+        std::vector<Args> batch;
+        Args add = MakeArgs("XADD", keys::DeadLetters(t), "*");
+        for (const auto& [k, v] : win.raw_fields) {
+            if (k == "source" || k == "error") continue;
+            add.push_back(k);
+            add.push_back(v);
+        }
+        add.push_back("source");
+        add.push_back(win.entry_id);
+        add.push_back("error");
+        add.push_back(reason);
+        batch.push_back(std::move(add));
+        batch.push_back(MakeArgs("XACK", keys::Stream(t), keys::kGroup, win.entry_id));
+        batch.push_back(MakeArgs("XDEL", keys::Stream(t), win.entry_id));
+        batch.push_back(MakeArgs("HINCRBY", keys::Meta(t), "dead", "1"));
+        auto r = co_await client_->Batch(std::move(batch));
+        if (!r) co_return r.error();
+        for (const auto& reply : *r)
+            if (reply.IsError()) co_return RedisError("dead-lettering", reply);
+        co_return Status{};
+    }
+    // The request's state is written with the dead letter: until the entry is acknowledged (by
+    // Complete) the entry answers for the win, after it the state (see kRequestScript).
+    std::vector<std::string> script_keys{keys::Requests(t), keys::DeadLetters(t), keys::Meta(t)};
+    std::vector<std::string> script_args{std::to_string(c.request_id),
+                                         coupon_codec::FailedState(c.user_id, c.position),
+                                         "u",
+                                         std::to_string(c.user_id),
+                                         "s",
+                                         std::to_string(c.seq),
+                                         "p",
+                                         std::to_string(c.position),
+                                         "t",
+                                         std::to_string(c.issued_at),
+                                         "r",
+                                         std::to_string(c.request_id),
+                                         "source",
+                                         win.entry_id,
+                                         "error",
+                                         reason};
+    auto r = co_await client_->Eval(kDeadLetterWinScript, script_keys, script_args);
+    if (!r) co_return r.error();
+    if (!r->IsInteger()) co_return RedisError("coupon-dead-letter script", *r);
+    co_return Status{};
+}
+
+Awaitable<Result<std::int64_t>> RedisCouponIssueQueue::Replay(const std::string& stream) {
+    auto t = coupon_codec::TemplateOfStream(stream);
+    if (!t) co_return Error{ErrorCode::kNotFound, "no dead-letter stream for '" + stream + "'"};
+    // Replay what is dead-lettered now, up to the last id seen at the start: an entry that fails
+    // again and returns to the dead letters meanwhile is not replayed twice in one call.
+    auto last = co_await client_->Command(
+        MakeArgs("XREVRANGE", keys::DeadLetters(*t), "+", "-", "COUNT", "1"));
+    if (!last) co_return last.error();
+    auto newest = ParseStreamEntries(*last);
+    if (!newest) co_return newest.error();
+    if (newest->empty()) co_return std::int64_t{0};
+    const std::string end_id = newest->front().id;
+    std::string start = "-";
+    std::int64_t replayed = 0;
+    for (;;) {
+        auto r = co_await client_->Command(
+            MakeArgs("XRANGE", keys::DeadLetters(*t), start, end_id, "COUNT", "500"));
+        if (!r) co_return r.error();
+        auto entries = ParseStreamEntries(*r);
+        if (!entries) co_return entries.error();
+        if (entries->empty()) break;
+        std::vector<Args> batch;
+        Args del = MakeArgs("XDEL", keys::DeadLetters(*t));
+        for (const auto& e : *entries) {
+            Args add = MakeArgs("XADD", keys::Stream(*t), "*");
+            std::string request, user, pos;
+            for (const auto& [k, v] : e.fields) {
+                if (k == "u" || k == "s" || k == "p" || k == "t" || k == "r") {
+                    add.push_back(k);
+                    add.push_back(v);
+                }
+                if (k == "r") request = v;
+                if (k == "u") user = v;
+                if (k == "p") pos = v;
+            }
+            batch.push_back(std::move(add));
+            // RESERVED again, and its failures forgotten (the dead-lettering kept the count).
+            auto user_id = ParseInteger(user);
+            auto position = ParseInteger(pos);
+            if (ParseInteger(request) && user_id && position) {
+                batch.push_back(MakeArgs("HSET", keys::Requests(*t), request,
+                                         coupon_codec::ReservedState(*user_id, *position)));
+                batch.push_back(MakeArgs("HDEL", keys::Failures(*t), request));
+            }
+            del.push_back(e.id);
+        }
+        batch.push_back(std::move(del));
+        auto br = co_await client_->Batch(std::move(batch));
+        if (!br) co_return br.error();
+        for (const auto& reply : *br)
+            if (reply.IsError()) co_return RedisError("replaying dead letters", reply);
+        replayed += static_cast<std::int64_t>(entries->size());
+        start = "(" + entries->back().id;
+    }
+    co_return replayed;
+}
+
+Awaitable<Result<std::vector<StreamStats>>> RedisCouponIssueQueue::Stats() {
+    auto templates = co_await Templates();
+    if (!templates) co_return templates.error();
+    std::vector<StreamStats> out;
+    for (std::int64_t t : *templates) {
+        std::vector<Args> batch;
+        batch.push_back(MakeArgs("XLEN", keys::Stream(t)));
+        batch.push_back(MakeArgs("XINFO", "GROUPS", keys::Stream(t)));
+        batch.push_back(MakeArgs("XPENDING", keys::Stream(t), keys::kGroup, "-", "+", "1"));
+        batch.push_back(MakeArgs("XLEN", keys::DeadLetters(t)));
+        batch.push_back(MakeArgs("HMGET", keys::Meta(t), "retried", "dead"));
+        auto r = co_await client_->Batch(std::move(batch));
+        if (!r) co_return r.error();
+        StreamStats s;
+        s.name = keys::Stream(t);
+        s.template_id = t;
+        s.length = (*r)[0].integer;
+        if (auto groups = ParseGroupsInfo((*r)[1])) {
+            for (const auto& g : *groups) {
+                if (g.name != keys::kGroup) continue;
+                s.pending = g.pending;
+                s.lag = g.lag.value_or(0);
+                s.consumers = g.consumers;
+            }
+        }
+        const Reply& oldest = (*r)[2];
+        if (oldest.IsArray() && !oldest.elements.empty() && oldest.elements[0].IsArray() &&
+            oldest.elements[0].elements.size() >= 3)
+            s.oldest_pending_age_ms = oldest.elements[0].elements[2].integer;
+        s.dead_letter_length = (*r)[3].integer;
+        const Reply& meta = (*r)[4];
+        if (meta.IsArray() && meta.elements.size() == 2) {
+            if (meta.elements[0].IsString())
+                s.deliveries_retried = ParseInteger(meta.elements[0].str).value_or(0);
+            if (meta.elements[1].IsString())
+                s.dead_lettered = ParseInteger(meta.elements[1].str).value_or(0);
+        }
+        out.push_back(std::move(s));
+    }
+    co_return out;
+}
+
+}  // namespace joopang::redis
