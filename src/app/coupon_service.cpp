@@ -189,7 +189,7 @@ CouponService::Awaitable<Result<ReconcileReport>> CouponService::Reconcile(bool 
         line.redis_reserved = counters->reserved;
         line.redis_stock = counters->stock;
         for (const auto& s : *streams) {
-            if (s.template_id == t.id) {
+            if (s.key == t.id) {
                 line.in_stream = s.length;
                 line.dead_letters = s.dead_letter_length;
             }

@@ -205,6 +205,7 @@ Settings BuildSettings(const Config& c) {
     s.coupon_gate.issue_in_flight = static_cast<std::size_t>(c.issue_in_flight);
     s.coupon_gate.sold_out_memo = c.sold_out_memo;
 
+    s.persister.name = "coupon persister";
     s.persister.batch = c.persist_batch;
     s.persister.lanes = c.persist_lanes;
     s.persister.max_deliveries = c.max_deliveries;

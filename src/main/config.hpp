@@ -73,7 +73,7 @@ struct Settings {
     http::ApiSettings api;  // admin_token is set once resolved
     ShopSettings shop;
     redis::CouponGateSettings coupon_gate;
-    workers::PersisterSettings persister;  // consumer is set to the instance name
+    workers::StreamConsumerSettings persister;  // consumer is set to the instance name
     int persist_lanes = 3;
     int persist_nice = 10;
     workers::JobSettings order_expiry;

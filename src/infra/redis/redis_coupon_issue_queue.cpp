@@ -48,7 +48,7 @@ std::string RedisCouponIssueQueue::StreamName(std::int64_t template_id) const {
     return keys::Stream(template_id);
 }
 
-Awaitable<Result<std::vector<std::int64_t>>> RedisCouponIssueQueue::Templates() {
+Awaitable<Result<std::vector<std::int64_t>>> RedisCouponIssueQueue::Streams() {
     auto r = co_await client_->Command(MakeArgs("SMEMBERS", keys::kTemplates));
     if (!r) co_return r.error();
     if (!r->IsArray()) co_return RedisError("SMEMBERS", *r);
@@ -381,7 +381,7 @@ Awaitable<Result<std::int64_t>> RedisCouponIssueQueue::Replay(const std::string&
 }
 
 Awaitable<Result<std::vector<StreamStats>>> RedisCouponIssueQueue::Stats() {
-    auto templates = co_await Templates();
+    auto templates = co_await Streams();
     if (!templates) co_return templates.error();
     std::vector<StreamStats> out;
     for (std::int64_t t : *templates) {
@@ -395,7 +395,7 @@ Awaitable<Result<std::vector<StreamStats>>> RedisCouponIssueQueue::Stats() {
         if (!r) co_return r.error();
         StreamStats s;
         s.name = keys::Stream(t);
-        s.template_id = t;
+        s.key = t;
         s.length = (*r)[0].integer;
         if (auto groups = ParseGroupsInfo((*r)[1])) {
             for (const auto& g : *groups) {

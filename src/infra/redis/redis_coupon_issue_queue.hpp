@@ -16,7 +16,7 @@ class RedisCouponIssueQueue final : public CouponIssueQueue {
     explicit RedisCouponIssueQueue(std::shared_ptr<Client> client) : client_(std::move(client)) {}
 
     std::string StreamName(std::int64_t template_id) const override;
-    Awaitable<Result<std::vector<std::int64_t>>> Templates() override;
+    Awaitable<Result<std::vector<std::int64_t>>> Streams() override;
     Awaitable<Status> EnsureGroup(std::int64_t template_id) override;
     Awaitable<Result<std::vector<IssueEntry>>> ReadPending(std::int64_t template_id,
                                                            const std::string& consumer,
