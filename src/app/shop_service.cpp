@@ -47,7 +47,7 @@ Result<User> ShopService::CreateUser(const NewUser& in) {
     user.first_name = in.first_name;
     user.last_name = in.last_name;
     user.balance = in.balance;
-    user.created_at = NowMs();
+    user.created_at = now_();
     return users_.Create(user, HashPassword(in.password));
 }
 
@@ -158,7 +158,7 @@ Result<Order> ShopService::PlaceOrder(const PlaceOrderRequest& r) {
         if (!seen.insert(r.items[i].product_item_id).second)
             return Error::Validation(f + ".productItemId", "each item may appear only once");
     }
-    EpochMs now = NowMs();
+    const EpochMs now = now_();
     return orders_.Place(r, now, now + settings_.order_ttl_ms);
 }
 
@@ -178,11 +178,11 @@ Result<Page<Order>> ShopService::ListOrders(std::int64_t user_id,
 }
 
 Result<Payment> ShopService::Pay(std::int64_t order_id, std::int64_t user_id) {
-    return orders_.Pay(order_id, user_id, NowMs());
+    return orders_.Pay(order_id, user_id, now_());
 }
 
 Result<Order> ShopService::Cancel(std::int64_t order_id, std::int64_t user_id) {
-    return orders_.Cancel(order_id, user_id, NowMs());
+    return orders_.Cancel(order_id, user_id, now_());
 }
 
 }  // namespace joopang

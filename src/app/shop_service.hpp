@@ -3,6 +3,7 @@
 /// its input, then runs one repository operation. Blocking: call from a blocking thread pool.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 
 #include "app/ports/catalog_repository.hpp"
@@ -25,8 +26,14 @@ class ShopService {
                 CatalogRepository& catalog,
                 OrderRepository& orders,
                 ViewCounter& views,
-                ShopSettings settings)
-        : users_(users), catalog_(catalog), orders_(orders), views_(views), settings_(settings) {}
+                ShopSettings settings,
+                std::function<EpochMs()> now = NowMs)
+        : users_(users),
+          catalog_(catalog),
+          orders_(orders),
+          views_(views),
+          settings_(settings),
+          now_(std::move(now)) {}
 
     Result<User> CreateUser(const NewUser& input);
     Result<User> GetUser(std::int64_t id);
@@ -54,6 +61,7 @@ class ShopService {
     OrderRepository& orders_;
     ViewCounter& views_;
     ShopSettings settings_;
+    std::function<EpochMs()> now_;  // the clock orders are placed, paid and canceled by
 };
 
 }  // namespace joopang

@@ -30,6 +30,29 @@ bool CanCancel(OrderStatus from) {
 }
 bool CanExpire(OrderStatus from) { return from == OrderStatus::kPending; }
 
+Status CheckPayable(const Order& order, std::int64_t user_id, EpochMs now) {
+    if (order.user_id != user_id)
+        return Error{ErrorCode::kForbidden, "the order belongs to another user"};
+    if (!CanPay(order.status))
+        return Error{ErrorCode::kOrderNotPayable,
+                     "order is " + std::string(ToString(order.status))};
+    if (order.expires_at <= now) return Error{ErrorCode::kOrderNotPayable, "order has expired"};
+    return {};
+}
+
+Status CheckCancelable(const Order& order, std::int64_t user_id) {
+    if (order.user_id != user_id)
+        return Error{ErrorCode::kForbidden, "the order belongs to another user"};
+    if (!CanCancel(order.status))
+        return Error{ErrorCode::kOrderNotCancelable,
+                     "order is " + std::string(ToString(order.status))};
+    return {};
+}
+
+Money RefundOnClose(const Order& order) {
+    return order.status == OrderStatus::kPaid ? order.payable_amount : Money();
+}
+
 Status PriceLines(Order& order) {
     Money total;
     for (std::size_t i = 0; i < order.lines.size(); ++i) {

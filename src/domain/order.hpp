@@ -62,6 +62,16 @@ Status PriceLines(Order& order);
 /// Sets discount and payable amounts (payable = total − discount, never negative).
 void ApplyDiscount(Order& order, Money discount);
 
+/// Whether `user_id` may pay `order` at `now`: its owner (else FORBIDDEN), PENDING and not past
+/// its expiry (else ORDER_NOT_PAYABLE).
+Status CheckPayable(const Order& order, std::int64_t user_id, EpochMs now);
+/// Whether `user_id` may cancel `order`: its owner (else FORBIDDEN), PENDING or PAID (else
+/// ORDER_NOT_CANCELABLE).
+Status CheckCancelable(const Order& order, std::int64_t user_id);
+/// What closing `order` (cancel or expiry) gives back to the wallet: a paid order's payable
+/// amount, nothing for an unpaid one.
+Money RefundOnClose(const Order& order);
+
 /// The result of paying an order.
 struct Payment {
     std::int64_t order_id = 0;

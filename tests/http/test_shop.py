@@ -835,7 +835,14 @@ class OrderExpiryTests(ServiceTestCase):
         u = self.create_user(balance="100.00")
         o = self.create_order(u["id"], [(iid, 2)])
         self.assertEqual(self.pay(o["orderId"], u["id"]).status, 200)
-        time.sleep(3.5)
+        # An order placed after the paid one, left unpaid, expires later than the paid one would
+        # have: once it reads EXPIRED, the expiry job has run past the paid order's expiry time.
+        later = self.create_order(u["id"], [(iid, 1)])
+
+        def later_expired():
+            r = self.api.get("/api/v1/orders/%d" % later["orderId"])
+            return r.json["status"] == "EXPIRED"
+        wait_until(later_expired, 8.0, interval=0.1, message="the later order to expire")
         self.assertEqual(self.api.get("/api/v1/orders/%d" % o["orderId"]).json["status"], "PAID")
         self.assertEqual(self.item_stock(p["id"], iid), 3)
         self.assertEqual(self.balance(u["id"]), D("80.00"))

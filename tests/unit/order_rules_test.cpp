@@ -49,3 +49,43 @@ TEST(OrderRules, RejectsTotalsTooLargeToRepresent) {
     EXPECT_EQ(st.error().code, ErrorCode::kValidationFailed);
     EXPECT_EQ(st.error().field, "items[0].quantity");
 }
+
+namespace joopang {
+namespace {
+
+Order OrderOf(std::int64_t user, OrderStatus status, EpochMs expires_at) {
+    Order o;
+    o.user_id = user;
+    o.status = status;
+    o.expires_at = expires_at;
+    o.payable_amount = Money::FromCents(12'345);
+    return o;
+}
+
+TEST(OrderRules, OnlyTheOwnerPaysAPendingOrderBeforeItExpires) {
+    EXPECT_TRUE(CheckPayable(OrderOf(1, OrderStatus::kPending, 1000), 1, 999));
+    EXPECT_EQ(CheckPayable(OrderOf(1, OrderStatus::kPending, 1000), 2, 999).error().code,
+              ErrorCode::kForbidden);
+    EXPECT_EQ(CheckPayable(OrderOf(1, OrderStatus::kPending, 1000), 1, 1000).error().code,
+              ErrorCode::kOrderNotPayable)
+        << "due at exactly its expiry time";
+    EXPECT_EQ(CheckPayable(OrderOf(1, OrderStatus::kPaid, 1000), 1, 10).error().code,
+              ErrorCode::kOrderNotPayable);
+}
+
+TEST(OrderRules, OnlyTheOwnerCancelsAPendingOrPaidOrder) {
+    EXPECT_TRUE(CheckCancelable(OrderOf(1, OrderStatus::kPending, 0), 1));
+    EXPECT_TRUE(CheckCancelable(OrderOf(1, OrderStatus::kPaid, 0), 1));
+    EXPECT_EQ(CheckCancelable(OrderOf(1, OrderStatus::kPaid, 0), 2).error().code,
+              ErrorCode::kForbidden);
+    EXPECT_EQ(CheckCancelable(OrderOf(1, OrderStatus::kExpired, 0), 1).error().code,
+              ErrorCode::kOrderNotCancelable);
+}
+
+TEST(OrderRules, ClosingRefundsWhatAPaidOrderPaidAndNothingOtherwise) {
+    EXPECT_EQ(RefundOnClose(OrderOf(1, OrderStatus::kPaid, 0)).cents(), 12'345);
+    EXPECT_EQ(RefundOnClose(OrderOf(1, OrderStatus::kPending, 0)).cents(), 0);
+}
+
+}  // namespace
+}  // namespace joopang

@@ -114,6 +114,28 @@ std::optional<std::int64_t> TemplateOfStream(const std::string& stream) {
         std::string_view(stream).substr(prefix.size(), stream.size() - prefix.size() - 1));
 }
 
+StreamFields DeadLetterFields(const IssuedCoupon& win,
+                              const std::string& source_entry,
+                              const std::string& reason) {
+    StreamFields f{{"u", std::to_string(win.user_id)},
+                   {"s", std::to_string(win.seq)},
+                   {"p", std::to_string(win.position)},
+                   {"t", std::to_string(win.issued_at)},
+                   {"r", std::to_string(win.request_id)}};
+    for (auto& note : DeadLetterNotes(source_entry, reason)) f.push_back(std::move(note));
+    return f;
+}
+
+StreamFields DeadLetterNotes(const std::string& source_entry, const std::string& reason) {
+    return {{"source", source_entry}, {"error", reason}};
+}
+
+bool IsDeadLetterNote(std::string_view field) { return field == "source" || field == "error"; }
+
+bool IsReplayedWinField(std::string_view field) {
+    return field == "u" || field == "s" || field == "p" || field == "t" || field == "r";
+}
+
 std::string ReservedState(std::int64_t user_id, std::int64_t position) {
     return "R:" + std::to_string(user_id) + ":" + std::to_string(position);
 }

@@ -280,14 +280,14 @@ Awaitable<Status> RedisCouponIssueQueue::DeadLetter(std::int64_t t,
         std::vector<Args> batch;
         Args add = MakeArgs("XADD", keys::DeadLetters(t), "*");
         for (const auto& [k, v] : win.raw_fields) {
-            if (k == "source" || k == "error") continue;
+            if (coupon_codec::IsDeadLetterNote(k)) continue;
             add.push_back(k);
             add.push_back(v);
         }
-        add.push_back("source");
-        add.push_back(win.entry_id);
-        add.push_back("error");
-        add.push_back(reason);
+        for (auto& [name, value] : coupon_codec::DeadLetterNotes(win.entry_id, reason)) {
+            add.push_back(std::move(name));
+            add.push_back(std::move(value));
+        }
         batch.push_back(std::move(add));
         batch.push_back(MakeArgs("XACK", keys::Stream(t), keys::kGroup, win.entry_id));
         batch.push_back(MakeArgs("XDEL", keys::Stream(t), win.entry_id));
@@ -302,21 +302,11 @@ Awaitable<Status> RedisCouponIssueQueue::DeadLetter(std::int64_t t,
     // Complete) the entry answers for the win, after it the state (see kRequestScript).
     std::vector<std::string> script_keys{keys::Requests(t), keys::DeadLetters(t), keys::Meta(t)};
     std::vector<std::string> script_args{std::to_string(c.request_id),
-                                         coupon_codec::FailedState(c.user_id, c.position),
-                                         "u",
-                                         std::to_string(c.user_id),
-                                         "s",
-                                         std::to_string(c.seq),
-                                         "p",
-                                         std::to_string(c.position),
-                                         "t",
-                                         std::to_string(c.issued_at),
-                                         "r",
-                                         std::to_string(c.request_id),
-                                         "source",
-                                         win.entry_id,
-                                         "error",
-                                         reason};
+                                         coupon_codec::FailedState(c.user_id, c.position)};
+    for (auto& [name, value] : coupon_codec::DeadLetterFields(c, win.entry_id, reason)) {
+        script_args.push_back(std::move(name));
+        script_args.push_back(std::move(value));
+    }
     auto r = co_await client_->Eval(kDeadLetterWinScript, script_keys, script_args);
     if (!r) co_return r.error();
     if (!r->IsInteger()) co_return RedisError("coupon-dead-letter script", *r);
@@ -350,7 +340,7 @@ Awaitable<Result<std::int64_t>> RedisCouponIssueQueue::Replay(const std::string&
             Args add = MakeArgs("XADD", keys::Stream(*t), "*");
             std::string request, user, pos;
             for (const auto& [k, v] : e.fields) {
-                if (k == "u" || k == "s" || k == "p" || k == "t" || k == "r") {
+                if (coupon_codec::IsReplayedWinField(k)) {
                     add.push_back(k);
                     add.push_back(v);
                 }

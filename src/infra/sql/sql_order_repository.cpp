@@ -141,10 +141,10 @@ Result<bool> CloseOrder(Connection& c, Order& order, OrderStatus to, EpochMs now
     if (!r) return r.error();
     if (r->affected == 0) return false;
     if (auto st = ReleaseStock(c, order); !st) return st.error();
-    if (from == OrderStatus::kPaid) {
-        auto refund = c.Exec("UPDATE users SET balance = balance + ? WHERE id = ?",
-                             {order.payable_amount.cents(), order.user_id});
-        if (!refund) return refund.error();
+    if (const Money refund = RefundOnClose(order); refund.cents() > 0) {
+        auto r = c.Exec("UPDATE users SET balance = balance + ? WHERE id = ?",
+                        {refund.cents(), order.user_id});
+        if (!r) return r.error();
     }
     if (order.coupon_id) {
         auto cr = c.Exec(
@@ -281,13 +281,7 @@ Result<Payment> SqlOrderRepository::Pay(std::int64_t order_id, std::int64_t user
     return db_.Transact<Payment>(TxMode::kWrite, [&](Connection& c) -> Result<Payment> {
         auto order = LoadOrder(c, order_id);
         if (!order) return order.error();
-        if (order->user_id != user_id)
-            return Error{ErrorCode::kForbidden, "the order belongs to another user"};
-        if (!CanPay(order->status))
-            return Error{ErrorCode::kOrderNotPayable,
-                         "order is " + std::string(ToString(order->status))};
-        if (order->expires_at <= now)
-            return Error{ErrorCode::kOrderNotPayable, "order has expired"};
+        if (auto st = CheckPayable(*order, user_id, now); !st) return st.error();
         auto claimed = c.Exec(
             "UPDATE orders SET status = 'PAID', paid_at = ? WHERE id = ? AND status = 'PENDING'",
             {now, order_id});
@@ -327,11 +321,7 @@ Result<Order> SqlOrderRepository::Cancel(std::int64_t order_id, std::int64_t use
     return db_.Transact<Order>(TxMode::kWrite, [&](Connection& c) -> Result<Order> {
         auto order = LoadOrder(c, order_id);
         if (!order) return order.error();
-        if (order->user_id != user_id)
-            return Error{ErrorCode::kForbidden, "the order belongs to another user"};
-        if (!CanCancel(order->status))
-            return Error{ErrorCode::kOrderNotCancelable,
-                         "order is " + std::string(ToString(order->status))};
+        if (auto st = CheckCancelable(*order, user_id); !st) return st.error();
         auto closed = CloseOrder(c, *order, OrderStatus::kCanceled, now);
         if (!closed) return closed.error();
         if (!*closed) return Error{ErrorCode::kOrderNotCancelable, "order changed state meanwhile"};
