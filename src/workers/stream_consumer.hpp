@@ -23,6 +23,9 @@
 /// - One lane per process publishes the streams' stats as gauges (joopang_stream_*{stream}) and
 ///   removes the group's consumers that stopped (`forget_consumers_after`).
 ///
+/// The lanes share the engine's state: give it a single-threaded executor (a reactor run by one
+/// thread, as the runtime's background reactor is) or a strand.
+///
 /// The implementation is in stream_consumer_impl.hpp: include it in the one .cpp that
 /// instantiates the engine for its message type.
 

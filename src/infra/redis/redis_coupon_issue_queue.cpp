@@ -8,32 +8,13 @@
 #include "infra/redis/lua_scripts.hpp"
 #include "infra/redis/numbers.hpp"
 #include "infra/redis/script.hpp"
+#include "infra/redis/stream_group_ops.hpp"
 #include "infra/redis/streams.hpp"
 
 namespace joopang::redis {
 namespace keys = coupon_keys;
 
 namespace {
-
-/// lua/stream_forget_consumers.lua
-const Script kForgetConsumersScript("stream-forget-consumers",
-                                    std::string(lua::kXinfoFields) +
-                                        std::string(lua::kStreamForgetConsumers));
-
-/// lua/stream_stale_holders.lua
-const Script kStaleHoldersScript("stream-stale-holders",
-                                 std::string(lua::kXinfoFields) +
-                                     std::string(lua::kStreamStaleHolders));
-
-/// lua/stream_trim.lua
-const Script kTrimScript("stream-trim",
-                         std::string(lua::kXinfoFields) + std::string(lua::kStreamTrim));
-
-/// The most stream entries one Redis command of the persister touches (see ReadGroup, Complete).
-constexpr std::size_t kRedisChunk = 500;
-
-/// Entries one XAUTOCLAIM may claim (it scans up to ten times as many pending ones; see Reclaim).
-constexpr std::size_t kClaimStep = 100;
 
 /// lua/coupon_dead_letter.lua
 const Script kDeadLetterWinScript("coupon-dead-letter", std::string(lua::kCouponDeadLetter));
@@ -66,51 +47,25 @@ Awaitable<Status> RedisCouponIssueQueue::EnsureGroup(std::int64_t t) {
 
 Awaitable<Result<std::vector<IssueEntry>>> RedisCouponIssueQueue::ReadGroup(
     std::int64_t t, const std::string& consumer, int count, const std::string& from) {
-    // Read in chunks of at most kRedisChunk entries: one XREADGROUP holds Redis for ~0.65 µs per
-    // entry, and every issue request in flight waits behind it, whatever the database batch
-    // size. `count` counts wins, and an entry carries one or up to a whole issue batch of them:
-    // the first read asks for as many entries as full batches would fill, later ones as many as
-    // the wins per entry read so far call for.
-    XReadGroupOptions o;
-    o.group = keys::kGroup;
-    o.consumer = consumer;
+    // `count` counts wins, and an entry carries one or up to a whole issue batch of them: the
+    // first chunk asks for as many entries as full batches would fill.
     std::vector<IssueEntry> out;
-    Args ack = MakeArgs("XACK", keys::Stream(t), keys::kGroup);
-    std::string next = from;
-    const std::size_t wanted = static_cast<std::size_t>(std::max(count, 1));
-    std::size_t entries_read = 0;
-    while (out.size() < wanted) {
-        const std::size_t left = wanted - out.size();
-        const std::size_t per_entry = entries_read == 0
-                                          ? CouponIssueBatcher::kDefaultMaxBatch
-                                          : std::max<std::size_t>(1, out.size() / entries_read);
-        o.count = std::clamp<std::size_t>(left / per_entry, 1, kRedisChunk);
-        std::vector<std::pair<std::string, std::string>> streams;
-        streams.emplace_back(keys::Stream(t), next);
-        auto r = co_await XReadGroup(*client_, o, std::move(streams));
-        if (!r) {
-            // The stream or group vanished (e.g. Redis lost its data): recreate, read nothing now.
-            if (r.error().code == ErrorCode::kNotFound) co_await EnsureGroup(t);
-            if (!out.empty()) break;  // deliver what was read; the next read reports it again
-            co_return r.error();
-        }
-        std::size_t got = 0;
-        for (const auto& read : *r) {
-            got += read.entries.size();
-            for (const auto& e : read.entries) {
-                if (e.fields.empty())
-                    ack.push_back(e.id);  // deleted while pending: nothing to do
-                else
-                    coupon_codec::DecodeEntry(t, e, out);
-            }
-            // Pending entries are re-read from an id: continue after the last one. New ones
-            // (">") continue by themselves.
-            if (from != ">" && !read.entries.empty()) next = read.entries.back().id;
-        }
-        entries_read += got;
-        if (got < o.count) break;  // nothing more to read now
+    stream_ops::ReadRequest req{keys::Stream(t),
+                                keys::kGroup,
+                                consumer,
+                                from,
+                                static_cast<std::size_t>(std::max(count, 1)),
+                                CouponIssueBatcher::kDefaultMaxBatch};
+    auto read = co_await stream_ops::Read(*client_, req, [&](const StreamEntry& e) {
+        const std::size_t before = out.size();
+        coupon_codec::DecodeEntry(t, e, out);
+        return out.size() - before;
+    });
+    if (!read) {
+        // The stream or group vanished (e.g. Redis lost its data): recreate, read nothing now.
+        if (read.error().code == ErrorCode::kNotFound) co_await EnsureGroup(t);
+        co_return read.error();
     }
-    if (ack.size() > 3) co_await client_->Command(std::move(ack));
     co_return out;
 }
 
@@ -126,29 +81,15 @@ Awaitable<Result<std::vector<IssueEntry>>> RedisCouponIssueQueue::ReadNew(
 
 Awaitable<Result<std::vector<IssueEntry>>> RedisCouponIssueQueue::Reclaim(
     std::int64_t t, const std::string& consumer, std::int64_t min_idle_ms, int count) {
-    const std::string stream = keys::Stream(t);
-    auto call =
-        client_->Eval(kStaleHoldersScript, {stream}, {keys::kGroup, std::to_string(min_idle_ms)});
-    auto stale = co_await std::move(call);
-    if (!stale) co_return stale.error();
-    if (!stale->IsInteger()) co_return RedisError("stream-stale-holders script", *stale);
     std::vector<IssueEntry> out;
-    if (stale->integer == 0) co_return out;
-    // XAUTOCLAIM scans up to ten times its COUNT: small steps from the returned cursor keep each
-    // call short, so issue requests interleave with a sweep of a large pending list.
-    const std::size_t wanted = static_cast<std::size_t>(std::max(count, 1));
-    std::string start = "0-0";
-    do {
-        auto r = co_await XAutoClaim(*client_, stream, keys::kGroup, consumer,
-                                     std::chrono::milliseconds(min_idle_ms), start,
-                                     std::min(kClaimStep, wanted - out.size()));
-        if (!r) {
-            if (out.empty()) co_return r.error();
-            break;  // what was claimed is ours now: hand it on, the next sweep does the rest
-        }
-        for (auto& e : coupon_codec::DecodeEntries(t, r->entries)) out.push_back(std::move(e));
-        start = std::move(r->next_start);
-    } while (start != "0-0" && out.size() < wanted);
+    auto claimed = co_await stream_ops::ReclaimStale(
+        *client_, keys::Stream(t), keys::kGroup, consumer, std::chrono::milliseconds(min_idle_ms),
+        static_cast<std::size_t>(std::max(count, 1)), [&](const StreamEntry& e) {
+            const std::size_t before = out.size();
+            coupon_codec::DecodeEntry(t, e, out);
+            return out.size() - before;
+        });
+    if (!claimed) co_return claimed.error();
     if (!out.empty()) {
         co_await client_->Command(
             MakeArgs("HINCRBY", keys::Meta(t), "retried", std::to_string(out.size())));
@@ -158,13 +99,8 @@ Awaitable<Result<std::vector<IssueEntry>>> RedisCouponIssueQueue::Reclaim(
 
 Awaitable<Result<std::int64_t>> RedisCouponIssueQueue::ForgetIdleConsumers(
     std::int64_t t, std::int64_t min_idle_ms) {
-    const std::string stream = keys::Stream(t);
-    const std::string min_idle = std::to_string(min_idle_ms);
-    auto call = client_->Eval(kForgetConsumersScript, {stream}, {keys::kGroup, min_idle});
-    auto r = co_await std::move(call);
-    if (!r) co_return r.error();
-    if (!r->IsInteger()) co_return RedisError("stream-forget-consumers script", *r);
-    co_return r->integer;
+    co_return co_await stream_ops::ForgetIdleConsumers(*client_, keys::Stream(t), keys::kGroup,
+                                                       std::chrono::milliseconds(min_idle_ms));
 }
 
 Awaitable<Status> RedisCouponIssueQueue::Complete(std::int64_t t,
@@ -172,7 +108,7 @@ Awaitable<Status> RedisCouponIssueQueue::Complete(std::int64_t t,
                                                   const std::vector<PersistedCoupon>& persisted,
                                                   const std::vector<IssueEntry>& wins) {
     if (entry_ids.empty() && wins.empty()) co_return Status{};
-    // One pipeline, but no command over kRedisChunk wins or entries: Redis runs each command
+    // One pipeline, but no command over stream_ops::kChunk wins or entries: Redis runs each command
     // whole, so the issue requests in flight wait at most one chunk. The states go first, the
     // acknowledgements after them (a request's state must exist before its entry can go).
     std::vector<Args> batch;
@@ -183,7 +119,7 @@ Awaitable<Status> RedisCouponIssueQueue::Complete(std::int64_t t,
     Args states = MakeArgs("HSET", keys::Requests(t));
     std::size_t state_wins = 0;  // wins in `states`
     auto flush = [&](bool force) {
-        if (state_wins > 0 && (force || state_wins >= kRedisChunk)) {
+        if (state_wins > 0 && (force || state_wins >= stream_ops::kChunk)) {
             batch.push_back(std::move(states));
             states = MakeArgs("HSET", keys::Requests(t));
             state_wins = 0;
@@ -229,19 +165,14 @@ Awaitable<Status> RedisCouponIssueQueue::Complete(std::int64_t t,
         begin = end;
     }
     flush(true);
-    for (std::size_t begin = 0; begin < n; begin += kRedisChunk) {
+    for (std::size_t begin = 0; begin < n; begin += stream_ops::kChunk) {
         Args fails = MakeArgs("HDEL", keys::Failures(t));
-        for (std::size_t i = begin; i < std::min(n, begin + kRedisChunk); ++i)
+        for (std::size_t i = begin; i < std::min(n, begin + stream_ops::kChunk); ++i)
             fails.push_back(std::to_string(wins[i].coupon.request_id));
         batch.push_back(std::move(fails));
     }
     if (n > 0) batch.push_back(MakeArgs("HINCRBY", keys::Meta(t), "persisted", std::to_string(n)));
-    for (std::size_t begin = 0; begin < entry_ids.size(); begin += kRedisChunk) {
-        Args ack = MakeArgs("XACK", keys::Stream(t), keys::kGroup);
-        for (std::size_t i = begin; i < std::min(entry_ids.size(), begin + kRedisChunk); ++i)
-            ack.push_back(entry_ids[i]);
-        batch.push_back(std::move(ack));
-    }
+    stream_ops::AppendAcks(batch, keys::Stream(t), keys::kGroup, entry_ids);
     auto r = co_await client_->Batch(std::move(batch));
     if (!r) co_return r.error();
     for (const auto& reply : *r)
@@ -249,13 +180,7 @@ Awaitable<Status> RedisCouponIssueQueue::Complete(std::int64_t t,
     if (entry_ids.empty()) co_return Status{};
     // Acknowledged entries leave the stream by trimming, not by XDEL of each id. A failure here
     // loses nothing: the entries are acknowledged, and the next trim removes them too.
-    const std::string stream = keys::Stream(t);
-    std::vector<std::string> no_args;
-    auto trim = client_->Eval(kTrimScript, {stream}, no_args);
-    auto trimmed = co_await std::move(trim);
-    if (!trimmed) co_return trimmed.error();
-    if (!trimmed->IsInteger()) co_return RedisError("stream-trim script", *trimmed);
-    co_return Status{};
+    co_return co_await stream_ops::TrimAcknowledged(*client_, keys::Stream(t));
 }
 
 Awaitable<Result<std::int64_t>> RedisCouponIssueQueue::RecordFailure(std::int64_t t,
@@ -375,37 +300,18 @@ Awaitable<Result<std::vector<StreamStats>>> RedisCouponIssueQueue::Stats() {
     if (!templates) co_return templates.error();
     std::vector<StreamStats> out;
     for (std::int64_t t : *templates) {
-        std::vector<Args> batch;
-        batch.push_back(MakeArgs("XLEN", keys::Stream(t)));
-        batch.push_back(MakeArgs("XINFO", "GROUPS", keys::Stream(t)));
-        batch.push_back(MakeArgs("XPENDING", keys::Stream(t), keys::kGroup, "-", "+", "1"));
-        batch.push_back(MakeArgs("XLEN", keys::DeadLetters(t)));
-        batch.push_back(MakeArgs("HMGET", keys::Meta(t), "retried", "dead"));
-        auto r = co_await client_->Batch(std::move(batch));
-        if (!r) co_return r.error();
-        StreamStats s;
-        s.name = keys::Stream(t);
+        auto figures = co_await stream_ops::ReadFigures(*client_, keys::Stream(t), keys::kGroup,
+                                                        keys::DeadLetters(t));
+        if (!figures) co_return figures.error();
+        auto meta = co_await client_->Command(MakeArgs("HMGET", keys::Meta(t), "retried", "dead"));
+        if (!meta) co_return meta.error();
+        StreamStats& s = *figures;
         s.key = t;
-        s.length = (*r)[0].integer;
-        if (auto groups = ParseGroupsInfo((*r)[1])) {
-            for (const auto& g : *groups) {
-                if (g.name != keys::kGroup) continue;
-                s.pending = g.pending;
-                s.lag = g.lag.value_or(0);
-                s.consumers = g.consumers;
-            }
-        }
-        const Reply& oldest = (*r)[2];
-        if (oldest.IsArray() && !oldest.elements.empty() && oldest.elements[0].IsArray() &&
-            oldest.elements[0].elements.size() >= 3)
-            s.oldest_pending_age_ms = oldest.elements[0].elements[2].integer;
-        s.dead_letter_length = (*r)[3].integer;
-        const Reply& meta = (*r)[4];
-        if (meta.IsArray() && meta.elements.size() == 2) {
-            if (meta.elements[0].IsString())
-                s.deliveries_retried = ParseInteger(meta.elements[0].str).value_or(0);
-            if (meta.elements[1].IsString())
-                s.dead_lettered = ParseInteger(meta.elements[1].str).value_or(0);
+        if (meta->IsArray() && meta->elements.size() == 2) {
+            if (meta->elements[0].IsString())
+                s.deliveries_retried = ParseInteger(meta->elements[0].str).value_or(0);
+            if (meta->elements[1].IsString())
+                s.dead_lettered = ParseInteger(meta->elements[1].str).value_or(0);
         }
         out.push_back(std::move(s));
     }
