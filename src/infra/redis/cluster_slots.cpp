@@ -4,6 +4,7 @@
 #include <charconv>
 
 #include "infra/redis/crc16.hpp"
+#include "infra/redis/numbers.hpp"
 
 namespace joopang::redis {
 
@@ -52,8 +53,9 @@ std::optional<Redirect> ParseRedirect(const Reply& reply, const Endpoint& creden
     }
     const auto space = s.find(' ');
     if (space == std::string_view::npos) return std::nullopt;
-    auto [p, ec] = std::from_chars(s.data(), s.data() + space, out.slot);
-    if (ec != std::errc{} || out.slot < 0 || out.slot >= kClusterSlots) return std::nullopt;
+    auto slot = ParseInteger<int>(s.substr(0, space));
+    if (!slot || *slot < 0 || *slot >= kClusterSlots) return std::nullopt;
+    out.slot = *slot;
     std::string_view target = s.substr(space + 1);
     if (target.starts_with(":")) {  // ":port" means "the host you are talking to"
         std::string full = credentials_from.host + std::string(target);

@@ -5,6 +5,7 @@
 
 #include "common/ascii.hpp"
 #include "infra/redis/crc16.hpp"
+#include "infra/redis/numbers.hpp"
 
 namespace joopang::redis {
 
@@ -19,9 +20,7 @@ bool IsAny(std::string_view name, Names... names) {
 
 long NumberAt(std::span<const std::string> args, std::size_t i) {
     if (i >= args.size()) return 0;
-    long n = 0;
-    auto [p, ec] = std::from_chars(args[i].data(), args[i].data() + args[i].size(), n);
-    return ec == std::errc{} ? n : 0;
+    return ParseInteger<long>(args[i]).value_or(0);
 }
 
 // Calls f(index) for each key position of the command.

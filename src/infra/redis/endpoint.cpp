@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include "infra/redis/numbers.hpp"
+
 namespace joopang::redis {
 
 namespace {
@@ -36,9 +38,9 @@ bool PercentDecode(std::string_view in, std::string& out) {
 }
 
 bool ParseInt(std::string_view s, int& out) {
-    if (s.empty()) return false;
-    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-    return ec == std::errc{} && p == s.data() + s.size();
+    auto v = ParseInteger<int>(s);
+    if (v) out = *v;
+    return v.has_value();
 }
 
 // "host", "host:port", "[v6]", "[v6]:port".

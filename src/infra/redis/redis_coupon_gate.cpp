@@ -6,6 +6,7 @@
 #include "infra/redis/coupon_keys.hpp"
 #include "infra/redis/lua_scripts.hpp"
 #include "infra/redis/script.hpp"
+#include "infra/redis/streams.hpp"
 
 namespace joopang::redis {
 namespace keys = coupon_keys;
@@ -61,17 +62,15 @@ Awaitable<Status> RedisCouponGate::Publish(const CouponTemplate& t, std::int64_t
         "SET", keys::Stock(t.id),
         std::to_string(std::max<std::int64_t>(0, t.total_quantity - already_issued)), "NX"));
     batch.push_back(MakeArgs("SADD", keys::kTemplates, std::to_string(t.id)));
-    batch.push_back(
-        MakeArgs("XGROUP", "CREATE", keys::Stream(t.id), keys::kGroup, "0", "MKSTREAM"));
     auto r = co_await client_->Batch(std::move(batch));
     // A status or window written (or perhaps written) is seen by this process's next request.
     batcher_->ForgetSoldOut();
     if (!r) co_return r.error();
-    for (std::size_t i = 0; i < r->size(); ++i) {
-        const Reply& reply = (*r)[i];
-        if (reply.IsError() && !(i == 3 && reply.IsErrorCode("BUSYGROUP")))
-            co_return RedisError("publishing template", reply);
-    }
+    for (const auto& reply : *r)
+        if (reply.IsError()) co_return RedisError("publishing template", reply);
+    // The stream and its consumer group, for the persister (an existing one is kept).
+    auto group = co_await CreateGroup(*client_, keys::Stream(t.id), keys::kGroup, "0", true);
+    if (!group) co_return group.error();
     co_return Status{};
 }
 

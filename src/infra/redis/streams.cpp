@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include "infra/redis/numbers.hpp"
+
 namespace joopang::redis {
 
 namespace {
@@ -29,9 +31,7 @@ auto Finish(std::string_view what, Result<Reply> reply, Parse parse)
 
 long long ToInteger(const Reply& r) {
     if (r.IsInteger()) return r.integer;
-    long long v = 0;
-    if (r.IsString()) std::from_chars(r.str.data(), r.str.data() + r.str.size(), v);
-    return v;
+    return r.IsString() ? ParseInteger<long long>(r.str).value_or(0) : 0;
 }
 
 // Visits the key/value pairs of a flat RESP2 map.
