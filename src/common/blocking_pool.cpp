@@ -21,7 +21,15 @@ BlockingPool::BlockingPool(std::size_t threads, std::string name, int nice)
 
 BlockingPool::~BlockingPool() {
     work_.reset();
-    for (auto& t : threads_) t.join();
+    for (auto& t : threads_)
+        if (t.joinable()) t.join();
+}
+
+void BlockingPool::Join() {
+    Stop();
+    work_.reset();
+    for (auto& t : threads_)
+        if (t.joinable()) t.join();
 }
 
 }  // namespace joopang

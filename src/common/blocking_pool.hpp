@@ -65,6 +65,9 @@ class BlockingPool {
 
     /// Abandons queued work; the threads exit as soon as their current call returns.
     void Stop() { context_.stop(); }
+    /// Stop(), then waits for the threads to exit: after it, no call of the pool runs any more,
+    /// so what the calls use may be destroyed. Idempotent.
+    void Join();
 
   private:
     boost::asio::io_context context_;

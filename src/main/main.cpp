@@ -158,8 +158,9 @@ int Run(Settings s) {
     // The server, the jobs and the persister stop (in that order), then Redis closes and the
     // threads join; then the database threads, then the embedded redis-server.
     rt.Shutdown();
-    blocking.Stop();
-    if (persist_pool) persist_pool->Stop();
+    // No database call may still run once the services it calls are destroyed (below).
+    blocking.Join();
+    if (persist_pool) persist_pool->Join();
     if (embedded_redis) embedded_redis->Stop();
     spdlog::info("stopped");
     return 0;

@@ -148,7 +148,12 @@ void Runtime::Shutdown() {
     s.shut_down = true;
     for (auto it = s.stop_steps.rbegin(); it != s.stop_steps.rend(); ++it) {
         spdlog::debug("stopping {}", it->first);
-        it->second();
+        try {
+            it->second();
+        } catch (const std::exception& e) {
+            // The rest must still stop, and the threads be joined.
+            spdlog::error("stopping {} failed: {}", it->first, e.what());
+        }
     }
     s.stop_steps.clear();
     if (s.redis) s.redis->Close();

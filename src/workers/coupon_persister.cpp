@@ -28,16 +28,19 @@ boost::asio::awaitable<Result<std::vector<PersistedCoupon>>> CouponPersistHandle
     const CouponTemplate tmpl = it->second;  // a copy: another lane may Prepare meanwhile
     auto persisted = co_await pool_.Run([&] { return repo_.PersistBatch(tmpl, coupons); });
     if (!persisted) co_return persisted.error();
-    auto& registry = obs::Registry::Global();
-    registry
-        .GetCounter("joopang_coupons_persisted_total", "Coupons written to the database",
-                    {{"template", std::to_string(template_id)}})
-        .Add(wins.size());
-    registry.GetHistogram("joopang_coupon_persist_batch_seconds", "Coupon batch write duration")
+    obs::Registry::Global()
+        .GetHistogram("joopang_coupon_persist_batch_seconds", "Coupon batch write duration")
         .ObserveNs(std::chrono::duration_cast<std::chrono::nanoseconds>(
                        std::chrono::steady_clock::now() - start)
                        .count());
     co_return std::move(*persisted);
+}
+
+void CouponPersistHandler::Completed(std::int64_t template_id, std::size_t wins) {
+    obs::Registry::Global()
+        .GetCounter("joopang_coupons_persisted_total", "Coupons written to the database",
+                    {{"template", std::to_string(template_id)}})
+        .Add(wins);
 }
 
 CouponPersister::CouponPersister(boost::asio::any_io_executor executor,

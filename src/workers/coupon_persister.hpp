@@ -25,6 +25,8 @@ class CouponPersistHandler final : public StreamHandler<IssueEntry, PersistedCou
     boost::asio::awaitable<Status> Prepare(std::int64_t template_id) override;
     boost::asio::awaitable<Result<std::vector<PersistedCoupon>>> Handle(
         std::int64_t template_id, const std::vector<IssueEntry>& wins) override;
+    /// Counts the coupons written and acknowledged (joopang_coupons_persisted_total).
+    void Completed(std::int64_t template_id, std::size_t wins) override;
 
   private:
     CouponRepository& repo_;

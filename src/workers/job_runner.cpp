@@ -11,6 +11,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <future>
 #include <random>
+#include <thread>
 
 #include "common/clock.hpp"
 #include "observability/metrics.hpp"
@@ -34,6 +35,7 @@ struct JobRunner::State {
     std::vector<std::unique_ptr<Job>> jobs;
     std::atomic<bool> stopping{false};
     std::atomic<int> running{0};
+    std::atomic<int> renewers{0};  // lease renewals still running (they end soon after their run)
     std::promise<void> all_stopped;
     bool started = false;
 };
@@ -71,9 +73,11 @@ void JobRunner::Start() {
     s.running = static_cast<int>(s.jobs.size());
     if (s.jobs.empty()) s.all_stopped.set_value();
     for (auto& job : s.jobs) {
-        asio::co_spawn(s.executor, Loop(state_, *job), [state = state_](std::exception_ptr) {
-            if (--state->running == 0) state->all_stopped.set_value();
-        });
+        asio::co_spawn(s.executor, Loop(state_, *job),
+                       [state = state_, name = job->settings.name](std::exception_ptr e) {
+                           if (e) spdlog::error("job {} stopped on an exception", name);
+                           if (--state->running == 0) state->all_stopped.set_value();
+                       });
     }
 }
 
@@ -84,6 +88,8 @@ void JobRunner::Stop() {
         for (auto& job : state->jobs) job->timer.cancel();
     });
     s.all_stopped.get_future().wait();
+    // A renewal in flight ends with its Redis call; the lease store must outlive it.
+    while (s.renewers > 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
 }
 
 asio::awaitable<Status> JobRunner::RunLeased(std::shared_ptr<State> state, Job& job) {
@@ -92,24 +98,43 @@ asio::awaitable<Status> JobRunner::RunLeased(std::shared_ptr<State> state, Job& 
     // Renews the lease every third of it while the run lasts.
     auto done = std::make_shared<bool>(false);
     auto renew_timer = std::make_shared<asio::steady_timer>(state->executor);
+    ++state->renewers;
     asio::co_spawn(
         state->executor,
         [state, done, renew_timer, lease, ttl]() -> asio::awaitable<void> {
+            struct Leave {
+                State& s;
+                ~Leave() { --s.renewers; }
+            } leave{*state};
             while (!*done) {
                 if (!co_await Wait(*renew_timer, std::max(ttl / 3, std::chrono::milliseconds(1))))
                     break;
-                if (!*done) co_await state->leases->Hold(lease, state->holder, ttl);
+                if (!*done && !co_await state->leases->Hold(lease, state->holder, ttl))
+                    spdlog::warn("job {}: the lease could not be renewed", lease);
             }
         },
         asio::detached);
+    // Whatever way the run ends, the renewals end with it.
+    struct EndRenewals {
+        std::shared_ptr<bool> done;
+        std::shared_ptr<asio::steady_timer> timer;
+        ~EndRenewals() {
+            *done = true;
+            timer->cancel();
+        }
+    } end_renewals{done, renew_timer};
+    co_return co_await RunBody(job);
+}
+
+asio::awaitable<Status> JobRunner::RunBody(Job& job) {
     Status st;
     try {
         st = co_await job.body();
     } catch (const std::exception& e) {
         st = Error::Internal(e.what());
+    } catch (...) {
+        st = Error::Internal("unknown exception");
     }
-    *done = true;
-    renew_timer->cancel();
     co_return st;
 }
 
@@ -145,17 +170,13 @@ asio::awaitable<void> JobRunner::Loop(std::shared_ptr<State> state, Job& job) {
             skipped.Add();
             continue;
         }
+        if (state->stopping) break;  // Stop() came while the lease was being taken
         const auto start = Clock::now();
-        Status st;
-        if (settings.leased) {
+        Status st;  // (no co_await inside ?: — GCC 12 miscompiles it)
+        if (settings.leased)
             st = co_await RunLeased(state, job);
-        } else {
-            try {
-                st = co_await job.body();
-            } catch (const std::exception& e) {
-                st = Error::Internal(e.what());
-            }
-        }
+        else
+            st = co_await RunBody(job);
         duration.ObserveNs(
             std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count());
         runs.Add();

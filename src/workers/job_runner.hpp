@@ -9,9 +9,10 @@
 /// renewed every third of it while the run lasts. An instance that cannot reach the lease store
 /// skips the run (skipping is safe; running twice is what the lease prevents).
 ///
-/// Jobs are coroutines on one executor; blocking work (database calls) is the job body's to send
-/// to a BlockingPool. Each job has its metrics: runs, failures, skips (lease held elsewhere),
-/// duration and the time of the last success.
+/// Jobs are coroutines on one executor — in the service, the first I/O reactor, which also serves
+/// requests and renews the leases: a job body must never block it, and sends blocking work
+/// (database calls) to a BlockingPool. Each job has its metrics: runs, failures, skips (lease held
+/// elsewhere), duration and the time of the last success.
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -61,6 +62,8 @@ class JobRunner {
     struct State;
     static boost::asio::awaitable<void> Loop(std::shared_ptr<State> state, Job& job);
     static boost::asio::awaitable<Status> RunLeased(std::shared_ptr<State> state, Job& job);
+    /// The job's body; an exception of any kind becomes an error.
+    static boost::asio::awaitable<Status> RunBody(Job& job);
 
     std::shared_ptr<State> state_;
 };

@@ -53,6 +53,9 @@ class StreamHandler {
     /// backs the lane off; any other error makes the engine retry the messages one by one.
     virtual boost::asio::awaitable<Result<std::vector<Receipt>>> Handle(
         std::int64_t key, const std::vector<Message>& batch) = 0;
+    /// After `messages` handled messages of stream `key` were recorded and acknowledged (for
+    /// counting what really landed; a message handled but not acknowledged comes again).
+    virtual void Completed(std::int64_t key, std::size_t messages) {}
 };
 
 struct StreamConsumerSettings {

@@ -176,6 +176,7 @@ struct StreamConsumer<Message, Receipt>::Impl {
                 if (st.error().code == ErrorCode::kUnavailable) ++lane.unavailable;
                 co_return false;
             }
+            lane.unavailable = 0;  // the handler's store answered
             if (auto st = co_await group.EnsureGroup(key); !st) co_return false;
             state.prepared = true;
         }
@@ -245,6 +246,7 @@ struct StreamConsumer<Message, Receipt>::Impl {
             spdlog::warn("{}: acknowledging failed: {}", settings.name, st.error().message);
         }
         lane.unavailable = 0;
+        if (!handled.empty()) handler.Completed(key, handled.size());
         if (!handled.empty())
             obs::Registry::Global()
                 .GetCounter("joopang_stream_handled_total", "Messages handled and acknowledged",
@@ -407,7 +409,13 @@ template <class Message, class Receipt>
 void StreamConsumer<Message, Receipt>::Stop() {
     auto& s = *impl_;
     if (!s.started || s.stopping.exchange(true)) return;
-    boost::asio::post(s.executor, [&s] { s.WakeHelpers(); });
+    // Waits for the wake-up too, not only for the lanes: it must not run after `s` is gone.
+    std::promise<void> woken;
+    boost::asio::post(s.executor, [&s, &woken] {
+        s.WakeHelpers();
+        woken.set_value();
+    });
+    woken.get_future().wait();
     s.done.get_future().wait();
 }
 

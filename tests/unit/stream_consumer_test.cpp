@@ -148,7 +148,21 @@ class MemoryHandler final : public StreamHandler<TestMessage, int> {
     int unavailable_calls = 0;  // the next N calls answer kUnavailable
     int calls = 0;
 
-    asio::awaitable<Status> Prepare(std::int64_t) override { co_return Status{}; }
+    int prepare_unavailable = 0;  // the next N Prepare calls answer kUnavailable
+    std::size_t completed = 0;    // messages reported by Completed()
+
+    asio::awaitable<Status> Prepare(std::int64_t) override {
+        std::lock_guard lock(mu);
+        if (prepare_unavailable > 0) {
+            --prepare_unavailable;
+            co_return Error::Unavailable("database down at start");
+        }
+        co_return Status{};
+    }
+    void Completed(std::int64_t, std::size_t messages) override {
+        std::lock_guard lock(mu);
+        completed += messages;
+    }
     asio::awaitable<Result<std::vector<int>>> Handle(
         std::int64_t, const std::vector<TestMessage>& batch) override {
         std::lock_guard lock(mu);
@@ -291,6 +305,23 @@ TEST(StreamConsumer, AnUnavailableHandlerBacksOffWithoutCountingFailures) {
     std::lock_guard glock(group.mu);
     EXPECT_TRUE(group.failures.empty());
     EXPECT_TRUE(group.dead.empty());
+}
+
+TEST(StreamConsumer, ALaneWhoseFirstPrepareFoundTheStoreDownStillReadsNewEntries) {
+    MemoryGroup group;
+    MemoryHandler handler;
+    handler.prepare_unavailable = 1;
+    group.Add(4, {1, 2});
+    group.Add(4, {3});
+    Loop loop;
+    StreamConsumer<TestMessage, int> consumer(loop.ioc.get_executor(), group, handler,
+                                              FastSettings(1));
+    consumer.Start();
+    EXPECT_TRUE(WaitUntil([&] { return group.AllAcked(); }, 5s));
+    consumer.Stop();
+    std::lock_guard lock(handler.mu);
+    EXPECT_EQ(handler.applied, (std::set<int>{1, 2, 3}));
+    EXPECT_EQ(handler.completed, 3u) << "Completed() reports what was acknowledged";
 }
 
 }  // namespace

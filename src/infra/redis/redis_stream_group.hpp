@@ -8,11 +8,12 @@
 /// `<stream>:dead`. On a Redis Cluster the stream's name must carry a {hash tag} so the four
 /// share a slot (the client refuses a script whose keys do not).
 ///
-/// Receipts are not stored: Complete acknowledges. A message that fails alone dead-letters its
-/// whole entry; when an entry carries several messages, the others are then handled again after
-/// a replay (handlers are idempotent). The coupon issue streams, whose entries carry many wins
-/// and whose receipts are recorded, have their own adapter (RedisCouponIssueQueue) on the same
-/// stream operations.
+/// Receipts are not stored: Complete acknowledges. Failures are counted per entry, and a message
+/// that fails alone dead-letters its whole entry: meant for one message per entry. (An entry of
+/// several messages works, but each failing message counts against the entry, and its handled
+/// siblings are handled again after a replay; handlers are idempotent.) The coupon issue streams,
+/// whose entries carry many wins and whose receipts are recorded, have their own adapter
+/// (RedisCouponIssueQueue) on the same stream operations.
 
 #include <functional>
 #include <memory>
@@ -79,7 +80,7 @@ class RedisStreamGroup final : public StreamGroup<Message, Receipt> {
         auto claimed = co_await stream_ops::ReclaimStale(
             *client_, StreamName(key), settings_.group, consumer,
             std::chrono::milliseconds(min_idle_ms), static_cast<std::size_t>(std::max(count, 1)),
-            Sink(key, out));
+            settings_.messages_per_entry, Sink(key, out));
         if (!claimed) co_return claimed.error();
         co_return out;
     }

@@ -80,7 +80,9 @@ Awaitable<Result<std::size_t>> ReclaimStale(Client& client,
                                             const std::string& consumer,
                                             std::chrono::milliseconds min_idle,
                                             std::size_t messages,
+                                            std::size_t per_entry,
                                             const EntrySink& sink) {
+    per_entry = std::max<std::size_t>(per_entry, 1);
     // XAUTOCLAIM is not cheap (on Redis 7.0 it looks every pending entry it scans up in the
     // stream): ask first whether any consumer has stopped reading.
     auto call =
@@ -93,8 +95,10 @@ Awaitable<Result<std::size_t>> ReclaimStale(Client& client,
     const std::size_t wanted = std::max<std::size_t>(messages, 1);
     std::string start = "0-0";
     do {
-        auto r = co_await XAutoClaim(client, stream, group, consumer, min_idle, start,
-                                     std::min(kClaimStep, wanted - claimed));
+        // COUNT is in entries; `wanted` in messages, of which an entry may carry several.
+        const std::size_t entries =
+            std::clamp<std::size_t>((wanted - claimed) / per_entry, 1, kClaimStep);
+        auto r = co_await XAutoClaim(client, stream, group, consumer, min_idle, start, entries);
         if (!r) {
             if (claimed == 0) co_return r.error();
             break;  // what was claimed is ours now: hand it on, the next sweep does the rest
@@ -162,7 +166,10 @@ Awaitable<Status> Acknowledge(Client& client,
                               const std::string& group,
                               const std::vector<std::string>& ids) {
     if (ids.empty()) co_return Status{};
+    // The acknowledgements first: a mark must not go while its entry is still pending (it would
+    // be dead-lettered twice if it came back).
     std::vector<Args> batch;
+    AppendAcks(batch, keys.stream, group, ids);
     for (std::size_t begin = 0; begin < ids.size(); begin += kChunk) {
         Args fails = MakeArgs("HDEL", keys.failures);
         Args marks = MakeArgs("HDEL", keys.marks);
@@ -173,7 +180,6 @@ Awaitable<Status> Acknowledge(Client& client,
         batch.push_back(std::move(fails));
         batch.push_back(std::move(marks));
     }
-    AppendAcks(batch, keys.stream, group, ids);
     auto r = co_await client.Batch(std::move(batch));
     if (!r) co_return r.error();
     for (const auto& reply : *r)

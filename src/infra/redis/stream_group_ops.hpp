@@ -45,13 +45,15 @@ Awaitable<Result<std::size_t>> Read(Client& client,
                                     const EntrySink& sink);
 
 /// Takes over entries that consumers which stopped reading for `min_idle` hold (XAUTOCLAIM in
-/// small steps, only when such a consumer exists); returns how many messages were handed over.
+/// small steps, only when such a consumer exists), about `messages` of them, assuming
+/// `per_entry` messages per entry; returns how many messages were handed over.
 Awaitable<Result<std::size_t>> ReclaimStale(Client& client,
                                             const std::string& stream,
                                             const std::string& group,
                                             const std::string& consumer,
                                             std::chrono::milliseconds min_idle,
                                             std::size_t messages,
+                                            std::size_t per_entry,
                                             const EntrySink& sink);
 
 /// XACK commands for `ids`, at most kChunk ids each, appended to `batch`.

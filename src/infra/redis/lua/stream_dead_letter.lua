@@ -9,7 +9,12 @@ if redis.call('HSETNX', KEYS[3], ARGV[1], '1') == 0 then
   return 0
 end
 local found = redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[1])
-if #found == 0 then return 0 end
+if #found == 0 then
+  -- Gone from the stream (trimmed or deleted): nothing to copy, nothing to mark.
+  redis.call('HDEL', KEYS[3], ARGV[1])
+  if ARGV[3] ~= '' then redis.call('XACK', KEYS[1], ARGV[3], ARGV[1]) end
+  return 0
+end
 local fields = found[1][2]
 local out = {}
 for i = 1, #fields, 2 do
