@@ -119,6 +119,7 @@ std::optional<PlainRequest> ParsePlainRequest(std::string_view input,
     ResetRequest(request, target);
     StoreRequestLine(request, target, method, raw_target);
     std::optional<std::uint64_t> content_length;
+    bool host = false;
     enum class Connection { kUnset, kClose, kKeepAlive } connection = Connection::kUnset;
     for (;;) {
         p = cr + 2;
@@ -160,10 +161,13 @@ std::optional<PlainRequest> ParsePlainRequest(std::string_view input,
                 return std::nullopt;
         } else if (LeftToBeast(name)) {
             return std::nullopt;
+        } else if (AsciiIEquals(name, "host")) {
+            host = true;
         }
         request.AddHeader(name, value);
     }
 
+    if (version == 11 && !host) return std::nullopt;  // Beast refuses it (RequestParser)
     const auto header_size = static_cast<std::size_t>(p + 2 - begin);
     std::size_t consumed = header_size;
     if (content_length) {

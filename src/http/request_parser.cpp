@@ -25,10 +25,34 @@ void RequestParser::on_field_impl(bhttp::field name,
                                   error_code&) {
     if (name == bhttp::field::expect && boost::beast::iequals(value, "100-continue"))
         expects_continue_ = true;
+    if (name == bhttp::field::host) has_host_ = true;
+    if (name == bhttp::field::transfer_encoding) has_transfer_encoding_ = true;
+    if (name == bhttp::field::content_length) has_content_length_ = true;
     request_.AddHeader({name_string.data(), name_string.size()}, {value.data(), value.size()});
 }
 
-void RequestParser::on_header_impl(error_code&) {}
+void RequestParser::on_header_impl(error_code& ec) {
+    // RFC 9112 §6.1, §6.3, §3.2: a body is framed by chunked as the final coding or by
+    // Content-Length, never both and never by a coding the server cannot undo — any other reading
+    // lets the body's bytes run as a second request (request smuggling). Chunked is an HTTP/1.1
+    // coding; an HTTP/1.1 request names its Host.
+    if (has_transfer_encoding_) {
+        if (version_ < 11)
+            framing_error_ = "Transfer-Encoding in an HTTP/1.0 request";
+        else if (!chunked())
+            framing_error_ = "Transfer-Encoding must end with chunked";
+        else if (has_content_length_)
+            framing_error_ = "both Transfer-Encoding and Content-Length";
+        if (!framing_error_.empty()) {
+            ec = bhttp::error::bad_transfer_encoding;
+            return;
+        }
+    }
+    if (version_ >= 11 && !has_host_) {
+        framing_error_ = "an HTTP/1.1 request without Host";
+        ec = bhttp::error::bad_field;
+    }
+}
 
 void RequestParser::on_body_init_impl(const boost::optional<std::uint64_t>& length, error_code&) {
     // The body limit was checked by basic_parser before this is called.

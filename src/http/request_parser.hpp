@@ -28,6 +28,9 @@ class RequestParser : public boost::beast::http::basic_parser<true> {
     const std::string& target() const { return target_; }
     int version() const { return version_; }
     bool expects_continue() const { return expects_continue_; }
+    /// Why the header was refused under the framing rules of RFC 9112 that Beast does not apply
+    /// itself (the parse then fails with error::bad_transfer_encoding or bad_field); empty if not.
+    const std::string& framing_error() const { return framing_error_; }
 
   private:
     using error_code = boost::beast::error_code;
@@ -56,6 +59,10 @@ class RequestParser : public boost::beast::http::basic_parser<true> {
     std::string& target_;
     int version_ = 11;
     bool expects_continue_ = false;
+    bool has_host_ = false;
+    bool has_transfer_encoding_ = false;
+    bool has_content_length_ = false;
+    std::string framing_error_;
 };
 
 }  // namespace joopang::http

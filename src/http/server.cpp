@@ -248,6 +248,10 @@ awaitable<void> Server::Impl::Session(Reactor& reactor, std::shared_ptr<Connecti
                 } else if (ec == bhttp::error::header_limit) {
                     refusal = ProtocolError(ErrorCode::kValidationFailed,
                                             "request headers too large", path, 431);
+                } else if (!parser.framing_error().empty()) {
+                    refusal =
+                        ProtocolError(ErrorCode::kValidationFailed,
+                                      "malformed HTTP request: " + parser.framing_error(), path);
                 } else if (IsParseError(ec)) {
                     std::string message = "malformed HTTP request";
                     if (in_body) message += " body";

@@ -401,6 +401,44 @@ class AbuseTests(ServiceTestCase):
                     self.assertTrue(ok, "status %s for garbage: %r" % (status, body[:200]))
                 self.assert_healthy()
 
+    # ---- framing (RFC 9112): no body read two ways ----
+
+    def test_smuggling_shapes_are_400_and_the_connection_closes(self):
+        # Without these rules, the trailing request would run on the connection as a second one.
+        smuggled = b"GET /api/v1/nope-smuggled HTTP/1.1\r\nHost: x\r\n\r\n"
+        shapes = {
+            "chunked, identity": b"POST /api/v1/users HTTP/1.1\r\nHost: x\r\n"
+                                 b"Transfer-Encoding: chunked, identity\r\n\r\n" + smuggled,
+            "gzip": b"POST /api/v1/users HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n"
+                    + smuggled,
+            "xchunked": b"POST /api/v1/users HTTP/1.1\r\nHost: x\r\n"
+                        b"Transfer-Encoding: xchunked\r\n\r\n" + smuggled,
+            "chunked then identity": b"POST /api/v1/users HTTP/1.1\r\nHost: x\r\n"
+                                     b"Transfer-Encoding: chunked\r\nTransfer-Encoding: identity"
+                                     b"\r\n\r\n" + smuggled,
+            "chunked on HTTP/1.0": b"POST /api/v1/users HTTP/1.0\r\nTransfer-Encoding: chunked"
+                                   b"\r\n\r\n0\r\n\r\n" + smuggled,
+            "chunked with Content-Length": b"POST /api/v1/users HTTP/1.1\r\nHost: x\r\n"
+                                           b"Transfer-Encoding: chunked\r\nContent-Length: 5\r\n"
+                                           b"\r\n0\r\n\r\n" + smuggled,
+            "HTTP/1.1 without Host": b"GET /healthz HTTP/1.1\r\n\r\n" + smuggled,
+        }
+        for name, raw in shapes.items():
+            with self.subTest(shape=name):
+                s = self.sock()
+                try:
+                    s.sendall(raw)
+                    s.settimeout(10)
+                    f = s.makefile("rb")
+                    status, _, body = read_http_response(f)
+                    self.assertEqual(status, 400, body[:300])
+                    self.assertEqual(json.loads(body)["code"], "VALIDATION_FAILED")
+                    # nothing more: the smuggled request was not run, the connection is closed
+                    self.assertEqual(f.read(), b"")
+                finally:
+                    s.close()
+        self.assert_healthy()
+
     # ---- keep-alive ----
 
     def test_keep_alive_survives_errors(self):
