@@ -212,8 +212,6 @@ Settings BuildSettings(const Config& c) {
     s.persister.retry_delay = c.persist_retry_delay;
     s.persister.claim_idle = c.claim_idle;
     s.persister.forget_consumers_after = c.forget_consumers_after;
-    s.persist_lanes = c.persist_lanes;
-    s.persist_nice = c.persist_nice;
 
     // Order expiry and the view flush are idempotent (conditional updates, additive counts):
     // every instance runs them. Template sync too; it also runs once at start, to publish

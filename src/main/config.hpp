@@ -74,8 +74,6 @@ struct Settings {
     ShopSettings shop;
     redis::CouponGateSettings coupon_gate;
     workers::StreamConsumerSettings persister;  // consumer is set to the instance name
-    int persist_lanes = 3;
-    int persist_nice = 10;
     workers::JobSettings order_expiry;
     workers::JobSettings view_flush;
     workers::JobSettings template_sync;

@@ -77,7 +77,8 @@ int Run(Settings s) {
     // path's priority (docs/architecture.md, "Runtime and shutdown").
     std::optional<BlockingPool> persist_pool;
     if (s.runs_persister)
-        persist_pool.emplace(static_cast<std::size_t>(s.persist_lanes), "persist", s.persist_nice);
+        persist_pool.emplace(static_cast<std::size_t>(s.persister.lanes), "persist",
+                             s.runtime.background_nice);
 
     s.runtime.redis_url = s.redis_url;
     runtime::Runtime rt(s.runtime);  // destroyed first: threads join before the pools go

@@ -107,10 +107,11 @@ asio::awaitable<Status> JobRunner::RunLeased(std::shared_ptr<State> state, Job& 
                 ~Leave() { --s.renewers; }
             } leave{*state};
             while (!*done) {
-                if (!co_await Wait(*renew_timer, std::max(ttl / 3, std::chrono::milliseconds(1))))
-                    break;
-                if (!*done && !co_await state->leases->Hold(lease, state->holder, ttl))
-                    spdlog::warn("job {}: the lease could not be renewed", lease);
+                const bool waited =
+                    co_await Wait(*renew_timer, std::max(ttl / 3, std::chrono::milliseconds(1)));
+                if (!waited || *done) break;
+                const bool held = co_await state->leases->Hold(lease, state->holder, ttl);
+                if (!held) spdlog::warn("job {}: the lease could not be renewed", lease);
             }
         },
         asio::detached);
@@ -162,17 +163,22 @@ asio::awaitable<void> JobRunner::Loop(std::shared_ptr<State> state, Job& job) {
         if (!(first && settings.run_at_start)) {
             auto wait = failed ? backoff : settings.period;
             wait += std::chrono::milliseconds(static_cast<long>(wait.count() * jitter(rng)));
-            if (!co_await Wait(job.timer, wait) || state->stopping) break;
+            const bool waited = co_await Wait(job.timer, wait);
+            if (!waited || state->stopping) break;
         }
         first = false;
-        if (settings.leased &&
-            !co_await state->leases->Hold("job:" + settings.name, state->holder, settings.period)) {
-            skipped.Add();
-            continue;
+        // Each co_await a statement of its own (GCC 12 mishandles it inside && and ?:).
+        if (settings.leased) {
+            const bool held = co_await state->leases->Hold("job:" + settings.name, state->holder,
+                                                           settings.period);
+            if (!held) {
+                skipped.Add();
+                continue;
+            }
         }
         if (state->stopping) break;  // Stop() came while the lease was being taken
         const auto start = Clock::now();
-        Status st;  // (no co_await inside ?: — GCC 12 miscompiles it)
+        Status st;
         if (settings.leased)
             st = co_await RunLeased(state, job);
         else

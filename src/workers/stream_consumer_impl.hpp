@@ -263,7 +263,8 @@ struct StreamConsumer<Message, Receipt>::Impl {
             if (m.malformed) {
                 spdlog::error("{}: entry {} of {} is malformed; dead-lettered", settings.name,
                               m.entry_id, group.StreamName(key));
-                if (co_await group.DeadLetter(key, m, "malformed entry")) CountDeadLetter(key);
+                const Status st = co_await group.DeadLetter(key, m, "malformed entry");
+                if (st) CountDeadLetter(key);
             } else {
                 good.push_back(std::move(m));
             }

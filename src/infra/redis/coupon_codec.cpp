@@ -1,6 +1,7 @@
 #include "infra/redis/coupon_codec.hpp"
 
 #include "infra/redis/numbers.hpp"
+#include "infra/redis/stream_group_ops.hpp"
 
 namespace joopang::redis::coupon_codec {
 
@@ -122,18 +123,9 @@ StreamFields DeadLetterFields(const IssuedCoupon& win,
                    {"p", std::to_string(win.position)},
                    {"t", std::to_string(win.issued_at)},
                    {"r", std::to_string(win.request_id)}};
-    for (auto& note : DeadLetterNotes(source_entry, reason)) f.push_back(std::move(note));
+    for (auto& note : stream_ops::DeadLetterNotes(source_entry, reason))
+        f.push_back(std::move(note));
     return f;
-}
-
-StreamFields DeadLetterNotes(const std::string& source_entry, const std::string& reason) {
-    return {{"source", source_entry}, {"error", reason}};
-}
-
-bool IsDeadLetterNote(std::string_view field) { return field == "source" || field == "error"; }
-
-bool IsReplayedWinField(std::string_view field) {
-    return field == "u" || field == "s" || field == "p" || field == "t" || field == "r";
 }
 
 std::string ReservedState(std::int64_t user_id, std::int64_t position) {

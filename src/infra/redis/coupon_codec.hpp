@@ -10,8 +10,8 @@
 /// (lua/coupon_issue.lua keeps s and k below 1000).
 ///
 /// Dead letters (written by lua/coupon_dead_letter.lua with the fields given here): a win's
-/// replayable fields {u, s, p, t, r} plus the notes {source = its entry id, error = the reason};
-/// a malformed entry's own fields plus the notes. A replay moves the replayable fields back.
+/// replayable fields {u, s, p, t, r} plus the notes of stream_ops::DeadLetterNotes; a malformed
+/// entry's own fields plus the notes. A replay moves all but the notes back.
 ///
 /// Request states (hash coupon:{T}:req, read by lua/coupon_request.lua): request id →
 /// "R:user:pos" (reserved; a replayed win), "I:user:pos:coupon" (issued), "F:user:pos" (failed,
@@ -49,12 +49,6 @@ std::optional<std::int64_t> TemplateOfStream(const std::string& stream);
 StreamFields DeadLetterFields(const IssuedCoupon& win,
                               const std::string& source_entry,
                               const std::string& reason);
-/// The notes alone (for a malformed entry, whose own fields come first).
-StreamFields DeadLetterNotes(const std::string& source_entry, const std::string& reason);
-/// Whether a field is a note (not copied from a malformed entry, which might carry one).
-bool IsDeadLetterNote(std::string_view field);
-/// Whether a dead letter's field is moved back into the stream by a replay.
-bool IsReplayedWinField(std::string_view field);
 
 std::string ReservedState(std::int64_t user_id, std::int64_t position);
 std::string IssuedState(std::int64_t user_id, std::int64_t position, std::int64_t coupon_id);

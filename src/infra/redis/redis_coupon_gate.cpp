@@ -62,15 +62,15 @@ Awaitable<Status> RedisCouponGate::Publish(const CouponTemplate& t, std::int64_t
         "SET", keys::Stock(t.id),
         std::to_string(std::max<std::int64_t>(0, t.total_quantity - already_issued)), "NX"));
     batch.push_back(MakeArgs("SADD", keys::kTemplates, std::to_string(t.id)));
+    // The stream and its consumer group, for the persister (an existing one is kept).
+    batch.push_back(CreateGroupArgs(keys::Stream(t.id), keys::kGroup, "0", true));
     auto r = co_await client_->Batch(std::move(batch));
     // A status or window written (or perhaps written) is seen by this process's next request.
     batcher_->ForgetSoldOut();
     if (!r) co_return r.error();
-    for (const auto& reply : *r)
-        if (reply.IsError()) co_return RedisError("publishing template", reply);
-    // The stream and its consumer group, for the persister (an existing one is kept).
-    auto group = co_await CreateGroup(*client_, keys::Stream(t.id), keys::kGroup, "0", true);
-    if (!group) co_return group.error();
+    for (std::size_t i = 0; i + 1 < r->size(); ++i)
+        if ((*r)[i].IsError()) co_return RedisError("publishing template", (*r)[i]);
+    if (auto group = ParseCreateGroup(r->back()); !group) co_return group.error();
     co_return Status{};
 }
 

@@ -207,11 +207,11 @@ Awaitable<Status> RedisCouponIssueQueue::DeadLetter(std::int64_t t,
         std::vector<Args> batch;
         Args add = MakeArgs("XADD", keys::DeadLetters(t), "*");
         for (const auto& [k, v] : win.raw_fields) {
-            if (coupon_codec::IsDeadLetterNote(k)) continue;
+            if (stream_ops::IsDeadLetterNote(k)) continue;
             add.push_back(k);
             add.push_back(v);
         }
-        for (auto& [name, value] : coupon_codec::DeadLetterNotes(win.entry_id, reason)) {
+        for (auto& [name, value] : stream_ops::DeadLetterNotes(win.entry_id, reason)) {
             add.push_back(std::move(name));
             add.push_back(std::move(value));
         }
@@ -243,58 +243,24 @@ Awaitable<Status> RedisCouponIssueQueue::DeadLetter(std::int64_t t,
 Awaitable<Result<std::int64_t>> RedisCouponIssueQueue::Replay(const std::string& stream) {
     auto t = coupon_codec::TemplateOfStream(stream);
     if (!t) co_return Error{ErrorCode::kNotFound, "no dead-letter stream for '" + stream + "'"};
-    // Replay what is dead-lettered now, up to the last id seen at the start: an entry that fails
-    // again and returns to the dead letters meanwhile is not replayed twice in one call.
-    auto last = co_await client_->Command(
-        MakeArgs("XREVRANGE", keys::DeadLetters(*t), "+", "-", "COUNT", "1"));
-    if (!last) co_return last.error();
-    auto newest = ParseStreamEntries(*last);
-    if (!newest) co_return newest.error();
-    if (newest->empty()) co_return std::int64_t{0};
-    const std::string end_id = newest->front().id;
-    std::string start = "-";
-    std::int64_t replayed = 0;
-    for (;;) {
-        auto r = co_await client_->Command(
-            MakeArgs("XRANGE", keys::DeadLetters(*t), start, end_id, "COUNT", "500"));
-        if (!r) co_return r.error();
-        auto entries = ParseStreamEntries(*r);
-        if (!entries) co_return entries.error();
-        if (entries->empty()) break;
-        std::vector<Args> batch;
-        Args del = MakeArgs("XDEL", keys::DeadLetters(*t));
-        for (const auto& e : *entries) {
-            Args add = MakeArgs("XADD", keys::Stream(*t), "*");
-            std::string request, user, pos;
-            for (const auto& [k, v] : e.fields) {
-                if (coupon_codec::IsReplayedWinField(k)) {
-                    add.push_back(k);
-                    add.push_back(v);
-                }
-                if (k == "r") request = v;
-                if (k == "u") user = v;
-                if (k == "p") pos = v;
-            }
-            batch.push_back(std::move(add));
-            // RESERVED again, and its failures forgotten (the dead-lettering kept the count).
-            auto user_id = ParseInteger(user);
-            auto position = ParseInteger(pos);
-            if (ParseInteger(request) && user_id && position) {
-                batch.push_back(MakeArgs("HSET", keys::Requests(*t), request,
-                                         coupon_codec::ReservedState(*user_id, *position)));
-                batch.push_back(MakeArgs("HDEL", keys::Failures(*t), request));
-            }
-            del.push_back(e.id);
+    // A replayed win is RESERVED again, and its failures are forgotten (the dead-lettering kept
+    // the count), in the pipeline that moves it back.
+    auto reserve_again = [t = *t](const StreamEntry& dead_letter, std::vector<Args>& batch) {
+        std::string request, user, pos;
+        for (const auto& [k, v] : dead_letter.fields) {
+            if (k == "r") request = v;
+            if (k == "u") user = v;
+            if (k == "p") pos = v;
         }
-        batch.push_back(std::move(del));
-        auto br = co_await client_->Batch(std::move(batch));
-        if (!br) co_return br.error();
-        for (const auto& reply : *br)
-            if (reply.IsError()) co_return RedisError("replaying dead letters", reply);
-        replayed += static_cast<std::int64_t>(entries->size());
-        start = "(" + entries->back().id;
-    }
-    co_return replayed;
+        auto user_id = ParseInteger(user);
+        auto position = ParseInteger(pos);
+        if (!ParseInteger(request) || !user_id || !position) return;  // a malformed entry
+        batch.push_back(MakeArgs("HSET", keys::Requests(t), request,
+                                 coupon_codec::ReservedState(*user_id, *position)));
+        batch.push_back(MakeArgs("HDEL", keys::Failures(t), request));
+    };
+    co_return co_await stream_ops::ReplayDeadLetters(
+        *client_, stream_ops::StreamKeys::Of(keys::Stream(*t)), reserve_again);
 }
 
 Awaitable<Result<std::vector<StreamStats>>> RedisCouponIssueQueue::Stats() {

@@ -201,7 +201,15 @@ Awaitable<Status> DeadLetterEntry(Client& client,
     co_return Status{};
 }
 
-Awaitable<Result<std::int64_t>> ReplayDeadLetters(Client& client, const StreamKeys& keys) {
+StreamFields DeadLetterNotes(const std::string& source_entry, const std::string& reason) {
+    return {{"source", source_entry}, {"error", reason}};
+}
+
+bool IsDeadLetterNote(std::string_view field) { return field == "source" || field == "error"; }
+
+Awaitable<Result<std::int64_t>> ReplayDeadLetters(Client& client,
+                                                  const StreamKeys& keys,
+                                                  const ReplayHook& also) {
     // What is dead-lettered now, up to the newest id at the start: an entry that fails again and
     // returns meanwhile is not replayed twice in one call.
     auto last =
@@ -225,11 +233,12 @@ Awaitable<Result<std::int64_t>> ReplayDeadLetters(Client& client, const StreamKe
         for (const auto& e : *entries) {
             Args add = MakeArgs("XADD", keys.stream, "*");
             for (const auto& [k, v] : e.fields) {
-                if (k == "source" || k == "error") continue;
+                if (IsDeadLetterNote(k)) continue;
                 add.push_back(k);
                 add.push_back(v);
             }
-            if (add.size() > 3) batch.push_back(std::move(add));
+            if (add.size() > 3) batch.push_back(std::move(add));  // (notes alone: dropped)
+            if (also) also(e, batch);
             del.push_back(e.id);
         }
         batch.push_back(std::move(del));

@@ -101,9 +101,20 @@ Awaitable<Status> DeadLetterEntry(Client& client,
                                   const std::string& reason,
                                   bool settle);
 
+/// The notes a dead letter carries beside the entry's own fields: source = the entry's id,
+/// error = why (lua/stream_dead_letter.lua writes the same two).
+StreamFields DeadLetterNotes(const std::string& source_entry, const std::string& reason);
+bool IsDeadLetterNote(std::string_view field);
+
+/// Called for each dead letter a replay moves back, to add commands of the caller's own to the
+/// same pipeline (after the entry's XADD).
+using ReplayHook = std::function<void(const StreamEntry& dead_letter, std::vector<Args>& batch)>;
+
 /// Moves every dead letter present now back into the stream, without its notes; returns how
 /// many.
-Awaitable<Result<std::int64_t>> ReplayDeadLetters(Client& client, const StreamKeys& keys);
+Awaitable<Result<std::int64_t>> ReplayDeadLetters(Client& client,
+                                                  const StreamKeys& keys,
+                                                  const ReplayHook& also = {});
 
 /// The figures of one stream for StreamStats: its name, length, the group's pending count, lag
 /// and consumers, the oldest pending entry's age, and the dead-letter stream's length.

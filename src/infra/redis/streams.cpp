@@ -292,19 +292,28 @@ Awaitable<Result<std::vector<GroupInfo>>> XInfoGroups(Client& client,
     co_return Finish("XINFO GROUPS", std::move(reply), ParseGroupsInfo);
 }
 
+Args CreateGroupArgs(std::string key, std::string group, std::string start_id, bool mkstream) {
+    Args args{"XGROUP", "CREATE", std::move(key), std::move(group), std::move(start_id)};
+    if (mkstream) args.emplace_back("MKSTREAM");
+    return args;
+}
+
+Result<bool> ParseCreateGroup(const Reply& reply) {
+    if (reply.IsErrorCode("BUSYGROUP")) return false;
+    if (reply.IsError()) return FromErrorReply("XGROUP CREATE", reply);
+    return true;
+}
+
 Awaitable<Result<bool>> CreateGroup(Client& client,
                                     std::string key,
                                     std::string group,
                                     std::string start_id,
                                     bool mkstream,
                                     CallOptions opts) {
-    Args args{"XGROUP", "CREATE", std::move(key), std::move(group), std::move(start_id)};
-    if (mkstream) args.emplace_back("MKSTREAM");
-    auto reply = co_await client.Command(std::move(args), opts);
+    auto reply = co_await client.Command(
+        CreateGroupArgs(std::move(key), std::move(group), std::move(start_id), mkstream), opts);
     if (!reply) co_return reply.error();
-    if (reply->IsErrorCode("BUSYGROUP")) co_return false;
-    if (reply->IsError()) co_return FromErrorReply("XGROUP CREATE", *reply);
-    co_return true;
+    co_return ParseCreateGroup(*reply);
 }
 
 }  // namespace joopang::redis

@@ -142,6 +142,11 @@ Awaitable<Result<bool>> CreateGroup(Client& client,
                                     bool mkstream = true,
                                     CallOptions opts = {});
 
+/// CreateGroup()'s command and the reading of its reply, for a caller that pipelines it with
+/// other commands (Client::Batch).
+Args CreateGroupArgs(std::string key, std::string group, std::string start_id, bool mkstream);
+Result<bool> ParseCreateGroup(const Reply& reply);
+
 // ---- reply parsers ----
 Result<StreamEntry> ParseStreamEntry(const Reply& reply);
 Result<std::vector<StreamEntry>> ParseStreamEntries(const Reply& reply);
