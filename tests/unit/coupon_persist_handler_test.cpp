@@ -4,16 +4,13 @@
 
 #include <gtest/gtest.h>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/use_future.hpp>
-#include <thread>
-
+#include "async_test_support.hpp"
 #include "workers/coupon_persister.hpp"
 
 namespace joopang::workers {
 namespace {
 namespace asio = boost::asio;
+using test_support::RunToEnd;
 
 Error Unused() { return Error::Internal("not used by this test"); }
 
@@ -55,18 +52,6 @@ class MemoryCoupons final : public CouponRepository {
         return Unused();
     }
 };
-
-template <class T>
-T RunToEnd(asio::awaitable<T> coro) {
-    asio::io_context ioc;
-    auto work = asio::make_work_guard(ioc);
-    std::thread thread([&] { ioc.run(); });
-    auto result = asio::co_spawn(ioc, std::move(coro), asio::use_future).get();
-    work.reset();
-    ioc.stop();
-    thread.join();
-    return result;
-}
 
 IssueEntry Win(std::int64_t template_id, std::int64_t request, std::int64_t user) {
     IssueEntry w;

@@ -6,11 +6,9 @@
 
 #include <gtest/gtest.h>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/use_future.hpp>
 #include <map>
-#include <thread>
+
+#include "async_test_support.hpp"
 
 namespace joopang {
 namespace {
@@ -151,14 +149,7 @@ class CouponServiceTest : public testing::Test {
     /// Runs a coroutine of the service to its end on an event loop of its own.
     template <class T>
     T Run(asio::awaitable<T> coro) {
-        asio::io_context ioc;
-        auto work = asio::make_work_guard(ioc);
-        std::thread thread([&] { ioc.run(); });
-        auto result = asio::co_spawn(ioc, std::move(coro), asio::use_future).get();
-        work.reset();
-        ioc.stop();
-        thread.join();
-        return result;
+        return test_support::RunToEnd(std::move(coro));
     }
 
     CouponTemplate Template(std::int64_t total) {

@@ -13,11 +13,15 @@
 #include <mutex>
 #include <thread>
 
+#include "async_test_support.hpp"
+
 namespace joopang::workers {
 namespace {
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
+using test_support::Loop;
+using test_support::WaitUntil;
 
 /// Leases in memory, with expiry, shared by several runners as Redis would be.
 class MemoryLeases final : public LeaseStore {
@@ -49,32 +53,9 @@ class MemoryLeases final : public LeaseStore {
     std::map<std::string, Lease> leases_;
 };
 
-/// An io_context run by a thread of its own for the test's life.
-struct Loop {
-    asio::io_context ioc;
-    asio::executor_work_guard<asio::io_context::executor_type> work = asio::make_work_guard(ioc);
-    std::thread thread{[this] { ioc.run(); }};
-    ~Loop() {
-        work.reset();
-        ioc.stop();
-        thread.join();
-    }
-};
-
 asio::awaitable<void> SleepFor(std::chrono::milliseconds d) {
     asio::steady_timer t(co_await asio::this_coro::executor, d);
     co_await t.async_wait(asio::use_awaitable);
-}
-
-/// Waits until `done()` or `limit`; true if done.
-template <class F>
-bool WaitUntil(F done, std::chrono::milliseconds limit = 5s) {
-    auto end = Clock::now() + limit;
-    while (!done()) {
-        if (Clock::now() > end) return false;
-        std::this_thread::sleep_for(2ms);
-    }
-    return true;
 }
 
 TEST(JobRunner, RunsEveryPeriodUntilStopped) {

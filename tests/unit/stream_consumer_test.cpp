@@ -13,12 +13,15 @@
 #include <set>
 #include <thread>
 
+#include "async_test_support.hpp"
 #include "workers/stream_consumer_impl.hpp"
 
 namespace joopang::workers {
 namespace {
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
+using test_support::Loop;
+using test_support::WaitUntil;
 
 struct TestMessage {
     std::string entry_id;
@@ -182,27 +185,6 @@ class MemoryHandler final : public StreamHandler<TestMessage, int> {
         co_return receipts;
     }
 };
-
-struct Loop {
-    asio::io_context ioc;
-    asio::executor_work_guard<asio::io_context::executor_type> work = asio::make_work_guard(ioc);
-    std::thread thread{[this] { ioc.run(); }};
-    ~Loop() {
-        work.reset();
-        ioc.stop();
-        thread.join();
-    }
-};
-
-template <class F>
-bool WaitUntil(F done, std::chrono::milliseconds limit = 10s) {
-    auto end = std::chrono::steady_clock::now() + limit;
-    while (!done()) {
-        if (std::chrono::steady_clock::now() > end) return false;
-        std::this_thread::sleep_for(2ms);
-    }
-    return true;
-}
 
 StreamConsumerSettings FastSettings(int lanes) {
     StreamConsumerSettings s;
