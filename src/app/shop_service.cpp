@@ -43,7 +43,7 @@ Result<User> ShopService::CreateUser(const NewUser& in) {
     if (auto s = CheckText("lastName", in.last_name, false, 100); !s) return s.error();
     if (auto s = CheckPrice("balance", in.balance); !s) return s.error();
     User user;
-    user.email = in.email;
+    user.email = NormalizeEmail(in.email);
     user.first_name = in.first_name;
     user.last_name = in.last_name;
     user.balance = in.balance;

@@ -20,4 +20,10 @@ bool IsValidEmail(const std::string& email) {
     return email.back() != '.';
 }
 
+std::string NormalizeEmail(std::string email) {
+    for (char& c : email)
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    return email;
+}
+
 }  // namespace joopang

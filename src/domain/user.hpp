@@ -22,4 +22,8 @@ struct User {
 /// True when `email` has the shape local@domain.tld with no spaces; not a deliverability check.
 bool IsValidEmail(const std::string& email);
 
+/// The form emails are stored and looked up in: ASCII letters lower-cased, so that "Alice@X.com"
+/// and "alice@x.com" are one account (the migration that introduced it folded existing rows).
+std::string NormalizeEmail(std::string email);
+
 }  // namespace joopang

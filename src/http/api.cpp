@@ -8,8 +8,10 @@
 #include <chrono>
 #include <unordered_map>
 
+#include "common/ascii.hpp"
 #include "common/clock.hpp"
 #include "http/error_response.hpp"
+#include "http/json_input.hpp"
 #include "http/request_context.hpp"
 #include "http/response_writer.hpp"
 #include "observability/metrics.hpp"
@@ -38,6 +40,27 @@ std::string Ms(std::int64_t ns) {
     return s;
 }
 
+/// The credentials of `Authorization: Bearer <token>`; the scheme is case-insensitive (RFC 9110
+/// §11.1).
+std::optional<std::string_view> BearerToken(const HttpRequest& request) {
+    auto auth = request.Header("authorization");
+    if (!auth) return std::nullopt;
+    std::string_view v = *auth;
+    constexpr std::string_view kScheme = "bearer";
+    if (v.size() <= kScheme.size() || v[kScheme.size()] != ' ') return std::nullopt;
+    for (std::size_t i = 0; i < kScheme.size(); ++i)
+        if (AsciiLower(v[i]) != kScheme[i]) return std::nullopt;
+    v.remove_prefix(kScheme.size());
+    while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
+    while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+    if (v.empty()) return std::nullopt;
+    return v;
+}
+
+Error Unauthorized(std::string message) {
+    return Error{ErrorCode::kUnauthorized, std::move(message)};
+}
+
 bool ValidIdempotencyKey(std::string_view key) {
     if (key.empty() || key.size() > 255) return false;
     for (unsigned char c : key)
@@ -50,8 +73,13 @@ bool ValidIdempotencyKey(std::string_view key) {
 Api::Api(BlockingPool& pool,
          IdempotencyStore& idempotency,
          obs::Registry& metrics,
-         ApiSettings settings)
-    : pool_(pool), idempotency_(idempotency), metrics_(metrics), settings_(std::move(settings)) {}
+         ApiSettings settings,
+         TokenVerifier verify_token)
+    : pool_(pool),
+      idempotency_(idempotency),
+      metrics_(metrics),
+      settings_(std::move(settings)),
+      verify_token_(std::move(verify_token)) {}
 
 void Api::Seal() {
     for (auto& r : router_.routes())
@@ -60,24 +88,48 @@ void Api::Seal() {
                                             {{"method", r->method}, {"route", r->pattern}});
 }
 
-bool Api::IsAdmin(const HttpRequest& request) const {
-    auto auth = request.Header("authorization");
-    if (!auth || settings_.admin_token.empty()) return false;
-    constexpr std::string_view kBearer = "Bearer ";
-    if (auth->size() <= kBearer.size() || auth->substr(0, kBearer.size()) != kBearer) return false;
-    std::string_view token = auth->substr(kBearer.size());
-    return token.size() == settings_.admin_token.size() &&
-           CRYPTO_memcmp(token.data(), settings_.admin_token.data(), token.size()) == 0;
+bool Api::IsAdminToken(std::string_view token) const {
+    const std::string& admin = settings_.admin_token;
+    return !admin.empty() && token.size() == admin.size() &&
+           CRYPTO_memcmp(token.data(), admin.data(), token.size()) == 0;
+}
+
+Result<Caller> Api::Identify(const HttpRequest& request, Access access) const {
+    auto bearer = BearerToken(request);
+    if (bearer && IsAdminToken(*bearer)) return Caller{Caller::Kind::kAdmin};
+    switch (access) {
+        case Access::kPublic:
+            return Caller{};
+        case Access::kAdmin:
+            return Unauthorized("a valid admin bearer token is required");
+        case Access::kUser:
+            break;
+    }
+    if (settings_.user_auth == UserAuth::kGateway) {
+        auto header = request.Header("x-user-id");
+        if (!header) return Unauthorized("the X-User-Id header (set by the gateway) is required");
+        auto id = ParseQueryInt(*header, "X-User-Id", 1, INT64_MAX);
+        if (!id) return Unauthorized("X-User-Id must be a positive user id");
+        return Caller{Caller::Kind::kUser, *id};
+    }
+    if (!bearer) return Unauthorized("sign in first: Authorization: Bearer <access token>");
+    auto claims = verify_token_ ? verify_token_(*bearer)
+                                : Result<AccessClaims>(Unauthorized("sign-in is not configured"));
+    if (!claims) return claims.error();
+    return Caller{Caller::Kind::kUser, claims->user_id, std::move(claims->token_id),
+                  claims->expires_at};
 }
 
 awaitable<HttpResponse> Api::RunIdempotent(const Route& route,
                                            RequestContext& ctx,
                                            const std::string& key) {
     auto& req = ctx.request();
-    std::string fingerprint = Sha256Hex(req.method + " " + req.path + "\n" + req.body);
+    // A key belongs to its caller and route: another user's, or another path's, is another key.
+    const std::string scope = ctx.caller().Scope() + " " + req.method + " " + req.path;
+    std::string fingerprint = Sha256Hex(req.body);
     EpochMs ttl = settings_.idempotency_ttl_ms;
     auto claim =
-        co_await ctx.Db([&] { return idempotency_.Begin("", key, fingerprint, NowMs(), ttl); });
+        co_await ctx.Db([&] { return idempotency_.Begin(scope, key, fingerprint, NowMs(), ttl); });
     if (!claim) co_return ErrorResponse(claim.error(), ctx.path());
     switch (claim->outcome) {
         case IdempotencyStore::ClaimOutcome::kReplay: {
@@ -108,16 +160,16 @@ awaitable<HttpResponse> Api::RunIdempotent(const Route& route,
         failure = std::current_exception();
     }
     if (failure) {
-        co_await ctx.Db([&] { return idempotency_.Abandon("", key); });
+        co_await ctx.Db([&] { return idempotency_.Abandon(scope, key); });
         std::rethrow_exception(failure);
     }
     if (res.status >= 500 && !res.outcome_unknown) {
         // Nothing was applied: free the key so that a retry runs the request again.
-        co_await ctx.Db([&] { return idempotency_.Abandon("", key); });
+        co_await ctx.Db([&] { return idempotency_.Abandon(scope, key); });
     } else {
         // Applied, refused, or perhaps applied: a retry replays this answer, never re-runs it.
         auto st = co_await ctx.Db([&] {
-            return idempotency_.Complete("", key, StoredResponse{res.status, res.body});
+            return idempotency_.Complete(scope, key, StoredResponse{res.status, res.body});
         });
         if (!st) spdlog::warn("could not record Idempotency-Key outcome: {}", st.error().message);
     }
@@ -157,13 +209,12 @@ awaitable<HttpResponse> Api::Handle(HttpRequest& request) {
                                 request.path);
             res.headers.emplace_back("Allow", match.allowed);
         } else {
-            if (route->options.admin && !IsAdmin(request)) {
-                res = ErrorResponse(
-                    Error{ErrorCode::kUnauthorized, "a valid admin bearer token is required"},
-                    request.path);
+            auto caller = Identify(request, route->options.access);
+            auto key = request.Header("idempotency-key");
+            if (!caller) {
+                res = ErrorResponse(caller.error(), request.path);
                 res.headers.emplace_back("WWW-Authenticate", "Bearer");
-            } else if (auto key = request.Header("idempotency-key");
-                       key && route->options.idempotent) {
+            } else if (ctx.set_caller(std::move(*caller)); key && route->options.idempotent) {
                 if (!ValidIdempotencyKey(*key)) {
                     res = ErrorResponse(Error::Validation("Idempotency-Key",
                                                           "Idempotency-Key must be 1..255 "

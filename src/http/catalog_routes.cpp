@@ -64,7 +64,7 @@ void RegisterCatalogRoutes(Router& router, ShopService& shop) {
                    auto r = co_await ctx.Db([&] { return shop.CreateCategory(name, parent); });
                    co_return Reply(ctx, r, 201);
                },
-               {.admin = true, .summary = "Create a category (admin)"});
+               {.access = Access::kAdmin, .summary = "Create a category (admin)"});
 
     router.Add("GET", "/api/v1/categories",
                [&shop](RequestContext& ctx) -> awaitable<HttpResponse> {
@@ -76,68 +76,69 @@ void RegisterCatalogRoutes(Router& router, ShopService& shop) {
                },
                {.summary = "List categories"});
 
-    router.Add(
-        "POST", "/api/v1/products",
-        [&shop](RequestContext& ctx) -> awaitable<HttpResponse> {
-            JP_TRY(body, ParseJsonObject(ctx.request().body));
-            JsonFields f(body);
-            NewProduct p;
-            JP_TRY(name, f.Text("name"));
-            JP_TRY(code, f.Text("code"));
-            JP_TRY(description, f.OptText("description"));
-            JP_TRY(price, f.MoneyField("price"));
-            JP_TRY(rate, DiscountRate(f));
-            JP_TRY(category, f.OptId("categoryId"));
-            JP_TRY(items, f.Array("items"));
-            p.name = std::move(name);
-            p.code = std::move(code);
-            p.description = description.value_or("");
-            p.price = price;
-            p.discount_rate_bp = rate.value_or(0);
-            p.category_id = category;
-            for (std::size_t i = 0; i < items->size(); ++i) {
-                JP_TRY(item, ParseNewItem((*items)[i], "items[" + std::to_string(i) + "]"));
-                p.items.push_back(std::move(item));
-            }
-            auto r = co_await ctx.Db([&] { return shop.CreateProduct(p); });
-            co_return Reply(ctx, r, 201);
-        },
-        {.admin = true, .idempotent = true, .summary = "Create a product with items (admin)"});
-
-    router.Add("PUT", "/api/v1/products/{id}",
+    router.Add("POST", "/api/v1/products",
                [&shop](RequestContext& ctx) -> awaitable<HttpResponse> {
-                   JP_TRY(id, ctx.PathId(0, "id"));
                    JP_TRY(body, ParseJsonObject(ctx.request().body));
                    JsonFields f(body);
-                   ProductUpdate u;
-                   JP_TRY(version, f.Int("version", 0, INT64_MAX));
-                   JP_TRY(name, f.OptText("name"));
+                   NewProduct p;
+                   JP_TRY(name, f.Text("name"));
+                   JP_TRY(code, f.Text("code"));
                    JP_TRY(description, f.OptText("description"));
-                   JP_TRY(price, f.OptMoney("price"));
+                   JP_TRY(price, f.MoneyField("price"));
                    JP_TRY(rate, DiscountRate(f));
-                   u.version = version;
-                   u.name = std::move(name);
-                   u.description = std::move(description);
-                   u.price = price;
-                   u.discount_rate_bp = rate;
-                   if (f.IsNull("categoryId")) {
-                       u.category_id = std::optional<std::int64_t>{};
-                   } else if (f.Has("categoryId")) {
-                       JP_TRY(category, f.OptId("categoryId"));
-                       u.category_id = category;
+                   JP_TRY(category, f.OptId("categoryId"));
+                   JP_TRY(items, f.Array("items"));
+                   p.name = std::move(name);
+                   p.code = std::move(code);
+                   p.description = description.value_or("");
+                   p.price = price;
+                   p.discount_rate_bp = rate.value_or(0);
+                   p.category_id = category;
+                   for (std::size_t i = 0; i < items->size(); ++i) {
+                       JP_TRY(item, ParseNewItem((*items)[i], "items[" + std::to_string(i) + "]"));
+                       p.items.push_back(std::move(item));
                    }
-                   if (f.Has("items") && !f.IsNull("items")) {
-                       JP_TRY(items, f.Array("items"));
-                       for (std::size_t i = 0; i < items->size(); ++i) {
-                           JP_TRY(item,
-                                  ParseItemUpdate((*items)[i], "items[" + std::to_string(i) + "]"));
-                           u.items.push_back(std::move(item));
-                       }
-                   }
-                   auto r = co_await ctx.Db([&] { return shop.UpdateProduct(id, u); });
-                   co_return Reply(ctx, r);
+                   auto r = co_await ctx.Db([&] { return shop.CreateProduct(p); });
+                   co_return Reply(ctx, r, 201);
                },
-               {.admin = true, .summary = "Update a product, guarded by its version (admin)"});
+               {.access = Access::kAdmin,
+                .idempotent = true,
+                .summary = "Create a product with items (admin)"});
+
+    router.Add(
+        "PUT", "/api/v1/products/{id}",
+        [&shop](RequestContext& ctx) -> awaitable<HttpResponse> {
+            JP_TRY(id, ctx.PathId(0, "id"));
+            JP_TRY(body, ParseJsonObject(ctx.request().body));
+            JsonFields f(body);
+            ProductUpdate u;
+            JP_TRY(version, f.Int("version", 0, INT64_MAX));
+            JP_TRY(name, f.OptText("name"));
+            JP_TRY(description, f.OptText("description"));
+            JP_TRY(price, f.OptMoney("price"));
+            JP_TRY(rate, DiscountRate(f));
+            u.version = version;
+            u.name = std::move(name);
+            u.description = std::move(description);
+            u.price = price;
+            u.discount_rate_bp = rate;
+            if (f.IsNull("categoryId")) {
+                u.category_id = std::optional<std::int64_t>{};
+            } else if (f.Has("categoryId")) {
+                JP_TRY(category, f.OptId("categoryId"));
+                u.category_id = category;
+            }
+            if (f.Has("items") && !f.IsNull("items")) {
+                JP_TRY(items, f.Array("items"));
+                for (std::size_t i = 0; i < items->size(); ++i) {
+                    JP_TRY(item, ParseItemUpdate((*items)[i], "items[" + std::to_string(i) + "]"));
+                    u.items.push_back(std::move(item));
+                }
+            }
+            auto r = co_await ctx.Db([&] { return shop.UpdateProduct(id, u); });
+            co_return Reply(ctx, r);
+        },
+        {.access = Access::kAdmin, .summary = "Update a product, guarded by its version (admin)"});
 
     router.Add("GET", "/api/v1/products/{id}",
                [&shop](RequestContext& ctx) -> awaitable<HttpResponse> {

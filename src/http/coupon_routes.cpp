@@ -140,23 +140,26 @@ void RegisterCouponRoutes(Router& router, CouponService& coupons) {
                    if (!r) co_return ErrorResponse(r.error(), ctx.path());
                    co_return JsonResponse(201, TemplateJson(*r));
                },
-               {.admin = true, .idempotent = true, .summary = "Create a coupon template (admin)"});
+               {.access = Access::kAdmin,
+                .idempotent = true,
+                .summary = "Create a coupon template (admin)"});
 
-    router.Add("PATCH", "/api/v1/coupon-templates/{id}",
-               [&coupons](RequestContext& ctx) -> awaitable<HttpResponse> {
-                   JP_TRY(id, ctx.PathId(0, "id"));
-                   JP_TRY(body, ParseJsonObject(ctx.request().body));
-                   JP_TRY(text, JsonFields(body).Text("status"));
-                   auto status = ParseTemplateStatus(text);
-                   if (!status)
-                       co_return ErrorResponse(
-                           Error::Validation("status", "status must be ACTIVE, PAUSED or ENDED"),
-                           ctx.path());
-                   auto r = co_await coupons.SetStatus(id, *status, ctx.timing());
-                   if (!r) co_return ErrorResponse(r.error(), ctx.path());
-                   co_return JsonResponse(200, TemplateJson(*r));
-               },
-               {.admin = true, .summary = "Pause, resume or end a coupon template (admin)"});
+    router.Add(
+        "PATCH", "/api/v1/coupon-templates/{id}",
+        [&coupons](RequestContext& ctx) -> awaitable<HttpResponse> {
+            JP_TRY(id, ctx.PathId(0, "id"));
+            JP_TRY(body, ParseJsonObject(ctx.request().body));
+            JP_TRY(text, JsonFields(body).Text("status"));
+            auto status = ParseTemplateStatus(text);
+            if (!status)
+                co_return ErrorResponse(
+                    Error::Validation("status", "status must be ACTIVE, PAUSED or ENDED"),
+                    ctx.path());
+            auto r = co_await coupons.SetStatus(id, *status, ctx.timing());
+            if (!r) co_return ErrorResponse(r.error(), ctx.path());
+            co_return JsonResponse(200, TemplateJson(*r));
+        },
+        {.access = Access::kAdmin, .summary = "Pause, resume or end a coupon template (admin)"});
 
     router.Add("GET", "/api/v1/coupon-templates/{id}",
                [&coupons](RequestContext& ctx) -> awaitable<HttpResponse> {
@@ -170,17 +173,20 @@ void RegisterCouponRoutes(Router& router, CouponService& coupons) {
     router.Add("POST", "/api/v1/coupon-templates/{id}/issue",
                [&coupons](RequestContext& ctx) -> awaitable<HttpResponse> {
                    JP_TRY(id, ctx.PathId(0, "id"));
-                   std::int64_t user = 0;
-                   if (auto compact = CompactSingleIdBody(ctx.request().body, "userId")) {
-                       user = *compact;  // the usual body, read without building a JSON object
-                   } else {
+                   // The user is the token's; a body may name it (then it must be the same).
+                   std::optional<std::int64_t> named;
+                   const std::string& raw = ctx.request().body;
+                   if (auto compact = CompactSingleIdBody(raw, "userId")) {
+                       named = *compact;  // the usual body, read without building a JSON object
+                   } else if (!raw.empty() && raw != "{}") {
                        // Any other body is parsed in full, into a local arena.
                        unsigned char scratch[512];
                        boost::json::monotonic_resource arena(scratch, sizeof scratch);
-                       JP_TRY(body, ParseJsonObject(ctx.request().body, &arena));
-                       JP_TRY(user_id, JsonFields(body).Id("userId"));
-                       user = user_id;
+                       JP_TRY(body, ParseJsonObject(raw, &arena));
+                       JP_TRY(user_id, JsonFields(body).OptId("userId"));
+                       named = user_id;
                    }
+                   JP_TRY(user, ctx.ActingUser(named));
                    auto r = co_await coupons.Issue(id, user, ctx.timing());
                    if (!r) {
                        // Taken once: result::error() returns a copy, and most answers of a drop are
@@ -192,28 +198,31 @@ void RegisterCouponRoutes(Router& router, CouponService& coupons) {
                    IssueCounter(id, std::nullopt).Add();
                    co_return ReservedIssueResponse(id, user, *r);
                },
-               {.summary = "Try to win a coupon (first come, first served)"});
+               {.access = Access::kUser,
+                .summary = "Try to win a coupon (first come, first served; signed in)"});
 
-    router.Add("GET", "/api/v1/coupon-templates/{id}/issue-requests/{requestId}",
-               [&coupons](RequestContext& ctx) -> awaitable<HttpResponse> {
-                   JP_TRY(id, ctx.PathId(0, "id"));
-                   JP_TRY(request_id, ctx.PathId(1, "requestId"));
-                   auto r = co_await coupons.RequestStatus(id, request_id, ctx.timing());
-                   if (!r) co_return ErrorResponse(r.error(), ctx.path());
-                   json::object out{{"requestId", request_id},
-                                    {"templateId", id},
-                                    {"userId", r->user_id},
-                                    {"status", StateName(r->kind)},
-                                    {"position", r->position}};
-                   out["couponId"] =
-                       r->coupon_id ? json::value(r->coupon_id) : json::value(nullptr);
-                   co_return JsonResponse(200, out);
-               },
-               {.summary = "What became of an issue request"});
+    router.Add(
+        "GET", "/api/v1/coupon-templates/{id}/issue-requests/{requestId}",
+        [&coupons](RequestContext& ctx) -> awaitable<HttpResponse> {
+            JP_TRY(id, ctx.PathId(0, "id"));
+            JP_TRY(request_id, ctx.PathId(1, "requestId"));
+            auto r = co_await coupons.RequestStatus(id, request_id, ctx.timing());
+            if (!r) co_return ErrorResponse(r.error(), ctx.path());
+            if (auto owner = ctx.CheckOwner(r->user_id); !owner)
+                co_return ErrorResponse(owner.error(), ctx.path());
+            json::object out{{"requestId", request_id},
+                             {"templateId", id},
+                             {"userId", r->user_id},
+                             {"status", StateName(r->kind)},
+                             {"position", r->position}};
+            out["couponId"] = r->coupon_id ? json::value(r->coupon_id) : json::value(nullptr);
+            co_return JsonResponse(200, out);
+        },
+        {.access = Access::kUser, .summary = "What became of an issue request (its user's)"});
 
     router.Add("GET", "/api/v1/users/{id}/coupons",
                [&coupons](RequestContext& ctx) -> awaitable<HttpResponse> {
-                   JP_TRY(id, ctx.PathId(0, "id"));
+                   JP_TRY(id, ctx.PathUser(0));
                    auto r = co_await coupons.UserCoupons(id, ctx.timing());
                    if (!r) co_return ErrorResponse(r.error(), ctx.path());
                    json::array items;
@@ -221,7 +230,7 @@ void RegisterCouponRoutes(Router& router, CouponService& coupons) {
                    for (const auto& [c, title] : *r) items.push_back(CouponJson(c, title, now));
                    co_return JsonResponse(200, {{"items", std::move(items)}});
                },
-               {.summary = "A user's coupons (expiry applied)"});
+               {.access = Access::kUser, .summary = "A user's coupons (expiry applied)"});
 }
 
 void RegisterAdminRoutes(Router& router, CouponService& coupons, CouponIssueQueue& queue) {
@@ -245,7 +254,8 @@ void RegisterAdminRoutes(Router& router, CouponService& coupons, CouponIssueQueu
                    }
                    co_return JsonResponse(200, {{"streams", std::move(streams)}});
                },
-               {.admin = true, .summary = "Stream figures: length, pending, lag, dead letters"});
+               {.access = Access::kAdmin,
+                .summary = "Stream figures: length, pending, lag, dead letters"});
 
     router.Add("POST", "/api/v1/admin/streams/{name}/dead-letter/replay",
                [&queue](RequestContext& ctx) -> awaitable<HttpResponse> {
@@ -258,7 +268,7 @@ void RegisterAdminRoutes(Router& router, CouponService& coupons, CouponIssueQueu
                    if (!r) co_return ErrorResponse(r.error(), ctx.path());
                    co_return JsonResponse(200, {{"stream", name}, {"replayed", *r}});
                },
-               {.admin = true, .summary = "Re-queue a stream's dead letters"});
+               {.access = Access::kAdmin, .summary = "Re-queue a stream's dead letters"});
 
     auto report_json = [](const ReconcileReport& rep) {
         json::array templates;
@@ -294,16 +304,17 @@ void RegisterAdminRoutes(Router& router, CouponService& coupons, CouponIssueQueu
                    }
                    co_return JsonResponse(200, report_json(*last));
                },
-               {.admin = true, .summary = "The last reconciliation report"});
+               {.access = Access::kAdmin, .summary = "The last reconciliation report"});
 
-    router.Add("POST", "/api/v1/admin/reconciliation",
-               [&coupons, report_json](RequestContext& ctx) -> awaitable<HttpResponse> {
-                   bool repair = ctx.Query("repair").value_or("false") == "true";
-                   auto r = co_await coupons.Reconcile(repair);
-                   if (!r) co_return ErrorResponse(r.error(), ctx.path());
-                   co_return JsonResponse(200, report_json(*r));
-               },
-               {.admin = true, .summary = "Run reconciliation now (?repair=true fixes Redis)"});
+    router.Add(
+        "POST", "/api/v1/admin/reconciliation",
+        [&coupons, report_json](RequestContext& ctx) -> awaitable<HttpResponse> {
+            bool repair = ctx.Query("repair").value_or("false") == "true";
+            auto r = co_await coupons.Reconcile(repair);
+            if (!r) co_return ErrorResponse(r.error(), ctx.path());
+            co_return JsonResponse(200, report_json(*r));
+        },
+        {.access = Access::kAdmin, .summary = "Run reconciliation now (?repair=true fixes Redis)"});
 }
 
 }  // namespace joopang::http

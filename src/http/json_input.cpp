@@ -35,6 +35,11 @@ Result<json::object> ParseJsonObject(std::string_view body, json::storage_ptr st
     return std::move(v.as_object());
 }
 
+Result<json::object> ParseOptionalJsonObject(std::string_view body, json::storage_ptr storage) {
+    if (body.empty()) return json::object(std::move(storage));
+    return ParseJsonObject(body, std::move(storage));
+}
+
 const json::value* JsonFields::Get(std::string_view key) const {
     auto it = obj_.find(key);
     if (it == obj_.end() || it->value().is_null()) return nullptr;

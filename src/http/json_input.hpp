@@ -19,6 +19,11 @@ namespace joopang::http {
 Result<boost::json::object> ParseJsonObject(std::string_view body,
                                             boost::json::storage_ptr storage = {});
 
+/// ParseJsonObject, except that an empty body is an empty object (a POST whose fields are all
+/// optional, such as a payment by the signed-in owner).
+Result<boost::json::object> ParseOptionalJsonObject(std::string_view body,
+                                                    boost::json::storage_ptr storage = {});
+
 class JsonFields {
   public:
     /// `prefix` is prepended to field names in errors ("items[0].").

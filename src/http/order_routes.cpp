@@ -11,7 +11,8 @@ void RegisterOrderRoutes(Router& router, ShopService& shop) {
                    JP_TRY(body, ParseJsonObject(ctx.request().body));
                    JsonFields f(body);
                    PlaceOrderRequest req;
-                   JP_TRY(user, f.Id("userId"));
+                   JP_TRY(named, f.OptId("userId"));
+                   JP_TRY(user, ctx.ActingUser(named));
                    JP_TRY(recipient, f.Text("recipientName"));
                    JP_TRY(coupon, f.OptId("couponId"));
                    JP_TRY(memo, f.OptText("memo"));
@@ -35,24 +36,33 @@ void RegisterOrderRoutes(Router& router, ShopService& shop) {
                    auto r = co_await ctx.Db([&] { return shop.PlaceOrder(req); });
                    co_return Reply(ctx, r, 201);
                },
-               {.idempotent = true, .summary = "Place an order (reserves stock)"});
+               {.access = Access::kUser,
+                .idempotent = true,
+                .summary = "Place an order (reserves stock)"});
 
     router.Add("GET", "/api/v1/orders/{id}",
                [&shop](RequestContext& ctx) -> awaitable<HttpResponse> {
                    JP_TRY(id, ctx.PathId(0, "id"));
-                   std::optional<std::int64_t> user;
+                   std::optional<std::int64_t> named;
                    if (auto u = ctx.Query("userId")) {
                        JP_TRY(uid, ParseQueryInt(*u, "userId", 1, INT64_MAX));
-                       user = uid;
+                       named = uid;
                    }
-                   auto r = co_await ctx.Db([&] { return shop.GetOrder(id, user); });
+                   // A user sees its own orders only; the admin any (or, naming a user, that
+                   // user's).
+                   std::optional<std::int64_t> owner = named;
+                   if (!ctx.caller().is_admin()) {
+                       JP_TRY(user, ctx.ActingUser(named));
+                       owner = user;
+                   }
+                   auto r = co_await ctx.Db([&] { return shop.GetOrder(id, owner); });
                    co_return Reply(ctx, r);
                },
-               {.summary = "Read an order"});
+               {.access = Access::kUser, .summary = "Read an order (its owner)"});
 
     router.Add("GET", "/api/v1/users/{id}/orders",
                [&shop](RequestContext& ctx) -> awaitable<HttpResponse> {
-                   JP_TRY(id, ctx.PathId(0, "id"));
+                   JP_TRY(id, ctx.PathUser(0));
                    std::int64_t page = 0, size = 20;
                    if (auto p = ctx.Query("page")) {
                        JP_TRY(n, ParseQueryInt(*p, "page", 0, 1'000'000));
@@ -66,27 +76,33 @@ void RegisterOrderRoutes(Router& router, ShopService& shop) {
                    if (!r) co_return ErrorResponse(r.error(), ctx.path());
                    co_return JsonResponse(200, PageToJson(*r));
                },
-               {.summary = "List a user's orders, newest first"});
+               {.access = Access::kUser, .summary = "List a user's orders, newest first"});
 
     router.Add("POST", "/api/v1/orders/{id}/payment",
                [&shop](RequestContext& ctx) -> awaitable<HttpResponse> {
                    JP_TRY(id, ctx.PathId(0, "id"));
-                   JP_TRY(body, ParseJsonObject(ctx.request().body));
-                   JP_TRY(user, JsonFields(body).Id("userId"));
+                   JP_TRY(body, ParseOptionalJsonObject(ctx.request().body));
+                   JP_TRY(named, JsonFields(body).OptId("userId"));
+                   JP_TRY(user, ctx.ActingUser(named));
                    auto r = co_await ctx.Db([&] { return shop.Pay(id, user); });
                    co_return Reply(ctx, r);
                },
-               {.idempotent = true, .summary = "Pay a PENDING order from the wallet"});
+               {.access = Access::kUser,
+                .idempotent = true,
+                .summary = "Pay a PENDING order from the wallet"});
 
     router.Add("POST", "/api/v1/orders/{id}/cancel",
                [&shop](RequestContext& ctx) -> awaitable<HttpResponse> {
                    JP_TRY(id, ctx.PathId(0, "id"));
-                   JP_TRY(body, ParseJsonObject(ctx.request().body));
-                   JP_TRY(user, JsonFields(body).Id("userId"));
+                   JP_TRY(body, ParseOptionalJsonObject(ctx.request().body));
+                   JP_TRY(named, JsonFields(body).OptId("userId"));
+                   JP_TRY(user, ctx.ActingUser(named));
                    auto r = co_await ctx.Db([&] { return shop.Cancel(id, user); });
                    co_return Reply(ctx, r);
                },
-               {.idempotent = true, .summary = "Cancel an order (refunds a paid one)"});
+               {.access = Access::kUser,
+                .idempotent = true,
+                .summary = "Cancel an order (refunds a paid one)"});
 }
 
 }  // namespace joopang::http

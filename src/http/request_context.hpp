@@ -12,6 +12,7 @@
 #include "common/blocking_pool.hpp"
 #include "common/error.hpp"
 #include "common/request_timing.hpp"
+#include "http/caller.hpp"
 #include "http/http_types.hpp"
 
 namespace joopang::http {
@@ -29,6 +30,19 @@ class RequestContext {
     /// Decoded query parameter, if present.
     std::optional<std::string> Query(std::string_view name) const;
 
+    /// Who sent the request (set by the API before the handler runs).
+    const Caller& caller() const { return caller_; }
+    void set_caller(Caller caller) { caller_ = std::move(caller); }
+    /// The `{id}` of a `/users/{id}/…` path (capture i), which a user may only name as itself:
+    /// FORBIDDEN for another user's id. The admin acts for any.
+    Result<std::int64_t> PathUser(std::size_t i) const;
+    /// The user a request acts for, given the `userId` it named (body or query, optional): a user
+    /// acts as itself (FORBIDDEN when it named another); the admin acts for the named user, which
+    /// it must name (VALIDATION_FAILED otherwise).
+    Result<std::int64_t> ActingUser(std::optional<std::int64_t> named) const;
+    /// FORBIDDEN unless the caller may see `owner`'s data (the owner itself, or the admin).
+    Status CheckOwner(std::int64_t owner) const;
+
     /// Runs blocking database work on the blocking pool; its time counts as "db".
     template <class F>
     boost::asio::awaitable<std::invoke_result_t<F&>> Db(F f) {
@@ -44,6 +58,7 @@ class RequestContext {
     PathParams params_;  // views into request_.path
     joopang::BlockingPool& pool_;
     RequestTiming timing_;
+    Caller caller_;
 };
 
 }  // namespace joopang::http

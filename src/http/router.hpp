@@ -22,8 +22,11 @@ class RequestContext;
 
 using RouteHandler = std::function<boost::asio::awaitable<HttpResponse>(RequestContext&)>;
 
+/// Who may call a route: anyone; a signed-in user (or the admin acting for one); the admin only.
+enum class Access { kPublic, kUser, kAdmin };
+
 struct RouteOptions {
-    bool admin = false;       // requires the admin bearer token
+    Access access = Access::kPublic;
     bool idempotent = false;  // honours Idempotency-Key
     std::string summary;      // for /openapi.json
 };

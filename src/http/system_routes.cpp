@@ -35,8 +35,11 @@ json::value OpenApi(const Router& router) {
                               {"schema", {{"type", "string"}}}});
         }
         if (!params.empty()) op["parameters"] = std::move(params);
-        if (r->options.admin)
+        if (r->options.access == Access::kAdmin)
             op["security"] = json::array{json::object{{"adminToken", json::array{}}}};
+        if (r->options.access == Access::kUser)
+            op["security"] = json::array{json::object{{"accessToken", json::array{}}},
+                                         json::object{{"adminToken", json::array{}}}};
         if (method == "post" || method == "put" || method == "patch") {
             op["requestBody"] = {
                 {"required", true},
@@ -60,12 +63,15 @@ json::value OpenApi(const Router& router) {
                                    {"timestamp", {{"type", "string"}, {"format", "date-time"}}},
                                    {"path", {{"type", "string"}}},
                                    {"field", {{"type", "string"}}}}}};
-    return {{"openapi", "3.0.3"},
-            {"info", {{"title", "joopang"}, {"version", "0.1.0"}}},
-            {"paths", std::move(paths)},
-            {"components",
-             {{"schemas", {{"Error", std::move(error_schema)}}},
-              {"securitySchemes", {{"adminToken", {{"type", "http"}, {"scheme", "bearer"}}}}}}}};
+    return {
+        {"openapi", "3.0.3"},
+        {"info", {{"title", "joopang"}, {"version", "0.1.0"}}},
+        {"paths", std::move(paths)},
+        {"components",
+         {{"schemas", {{"Error", std::move(error_schema)}}},
+          {"securitySchemes",
+           {{"adminToken", {{"type", "http"}, {"scheme", "bearer"}}},
+            {"accessToken", {{"type", "http"}, {"scheme", "bearer"}, {"bearerFormat", "JWT"}}}}}}}};
 }
 
 }  // namespace

@@ -27,22 +27,24 @@ void RegisterUserRoutes(Router& router, ShopService& shop) {
 
     router.Add("GET", "/api/v1/users/{id}",
                [&shop](RequestContext& ctx) -> awaitable<HttpResponse> {
-                   JP_TRY(id, ctx.PathId(0, "id"));
+                   JP_TRY(id, ctx.PathUser(0));
                    auto r = co_await ctx.Db([&] { return shop.GetUser(id); });
                    co_return Reply(ctx, r);
                },
-               {.summary = "Read a user"});
+               {.access = Access::kUser, .summary = "Read a user (the user itself)"});
 
     router.Add("POST", "/api/v1/users/{id}/balance/charge",
                [&shop](RequestContext& ctx) -> awaitable<HttpResponse> {
-                   JP_TRY(id, ctx.PathId(0, "id"));
+                   JP_TRY(id, ctx.PathUser(0));
                    JP_TRY(body, ParseJsonObject(ctx.request().body));
                    JP_TRY(amount, JsonFields(body).MoneyField("amount"));
                    auto r = co_await ctx.Db([&] { return shop.ChargeBalance(id, amount); });
                    if (!r) co_return ErrorResponse(r.error(), ctx.path());
                    co_return JsonResponse(200, {{"userId", id}, {"balance", r->ToString()}});
                },
-               {.idempotent = true, .summary = "Add money to a user's wallet"});
+               {.access = Access::kUser,
+                .idempotent = true,
+                .summary = "Add money to a user's wallet (the user itself)"});
 }
 
 }  // namespace joopang::http

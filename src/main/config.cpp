@@ -95,6 +95,21 @@ int ParseConfig(int argc, char** argv, Config& c) {
         "empty = SQLite at <data-dir>/joopang.db");
     Opt(app, "--admin-token", c.admin_token,
         "bearer token for admin endpoints; empty = read or create <data-dir>/admin-token");
+    Opt(app, "--auth-secret", c.auth_secret,
+        "secret that signs access tokens (HMAC-SHA256, at least 16 bytes; every instance needs "
+        "the same); empty = read or create <data-dir>/auth-secret");
+    DurationOpt(app, "--auth-token-ttl", c.auth_token_ttl, "how long an access token is valid");
+    Opt(app, "--user-auth", c.user_auth,
+        "how signed-in users are recognised: token (Authorization: Bearer <access token>) or "
+        "gateway (the X-User-Id header set by an authenticating gateway in front)")
+        ->check(CLI::IsMember({"token", "gateway"}));
+    Opt(app, "--login-max-attempts", c.login_max_attempts,
+        "sign-in attempts per email without a success before 429 (across instances)")
+        ->check(CLI::Range(1, 1000));
+    DurationOpt(app, "--login-window", c.login_window,
+                "the window sign-in attempts are counted in; 429 lasts until it ends");
+    DurationOpt(app, "--revocation-sync-interval", c.revocation_sync_interval,
+                "how often each instance reads the logouts of all instances");
     Opt(app, "--threads", c.threads, "HTTP I/O threads (0 = one per core)")
         ->check(CLI::Range(0, 256));
     Opt(app, "--db-pool", c.db_pool, "database connections (and blocking threads)")
@@ -185,6 +200,12 @@ Settings BuildSettings(const Config& c) {
                                              std::filesystem::path(c.data_dir) / "joopang.db")
                                              .string();
     s.admin_token = c.admin_token;
+    s.auth_secret = c.auth_secret;
+    s.auth.token_ttl_ms = std::max<std::int64_t>(1000, c.auth_token_ttl.count());
+    s.auth.login_max_attempts = c.login_max_attempts;
+    s.auth.login_window_ms = c.login_window.count();
+    s.revocation_keep = c.auth_token_ttl + std::chrono::minutes(5);  // clock skew between hosts
+    s.api.user_auth = c.user_auth == "gateway" ? http::UserAuth::kGateway : http::UserAuth::kToken;
     s.db_pool = c.db_pool;
 
     s.runtime.io_threads = c.threads;
@@ -222,6 +243,12 @@ Settings BuildSettings(const Config& c) {
     s.template_sync = {
         .name = "template-sync", .period = c.template_sync_interval, .run_at_start = true};
     s.reconcile = {.name = "coupon-reconcile", .period = c.reconcile_interval, .leased = true};
+    // Every instance follows the logouts of all instances (not leased).
+    s.revocation_sync = {.name = "token-revocations",
+                         .period = c.revocation_sync_interval,
+                         .jitter = 0,
+                         .max_backoff = std::chrono::milliseconds(2000),
+                         .run_at_start = false};  // main loads the list before serving
     s.repair = c.repair;
     return s;
 }

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 
+#include "app/auth_service.hpp"
 #include "app/shop_service.hpp"
 #include "http/api.hpp"
 #include "http/server.hpp"
@@ -24,8 +25,14 @@ struct Config {
     std::string redis;        // empty: a private redis-server under <data-dir>/redis
     std::string database;     // empty: SQLite at <data-dir>/joopang.db
     std::string admin_token;  // empty: <data-dir>/admin-token (created on first start)
-    int threads = 0;          // HTTP I/O threads; 0 = number of cores
-    int db_pool = 8;          // database connections = blocking threads
+    std::string auth_secret;  // empty: <data-dir>/auth-secret (created on first start)
+    std::chrono::milliseconds auth_token_ttl{3600 * 1000};
+    std::string user_auth = "token";  // token | gateway
+    int login_max_attempts = 5;
+    std::chrono::milliseconds login_window{15 * 60 * 1000};
+    std::chrono::milliseconds revocation_sync_interval{250};
+    int threads = 0;  // HTTP I/O threads; 0 = number of cores
+    int db_pool = 8;  // database connections = blocking threads
     std::chrono::milliseconds order_ttl{15 * 60 * 1000};
     std::chrono::milliseconds order_expiry_interval{1000};
     std::chrono::milliseconds view_flush_interval{1000};
@@ -67,6 +74,10 @@ struct Settings {
     redis::SupervisorSettings embedded_redis;
     std::string database_url;  // the SQLite default already resolved under the data dir
     std::string admin_token;   // empty: read or create <data-dir>/admin-token
+    std::string auth_secret;   // empty: read or create <data-dir>/auth-secret
+    AuthSettings auth;
+    /// How long the revocation log keeps a logout: the longest a token it names can live.
+    std::chrono::milliseconds revocation_keep{0};
     int db_pool = 8;
     runtime::RuntimeSettings runtime;  // redis_url is set once the Redis URL is known
     http::ServerSettings server;
@@ -78,6 +89,7 @@ struct Settings {
     workers::JobSettings view_flush;
     workers::JobSettings template_sync;
     workers::JobSettings reconcile;
+    workers::JobSettings revocation_sync;
     bool repair = false;
 };
 

@@ -4,16 +4,21 @@
 
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/use_future.hpp>
 #include <filesystem>
 #include <memory>
 #include <optional>
 
+#include "app/access_token.hpp"
+#include "app/auth_service.hpp"
 #include "app/coupon_service.hpp"
 #include "app/order_expiry.hpp"
 #include "app/shop_service.hpp"
 #include "app/view_counter.hpp"
 #include "app/view_flush.hpp"
 #include "http/api.hpp"
+#include "http/auth_routes.hpp"
 #include "http/coupon_routes.hpp"
 #include "http/server.hpp"
 #include "http/shop_routes.hpp"
@@ -22,6 +27,8 @@
 #include "infra/redis/redis_coupon_gate.hpp"
 #include "infra/redis/redis_coupon_issue_queue.hpp"
 #include "infra/redis/redis_lease.hpp"
+#include "infra/redis/redis_login_throttle.hpp"
+#include "infra/redis/redis_revocation_log.hpp"
 #include "infra/redis/redis_supervisor.hpp"
 #include "infra/sql/db.hpp"
 #include "infra/sql/migrations.hpp"
@@ -30,8 +37,8 @@
 #include "infra/sql/sql_idempotency_store.hpp"
 #include "infra/sql/sql_order_repository.hpp"
 #include "infra/sql/sql_user_repository.hpp"
-#include "main/admin_token.hpp"
 #include "main/config.hpp"
+#include "main/secrets.hpp"
 #include "observability/logging.hpp"
 #include "observability/metrics.hpp"
 #include "runtime/runtime.hpp"
@@ -105,8 +112,30 @@ int Run(Settings s) {
         rt.OnStop("coupon persister", [&] { persister->Stop(); });
     }
 
+    // Sign-in (the HTTP API's): tokens signed with the shared secret; logouts followed by a job.
+    std::unique_ptr<AccessTokenCodec> token_codec;
+    std::unique_ptr<redis::RedisLoginThrottle> login_throttle;
+    std::unique_ptr<redis::RedisRevocationLog> revocation_log;
+    std::unique_ptr<AuthService> auth;
+    if (s.serves_http) {
+        token_codec = std::make_unique<AccessTokenCodec>(
+            ResolveSecret(s.auth_secret, s.data_dir, "auth-secret", 32, "auth secret"));
+        login_throttle = std::make_unique<redis::RedisLoginThrottle>(redis);
+        revocation_log = std::make_unique<redis::RedisRevocationLog>(redis, s.revocation_keep);
+        auth = std::make_unique<AuthService>(users, *login_throttle, *revocation_log, *token_codec,
+                                             blocking, s.auth);
+        // The revocations logged so far, before the first request (then the job follows them).
+        auto loaded = boost::asio::co_spawn(rt.JobExecutor(), auth->SyncRevocations(),
+                                            boost::asio::use_future)
+                          .get();
+        if (!loaded)
+            spdlog::warn("could not load revoked tokens yet ({}); retrying in the background",
+                         loaded.error().message);
+    }
+
     redis::RedisLeaseStore leases(redis);
     workers::JobRunner jobs(rt.JobExecutor(), &leases, instance);
+    if (auth) jobs.Add(s.revocation_sync, [&] { return auth->SyncRevocations(); });
     jobs.Add(s.order_expiry, OnPool(blocking, [&] { return order_expiry.ExpireDue(); }));
     jobs.Add(s.view_flush, OnPool(blocking, [&] { return view_flush.Flush(); }));
     jobs.Add(s.template_sync, [&] { return coupons.SyncTemplates(); });
@@ -121,8 +150,12 @@ int Run(Settings s) {
     std::unique_ptr<http::Api> api;
     std::unique_ptr<http::Server> server;
     if (s.serves_http) {
-        s.api.admin_token = ResolveAdminToken(s.admin_token, s.data_dir);
-        api = std::make_unique<http::Api>(blocking, idempotency, obs::Registry::Global(), s.api);
+        s.api.admin_token =
+            ResolveSecret(s.admin_token, s.data_dir, "admin-token", 24, "admin token");
+        api = std::make_unique<http::Api>(
+            blocking, idempotency, obs::Registry::Global(), s.api,
+            [a = auth.get()](std::string_view token) { return a->Authenticate(token); });
+        http::RegisterAuthRoutes(api->router(), *auth);
         http::RegisterUserRoutes(api->router(), shop);
         http::RegisterCatalogRoutes(api->router(), shop);
         http::RegisterOrderRoutes(api->router(), shop);

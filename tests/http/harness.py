@@ -29,6 +29,9 @@ import uuid
 REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 DEFAULT_BIN = os.path.join(REPO_ROOT, "build", "src", "main", "joopang")
 ADMIN_TOKEN = "test-admin-token-" + uuid.uuid4().hex[:8]
+# Every service the tests start signs access tokens with this secret, so a token minted on one is
+# good on all of them (as with several instances in production).
+AUTH_SECRET = "test-auth-secret-" + uuid.uuid4().hex
 HEALTH_TIMEOUT_S = 20.0
 
 MONEY_RE = re.compile(r"^-?\d+\.\d{2}$")
@@ -145,6 +148,27 @@ class Response:
         return "<%s %s -> %d %s>" % (self.method, self.path, self.status, text)
 
 
+class _Auto:
+    def __repr__(self):
+        return "AUTO"
+
+
+AUTO = _Auto()
+_user_tokens = {}  # user id -> access token (valid on every service: they share AUTH_SECRET)
+_USER_PATH_RE = re.compile(r"^/api/v1/users/(\d+)(/|$|\?)")
+
+
+def _named_user(path, body):
+    """The user a request names: its body's integer "userId", else the {id} of /users/{id}."""
+    if isinstance(body, dict) and isinstance(body.get("userId"), int) \
+            and not isinstance(body.get("userId"), bool) and 0 < body["userId"] < 2 ** 63:
+        return body["userId"]
+    m = _USER_PATH_RE.match(path)
+    if m and int(m.group(1)) < 2 ** 63:
+        return int(m.group(1))
+    return None
+
+
 class Client:
     """A tiny JSON client on one keep-alive connection (http.client.HTTPConnection)."""
 
@@ -172,9 +196,21 @@ class Client:
         self.conn.connect()
         return self
 
-    def request(self, method, path, body=None, headers=None, raw=None, admin=False):
-        """Send one request. body: JSON-serialisable (sent as JSON); raw: bytes/str sent verbatim."""
+    def request(self, method, path, body=None, headers=None, raw=None, admin=False, user=AUTO):
+        """Send one request. body: JSON-serialisable (sent as JSON); raw: bytes/str sent verbatim.
+
+        user: the signed-in user to send the request as (its access token is minted once through
+        the admin endpoint and kept); AUTO (the default) signs in as the user the request itself
+        names — the body's "userId" or the {id} of /users/{id} — as that user's own client would;
+        None sends no access token."""
         hdrs = {"Accept": "application/json"}
+        if user is AUTO:
+            user = None if admin or (headers and "Authorization" in headers) else \
+                _named_user(path, body)
+        if user is not None:
+            token = self.token_for(user)
+            if token:
+                hdrs["Authorization"] = "Bearer " + token
         payload = None
         if raw is not None:
             payload = raw.encode("utf-8") if isinstance(raw, str) else raw
@@ -208,6 +244,17 @@ class Client:
                 self.close()
             return Response(r.status, r.headers, data, method, path)
         raise AssertionError("unreachable")
+
+    def token_for(self, user_id):
+        """An access token for user_id (minted by the admin endpoint, then kept), or None when
+        the service knows no such user."""
+        token = _user_tokens.get(user_id)
+        if token is None:
+            r = self.request("POST", "/api/v1/admin/users/%d/tokens" % user_id, admin=True)
+            if r.status != 201:
+                return None
+            token = _user_tokens[user_id] = r.json["accessToken"]
+        return token
 
     def get(self, path, **kw):
         return self.request("GET", path, **kw)
@@ -289,7 +336,7 @@ class Service(_JoopangProcess):
         a = [self.bin, "serve"]
         if not self.use_env:
             a += ["--listen", "127.0.0.1:%d" % self.port, "--data-dir", self.data_dir,
-                  "--admin-token", ADMIN_TOKEN]
+                  "--admin-token", ADMIN_TOKEN, "--auth-secret", AUTH_SECRET]
         a += ["--threads", str(self.threads)]
         if self.database:
             a += ["--database", self.database]
@@ -305,6 +352,7 @@ class Service(_JoopangProcess):
             env["JOOPANG_LISTEN"] = "127.0.0.1:%d" % self.port
             env["JOOPANG_DATA_DIR"] = self.data_dir
             env["JOOPANG_ADMIN_TOKEN"] = ADMIN_TOKEN
+            env["JOOPANG_AUTH_SECRET"] = AUTH_SECRET
         log = open(self.log_path, "ab")
         try:
             self.proc = subprocess.Popen(self.args(), stdout=log, stderr=subprocess.STDOUT,
@@ -613,6 +661,14 @@ class ServiceTestCase(unittest.TestCase):
         r = c.post("/api/v1/users", body)
         self.assertEqual(r.status, 201, r)
         return r.json
+
+    def signed_in_user(self):
+        """The id of a user made once per test class, for requests that only need some
+        signed-in caller."""
+        cls = type(self)
+        if cls.__dict__.get("_signed_in_user") is None:
+            cls._signed_in_user = self.create_user(balance="100.00")["id"]
+        return cls._signed_in_user
 
     def create_category(self, name=None, parent_id=None):
         body = {"name": name or uniq("cat")}

@@ -123,7 +123,7 @@ class AbuseTests(ServiceTestCase):
                      "/api/v1/products/1e3", "/api/v1/orders/%20", "/api/v1/orders/0x10",
                      "/api/v1/products/abc/stock?quantity=1"]:
             with self.subTest(path=path):
-                r = self.api.get(path)
+                r = self.api.get(path, user=self.signed_in_user())
                 self.assertIn(r.status, (400, 404), r)
                 body = self.assert_error(r, r.status, r.json.get("code") if r.json else None)
                 if r.status == 400:
@@ -148,7 +148,7 @@ class AbuseTests(ServiceTestCase):
     def test_deeply_nested_json_does_not_crash(self):
         for raw in [b"[" * 200000, b'{"a":' * 100000, b"[" * 100000 + b"]" * 100000]:
             with self.subTest(size=len(raw)):
-                r = self.api.post("/api/v1/orders", raw=raw)
+                r = self.api.post("/api/v1/orders", raw=raw, user=self.signed_in_user())
                 self.assert_error(r, 400, "VALIDATION_FAILED")
                 self.assert_healthy()
 
@@ -167,9 +167,13 @@ class AbuseTests(ServiceTestCase):
                   "items[0].quantity"),
                  ("/api/v1/orders", {"userId": 1, "recipientName": "R",
                                      "items": [17]}, "items[0]")]
+        me = self.signed_in_user()
         for path, body, field in cases:
+            if "userId" in body and body["userId"] == 1:
+                body["userId"] = me
             with self.subTest(path=path, field=field):
-                self.assert_error(self.api.post(path, body), 400, "VALIDATION_FAILED", field=field)
+                self.assert_error(self.api.post(path, body, user=me), 400, "VALIDATION_FAILED",
+                                  field=field)
 
     def test_huge_numbers_are_400_naming_the_field(self):
         u = self.create_user(balance="10.00")
@@ -185,8 +189,8 @@ class AbuseTests(ServiceTestCase):
             with self.subTest(userId=num):
                 raw = ('{"userId": %s, "recipientName": "R", "items": '
                        '[{"productItemId": 1, "quantity": 1}]}' % num)
-                self.assert_error(self.api.post("/api/v1/orders", raw=raw), 400, "VALIDATION_FAILED",
-                                  field="userId")
+                self.assert_error(self.api.post("/api/v1/orders", raw=raw, user=u["id"]), 400,
+                                  "VALIDATION_FAILED", field="userId")
             with self.subTest(stock=num):
                 raw = ('{"name": "n", "code": "%s", "price": "1.00", "items": [{"name": "i", '
                        '"code": "%s", "unitPrice": "1.00", "stock": %s}]}' % (uniq("P"), uniq("I"), num))
@@ -223,7 +227,7 @@ class AbuseTests(ServiceTestCase):
                           b'"firstName": "\\ud800x"}' % uniq("sur").encode())
         self.assertIn(r.status, (201, 400), r)
         # none of that paid or canceled the order
-        self.assertEqual(self.api.get("/api/v1/orders/%d" % o["orderId"]).json["status"], "PENDING")
+        self.assertEqual(self.api.get("/api/v1/orders/%d" % o["orderId"], admin=True).json["status"], "PENDING")
 
     # ---- body size ----
 
@@ -449,25 +453,28 @@ class AbuseTests(ServiceTestCase):
             self.assertIsNotNone(sock)
             self.assertEqual(c.get("/api/v1/nope").status, 404)
             self.assertEqual(c.post("/api/v1/users", raw=b"{").status, 400)
-            self.assertEqual(c.get("/api/v1/users/987654321").status, 404)
+            self.assertEqual(c.get("/api/v1/users/987654321", admin=True).status, 404)
+            self.assertEqual(c.get("/api/v1/users/987654321", user=None).status, 401)
             self.assertEqual(c.get("/healthz").status, 200)
             self.assertIs(c.conn.sock, sock, "the connection was not kept alive")
-            self.assertEqual(c.requests_on_conn, 5)
+            self.assertEqual(c.requests_on_conn, 6)
         finally:
             c.close()
 
     def test_pipelined_requests_are_answered_in_order(self):
         s = self.sock()
         try:
-            s.sendall(b"GET /api/v1/users/987654321 HTTP/1.1\r\nHost: x\r\n\r\n"
+            s.sendall(b"GET /api/v1/users/987654321 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+                      + ADMIN_TOKEN.encode() + b"\r\n\r\n"
                       b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+                      b"GET /api/v1/users/987654321 HTTP/1.1\r\nHost: x\r\n\r\n"
                       b"GET /api/v1/nope HTTP/1.1\r\nHost: x\r\n\r\n")
             s.settimeout(10)
             f = s.makefile("rb")
-            statuses = [read_http_response(f)[0] for _ in range(3)]
+            statuses = [read_http_response(f)[0] for _ in range(4)]
         finally:
             s.close()
-        self.assertEqual(statuses, [404, 200, 404])
+        self.assertEqual(statuses, [404, 200, 401, 404])
 
 
 class SmallBodyLimitTests(ServiceTestCase):

@@ -125,8 +125,10 @@ class CouponHelpers:
         self.assertEqual(r.status, 202, r)
         return r.json
 
-    def issue_request(self, tid, rid, client=None):
-        return (client or self.api).get("%s/%d/issue-requests/%d" % (self.TEMPLATES, tid, rid))
+    def issue_request(self, tid, rid, client=None, user=None):
+        """The request's status, read by its user, or by the admin when no user is given."""
+        return (client or self.api).get("%s/%d/issue-requests/%d" % (self.TEMPLATES, tid, rid),
+                                        user=user, admin=user is None)
 
     def wait_request_issued(self, tid, rid, timeout=30.0, client=None):
         seen = {}
@@ -179,6 +181,8 @@ class CouponHelpers:
         keep-alive connection to ports[k % len(ports)], released together by a barrier. Returns a
         list parallel to user_ids of (Response or exception, port)."""
         path = self.issue_path(tid)
+        for uid in set(user_ids):  # sign everyone in before the barrier, not during the burst
+            self.api.token_for(uid)
         return fan_out(user_ids, lambda c, uid: c.post(path, {"userId": uid}), ports,
                        threads=threads, timeout=timeout, start_together=True, retry_stale=False)
 
@@ -658,12 +662,14 @@ class CouponIssueTests(CouponHelpers, ServiceTestCase):
     def test_bad_user_id_is_400_naming_user_id(self):
         t = self.create_template(totalQuantity=5)
         path = self.issue_path(t["id"])
-        for body in ({}, {"userId": None}, {"userId": -1}, {"userId": 0}, {"userId": "abc"},
+        me = self.signed_in_user()
+        for body in ({"userId": -1}, {"userId": 0}, {"userId": "abc"},
                      {"userId": 2 ** 63}, {"userId": 1.5}, {"userId": True}, {"userId": [1]}):
             with self.subTest(body=body):
-                self.assert_error(self.api.post(path, body), 400, "VALIDATION_FAILED",
+                self.assert_error(self.api.post(path, body, user=me), 400, "VALIDATION_FAILED",
                                   field="userId")
-        self.assert_error(self.api.post(path, raw=b"{not json"), 400, "VALIDATION_FAILED")
+        self.assert_error(self.api.post(path, raw=b"{not json", user=me), 400,
+                          "VALIDATION_FAILED")
         g = self.get_template(t["id"])
         self.assertEqual((g["reservedQuantity"], g["remainingQuantity"]), (0, 5), g)
 
@@ -825,7 +831,7 @@ class CouponOrderTests(CouponHelpers, ServiceTestCase):
         o = r.json
         self.check_amounts(o, "20000.00", "3000.00", "17000.00")
         self.assertEqual(self.get_template(c["couponTemplateId"])["issuedQuantity"], 1)
-        g = self.api.get("/api/v1/orders/%d" % o["orderId"]).json
+        g = self.api.get("/api/v1/orders/%d" % o["orderId"], admin=True).json
         self.check_amounts(g, "20000.00", "3000.00", "17000.00")
         p = self.pay(o["orderId"], u)
         self.assertEqual(p.status, 200, p)
@@ -965,7 +971,7 @@ class CouponOrderExpiryTests(CouponHelpers, ServiceTestCase):
         o = self.order_with_coupon(u, [(iid, 1)], c["couponId"]).json
         self.assert_error(self.order_with_coupon(u, [(iid, 1)], c["couponId"]), 409,
                           "COUPON_NOT_USABLE")
-        wait_until(lambda: self.api.get("/api/v1/orders/%d" % o["orderId"]).json["status"]
+        wait_until(lambda: self.api.get("/api/v1/orders/%d" % o["orderId"], admin=True).json["status"]
                    == "EXPIRED", 10.0, interval=0.2, message="order to expire")
         back = self.coupon(u, c["couponId"])
         self.assertEqual(back["status"], "AVAILABLE", back)

@@ -58,12 +58,13 @@ class OpsTests(ServiceTestCase):
         r = self.api.get("/healthz")
         self.assertEqual(r.status, 200, r)
         self.assertEqual(timing(r.headers)[:2], (0.0, 0.0))
-        r = self.api.get("/api/v1/users/987654321")  # a database read that finds nothing
+        r = self.api.get("/api/v1/users/987654321", admin=True)  # a database read, finds nothing
         self.assertEqual(r.status, 404, r)
         db, _, total = timing(r.headers)
         self.assertGreater(db, 0.0)
         self.assertGreaterEqual(total, db)
-        r = self.api.post("/api/v1/coupon-templates/987654321/issue", {"userId": 1})  # Redis only
+        r = self.api.post("/api/v1/coupon-templates/987654321/issue", {"userId": 1},
+                          admin=True)  # Redis only
         self.assertEqual(r.status, 404, r)
         db, redis_ms, total = timing(r.headers)
         self.assertEqual(db, 0.0)
@@ -85,7 +86,7 @@ class OpsTests(ServiceTestCase):
 
     def test_metrics_are_prometheus_text_with_request_counts_and_latency_histograms(self):
         for _ in range(3):
-            self.api.get("/api/v1/users/987654321")
+            self.api.get("/api/v1/users/987654321", admin=True)
         r = self.api.get("/metrics")
         self.assertEqual(r.status, 200, r)
         ctype = r.header("Content-Type") or ""
@@ -107,7 +108,7 @@ class OpsTests(ServiceTestCase):
         before = requests_404(samples)
         self.assertGreaterEqual(before, 3, "no request count labelled with status 404")
         for _ in range(4):
-            self.assertEqual(self.api.get("/api/v1/users/987654321").status, 404)
+            self.assertEqual(self.api.get("/api/v1/users/987654321", admin=True).status, 404)
         after = requests_404(metric_samples(self.api.get("/metrics").body.decode())[0])
         self.assertGreaterEqual(after - before, 4, "request counter did not count new requests")
 

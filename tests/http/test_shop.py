@@ -56,7 +56,8 @@ class UserTests(ServiceTestCase):
         self.assertFalse([k for k in g if "password" in k.lower()], "password field echoed: %r" % g)
 
     def test_get_unknown_user_is_404_user_not_found(self):
-        r = self.api.get("/api/v1/users/987654321")
+        # Only the admin can name a user that does not exist (a user may only name itself).
+        r = self.api.get("/api/v1/users/987654321", admin=True)
         self.assert_error(r, 404, "USER_NOT_FOUND")
 
     def test_duplicate_email_is_409_email_taken(self):
@@ -131,7 +132,7 @@ class UserTests(ServiceTestCase):
         self.assertEqual(self.balance(u["id"]), D("10.00"))
 
     def test_charge_unknown_user_is_404(self):
-        r = self.api.post("/api/v1/users/987654321/balance/charge", {"amount": "1.00"})
+        r = self.api.post("/api/v1/users/987654321/balance/charge", {"amount": "1.00"}, admin=True)
         self.assert_error(r, 404, "USER_NOT_FOUND")
 
     def test_create_user_with_idempotency_key_replays(self):
@@ -514,7 +515,7 @@ class OrderTests(ServiceTestCase):
         p = self.create_product(items=(("250.00", 5),))
         u = self.create_user()
         o = self.create_order(u["id"], [(p["items"][0]["id"], 2)])
-        r = self.api.get("/api/v1/orders/%d" % o["orderId"])
+        r = self.api.get("/api/v1/orders/%d" % o["orderId"], user=u["id"])
         self.assertEqual(r.status, 200, r)
         g = r.json
         for k in ("orderId", "userId", "status", "totalAmount", "discountAmount", "payableAmount",
@@ -523,7 +524,11 @@ class OrderTests(ServiceTestCase):
         self.assertEqual(g["items"], o["items"])
 
     def test_get_unknown_order_is_404(self):
-        self.assert_error(self.api.get("/api/v1/orders/987654321"), 404, "ORDER_NOT_FOUND")
+        u = self.create_user()
+        self.assert_error(self.api.get("/api/v1/orders/987654321", user=u["id"]), 404,
+                          "ORDER_NOT_FOUND")
+        self.assert_error(self.api.get("/api/v1/orders/987654321", admin=True), 404,
+                          "ORDER_NOT_FOUND")
 
     def test_list_user_orders_with_paging(self):
         p = self.create_product(items=(("10.00", 10),))
@@ -555,7 +560,9 @@ class OrderTests(ServiceTestCase):
     def test_order_for_unknown_user_or_item_is_404(self):
         p = self.create_product(items=(("10.00", 10),))
         iid = p["items"][0]["id"]
-        self.assert_error(self.order(987654321, [(iid, 1)]), 404, "USER_NOT_FOUND")
+        body = {"userId": 987654321, "recipientName": "R",
+                "items": [{"productItemId": iid, "quantity": 1}]}
+        self.assert_error(self.api.post("/api/v1/orders", body, admin=True), 404, "USER_NOT_FOUND")
         u = self.create_user()
         self.assert_error(self.order(u["id"], [(987654321, 1)]), 404, "ITEM_NOT_FOUND")
         self.assertEqual(self.item_stock(p["id"], iid), 10)
@@ -604,7 +611,6 @@ class OrderTests(ServiceTestCase):
             ("items", lambda b: b.update(items=[])),
             ("items", lambda b: b.pop("items")),
             ("items", lambda b: b.update(items={"productItemId": iid})),
-            ("userId", lambda b: b.pop("userId")),
             ("userId", lambda b: b.update(userId="abc")),
             ("userId", lambda b: b.update(userId=True)),
             ("userId", lambda b: b.update(userId=2 ** 63)),
@@ -616,13 +622,13 @@ class OrderTests(ServiceTestCase):
             b = body()
             mutate(b)
             with self.subTest(field=field, body=b):
-                self.assert_error(self.api.post("/api/v1/orders", b), 400, "VALIDATION_FAILED",
-                                  field=field)
+                self.assert_error(self.api.post("/api/v1/orders", b, user=u["id"]), 400,
+                                  "VALIDATION_FAILED", field=field)
         # 1e309 cannot be produced by json.dumps; send it raw
         raw = ('{"userId": %d, "recipientName": "R", "items": [{"productItemId": %d, '
                '"quantity": 1e309}]}' % (u["id"], iid))
-        self.assert_error(self.api.post("/api/v1/orders", raw=raw), 400, "VALIDATION_FAILED",
-                          field="items[0].quantity")
+        self.assert_error(self.api.post("/api/v1/orders", raw=raw, user=u["id"]), 400,
+                          "VALIDATION_FAILED", field="items[0].quantity")
         self.assertEqual(self.item_stock(p["id"], iid), 10)
 
 
@@ -645,7 +651,7 @@ class PaymentTests(ServiceTestCase):
         paid_at = parse_time(b["paidAt"])
         self.assertGreaterEqual(paid_at, parse_time(o["orderedAt"]) - datetime.timedelta(seconds=1))
         self.assertEqual(self.balance(u["id"]), D("400.00"))
-        g = self.api.get("/api/v1/orders/%d" % o["orderId"])
+        g = self.api.get("/api/v1/orders/%d" % o["orderId"], admin=True)
         self.assertEqual(g.json["status"], "PAID", g)
         self.assertEqual(self.item_stock(self.p["id"], self.iid), 98)
 
@@ -663,7 +669,7 @@ class PaymentTests(ServiceTestCase):
         self.assert_error(self.pay(o["orderId"], thief["id"]), 403, "FORBIDDEN")
         self.assertEqual(self.balance(thief["id"]), D("1000.00"))
         self.assertEqual(self.balance(owner["id"]), D("1000.00"))
-        self.assertEqual(self.api.get("/api/v1/orders/%d" % o["orderId"]).json["status"], "PENDING")
+        self.assertEqual(self.api.get("/api/v1/orders/%d" % o["orderId"], admin=True).json["status"], "PENDING")
         # the owner can still pay it
         self.assertEqual(self.pay(o["orderId"], owner["id"]).status, 200)
 
@@ -672,7 +678,7 @@ class PaymentTests(ServiceTestCase):
         o = self.create_order(u["id"], [(self.iid, 2)])
         self.assert_error(self.pay(o["orderId"], u["id"]), 402, "INSUFFICIENT_BALANCE")
         self.assertEqual(self.balance(u["id"]), D("599.99"))
-        self.assertEqual(self.api.get("/api/v1/orders/%d" % o["orderId"]).json["status"], "PENDING")
+        self.assertEqual(self.api.get("/api/v1/orders/%d" % o["orderId"], admin=True).json["status"], "PENDING")
         # after charging the missing cent it goes through
         r = self.api.post("/api/v1/users/%d/balance/charge" % u["id"], {"amount": "0.01"})
         self.assertEqual(r.status, 200, r)
@@ -684,13 +690,16 @@ class PaymentTests(ServiceTestCase):
         u = self.create_user(balance="1000.00")
         self.assert_error(self.pay(987654321, u["id"]), 404, "ORDER_NOT_FOUND")
         o = self.create_order(u["id"], [(self.iid, 1)])
-        r = self.pay(o["orderId"], 987654321)  # not the owner, and no such user: either answer
-        self.assertIn(r.status, (403, 404), r)
-        self.assert_error(r, r.status, "FORBIDDEN" if r.status == 403 else "USER_NOT_FOUND")
-        r = self.api.post("/api/v1/orders/%d/payment" % o["orderId"], {})
+        # Signed in as the owner but naming another user: refused.
+        r = self.api.post("/api/v1/orders/%d/payment" % o["orderId"], {"userId": 987654321},
+                          user=u["id"])
+        self.assert_error(r, 403, "FORBIDDEN")
+        r = self.api.post("/api/v1/orders/%d/payment" % o["orderId"], {"userId": "me"},
+                          user=u["id"])
         self.assert_error(r, 400, "VALIDATION_FAILED", field="userId")
-        r = self.api.post("/api/v1/orders/%d/payment" % o["orderId"], {"userId": "me"})
-        self.assert_error(r, 400, "VALIDATION_FAILED", field="userId")
+        # Not signed in at all.
+        r = self.api.post("/api/v1/orders/%d/payment" % o["orderId"], {}, user=None)
+        self.assert_error(r, 401, "UNAUTHORIZED")
         self.assertEqual(self.balance(u["id"]), D("1000.00"))
 
     def test_sales_count_increases_after_payment(self):
@@ -714,7 +723,7 @@ class PaymentTests(ServiceTestCase):
         self.assertEqual(r.json["status"], "CANCELED")
         self.assertEqual(self.item_stock(self.p["id"], self.iid), s0)
         self.assertEqual(self.balance(u["id"]), D("1000.00"))
-        self.assertEqual(self.api.get("/api/v1/orders/%d" % o["orderId"]).json["status"], "CANCELED")
+        self.assertEqual(self.api.get("/api/v1/orders/%d" % o["orderId"], admin=True).json["status"], "CANCELED")
         self.assert_error(self.pay(o["orderId"], u["id"]), 409, "ORDER_NOT_PAYABLE")
         self.assertEqual(self.balance(u["id"]), D("1000.00"))
 
@@ -741,11 +750,15 @@ class PaymentTests(ServiceTestCase):
         o = self.create_order(owner["id"], [(self.iid, 1)])
         r = self.api.post("/api/v1/orders/%d/cancel" % o["orderId"], {"userId": other["id"]})
         self.assert_error(r, 403, "FORBIDDEN")
-        self.assertEqual(self.api.get("/api/v1/orders/%d" % o["orderId"]).json["status"], "PENDING")
+        self.assertEqual(self.api.get("/api/v1/orders/%d" % o["orderId"], admin=True).json["status"], "PENDING")
         r = self.api.post("/api/v1/orders/987654321/cancel", {"userId": owner["id"]})
         self.assert_error(r, 404, "ORDER_NOT_FOUND")
-        r = self.api.post("/api/v1/orders/%d/cancel" % o["orderId"], {})
+        r = self.api.post("/api/v1/orders/%d/cancel" % o["orderId"], {"userId": "me"},
+                          user=owner["id"])
         self.assert_error(r, 400, "VALIDATION_FAILED", field="userId")
+        r = self.api.post("/api/v1/orders/%d/cancel" % o["orderId"], {}, user=None)
+        self.assert_error(r, 401, "UNAUTHORIZED")
+        self.assertEqual(self.api.get("/api/v1/orders/%d" % o["orderId"], admin=True).json["status"], "PENDING")
 
 
 class IdempotencyTests(ServiceTestCase):
@@ -821,7 +834,7 @@ class OrderExpiryTests(ServiceTestCase):
         self.assert_error(self.order(u["id"], [(iid, 1)]), 409, "OUT_OF_STOCK")
 
         def expired():
-            return self.api.get("/api/v1/orders/%d" % o["orderId"]).json["status"] == "EXPIRED"
+            return self.api.get("/api/v1/orders/%d" % o["orderId"], admin=True).json["status"] == "EXPIRED"
         wait_until(expired, 8.0, interval=0.2, message="order to become EXPIRED")
         self.assertEqual(self.item_stock(p["id"], iid), 5)
         self.assert_error(self.pay(o["orderId"], u["id"]), 409, "ORDER_NOT_PAYABLE")
@@ -840,10 +853,10 @@ class OrderExpiryTests(ServiceTestCase):
         later = self.create_order(u["id"], [(iid, 1)])
 
         def later_expired():
-            r = self.api.get("/api/v1/orders/%d" % later["orderId"])
+            r = self.api.get("/api/v1/orders/%d" % later["orderId"], admin=True)
             return r.json["status"] == "EXPIRED"
         wait_until(later_expired, 8.0, interval=0.1, message="the later order to expire")
-        self.assertEqual(self.api.get("/api/v1/orders/%d" % o["orderId"]).json["status"], "PAID")
+        self.assertEqual(self.api.get("/api/v1/orders/%d" % o["orderId"], admin=True).json["status"], "PAID")
         self.assertEqual(self.item_stock(p["id"], iid), 3)
         self.assertEqual(self.balance(u["id"]), D("80.00"))
 

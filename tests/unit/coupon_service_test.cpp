@@ -142,6 +142,9 @@ class FakeUsers final : public UserRepository {
         return Error{ErrorCode::kUserNotFound, "user " + std::to_string(id) + " not found"};
     }
     Result<Money> Charge(std::int64_t, Money) override { return Unused(); }
+    Result<std::optional<UserCredentials>> FindCredentials(const std::string&) override {
+        return std::optional<UserCredentials>{};
+    }
 };
 
 class CouponServiceTest : public testing::Test {

@@ -27,6 +27,9 @@ class FakeUsers final : public UserRepository {
         return u;
     }
     Result<Money> Charge(std::int64_t, Money amount) override { return amount; }
+    Result<std::optional<UserCredentials>> FindCredentials(const std::string&) override {
+        return std::optional<UserCredentials>{};
+    }
 };
 
 class FakeCatalog final : public CatalogRepository {

@@ -45,6 +45,17 @@ Result<User> SqlUserRepository::Find(std::int64_t id) {
     });
 }
 
+Result<std::optional<UserCredentials>> SqlUserRepository::FindCredentials(
+    const std::string& email) {
+    using Out = std::optional<UserCredentials>;
+    return db_.Transact<Out>(TxMode::kNone, [&](Connection& c) -> Result<Out> {
+        auto r = c.Exec("SELECT id, password_hash FROM users WHERE email = ?", {email});
+        if (!r) return r.error();
+        if (r->rows.empty()) return Out{};
+        return Out{UserCredentials{r->rows[0].Int(0), r->rows[0].Text(1)}};
+    });
+}
+
 Result<Money> SqlUserRepository::Charge(std::int64_t id, Money amount) {
     return db_.Transact<Money>(TxMode::kWrite, [&](Connection& c) -> Result<Money> {
         auto r = c.Exec(

@@ -9,6 +9,7 @@ class SqlUserRepository final : public UserRepository {
     explicit SqlUserRepository(Db& db) : db_(db) {}
     Result<User> Create(const User& user, const std::string& password_hash) override;
     Result<User> Find(std::int64_t id) override;
+    Result<std::optional<UserCredentials>> FindCredentials(const std::string& email) override;
     Result<Money> Charge(std::int64_t id, Money amount) override;
 
   private:
