@@ -125,7 +125,8 @@ awaitable<HttpResponse> Api::RunIdempotent(const Route& route,
                                            const std::string& key) {
     auto& req = ctx.request();
     // A key belongs to its caller and route: another user's, or another path's, is another key.
-    const std::string scope = ctx.caller().Scope() + " " + req.method + " " + req.path;
+    std::string scope = ctx.caller().Scope();
+    scope.append(" ").append(req.method).append(" ").append(req.path);
     std::string fingerprint = Sha256Hex(req.body);
     EpochMs ttl = settings_.idempotency_ttl_ms;
     auto claim =

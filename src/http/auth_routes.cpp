@@ -27,7 +27,7 @@ void RegisterAuthRoutes(Router& router, AuthService& auth) {
             JP_TRY(body, ParseJsonObject(ctx.request().body));
             JsonFields f(body);
             JP_TRY(email, f.Text("email"));
-            JP_TRY(password, f.Text("password"));
+            JP_TRY(password, f.FreeText("password"));
             if (email.empty() || email.size() > 254)
                 co_return ErrorResponse(
                     Error::Validation("email", "email must be 1..254 characters"), ctx.path());

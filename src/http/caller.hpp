@@ -23,7 +23,7 @@ struct Caller {
     bool is_user() const { return kind == Kind::kUser; }
     /// Idempotency keys are kept per caller: "u42", "admin" or "-".
     std::string Scope() const {
-        if (kind == Kind::kUser) return "u" + std::to_string(user_id);
+        if (kind == Kind::kUser) return std::string("u").append(std::to_string(user_id));
         return kind == Kind::kAdmin ? "admin" : "-";
     }
 };

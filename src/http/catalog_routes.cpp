@@ -83,7 +83,7 @@ void RegisterCatalogRoutes(Router& router, ShopService& shop) {
                    NewProduct p;
                    JP_TRY(name, f.Text("name"));
                    JP_TRY(code, f.Text("code"));
-                   JP_TRY(description, f.OptText("description"));
+                   JP_TRY(description, f.OptFreeText("description"));
                    JP_TRY(price, f.MoneyField("price"));
                    JP_TRY(rate, DiscountRate(f));
                    JP_TRY(category, f.OptId("categoryId"));
@@ -114,7 +114,7 @@ void RegisterCatalogRoutes(Router& router, ShopService& shop) {
             ProductUpdate u;
             JP_TRY(version, f.Int("version", 0, INT64_MAX));
             JP_TRY(name, f.OptText("name"));
-            JP_TRY(description, f.OptText("description"));
+            JP_TRY(description, f.OptFreeText("description"));
             JP_TRY(price, f.OptMoney("price"));
             JP_TRY(rate, DiscountRate(f));
             u.version = version;

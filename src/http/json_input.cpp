@@ -4,8 +4,14 @@
 #include <charconv>
 #include <cmath>
 
+#include "http/json_duplicate_keys.hpp"
+
 namespace joopang::http {
 namespace json = boost::json;
+
+namespace {
+constexpr std::size_t kMaxJsonDepth = 32;
+}  // namespace
 
 std::optional<std::int64_t> CompactSingleIdBody(std::string_view body, std::string_view key) {
     // {"  key  ":  digits  }
@@ -28,9 +34,14 @@ Result<json::object> ParseJsonObject(std::string_view body, json::storage_ptr st
     if (body.empty()) return Error::Validation("body", "a JSON object body is required");
     boost::system::error_code ec;
     json::parse_options opts;
-    opts.max_depth = 32;
+    opts.max_depth = kMaxJsonDepth;
     json::value v = json::parse(body, ec, std::move(storage), opts);
     if (ec) return Error::Validation("body", "malformed JSON: " + ec.message());
+    // Parsed, so well formed: now the one thing the parser lets through.
+    if (auto key = FindDuplicateKey(body, kMaxJsonDepth)) {
+        std::string shown = key->substr(0, 64);
+        return Error::Validation(shown, "duplicate key \"" + shown + "\" in the JSON body");
+    }
     if (!v.is_object()) return Error::Validation("body", "the body must be a JSON object");
     return std::move(v.as_object());
 }
@@ -109,16 +120,52 @@ Result<std::optional<std::int64_t>> JsonFields::OptId(std::string_view key) cons
     return std::optional<std::int64_t>{*r};
 }
 
-Result<std::string> JsonFields::Text(std::string_view key) const {
+namespace {
+
+/// The first control character of `text` that is not allowed, if any.
+std::optional<unsigned char> ForbiddenControl(std::string_view text, bool multiline) {
+    for (unsigned char c : text) {
+        if (c >= 0x20 && c != 0x7f) continue;
+        if (multiline && (c == '\t' || c == '\n' || c == '\r')) continue;
+        return c;
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
+Result<std::string> JsonFields::CheckedText(std::string_view key, bool multiline) const {
     const auto* v = Get(key);
     if (!v) return Error::Validation(Name(key), Name(key) + " is required");
     if (!v->is_string()) return Error::Validation(Name(key), Name(key) + " must be a string");
-    return std::string(v->get_string());
+    std::string_view text = v->get_string();
+    if (auto c = ForbiddenControl(text, multiline)) {
+        static constexpr char kHex[] = "0123456789ABCDEF";
+        std::string code = "U+00";
+        code += kHex[*c >> 4];
+        code += kHex[*c & 15];
+        return Error::Validation(
+            Name(key), Name(key) + " must not contain control characters (found " + code + ")");
+    }
+    return std::string(text);
 }
+
+Result<std::string> JsonFields::Text(std::string_view key) const { return CheckedText(key, false); }
 
 Result<std::optional<std::string>> JsonFields::OptText(std::string_view key) const {
     if (!Get(key)) return std::optional<std::string>{};
-    auto r = Text(key);
+    auto r = CheckedText(key, false);
+    if (!r) return r.error();
+    return std::optional<std::string>{std::move(*r)};
+}
+
+Result<std::string> JsonFields::FreeText(std::string_view key) const {
+    return CheckedText(key, true);
+}
+
+Result<std::optional<std::string>> JsonFields::OptFreeText(std::string_view key) const {
+    if (!Get(key)) return std::optional<std::string>{};
+    auto r = CheckedText(key, true);
     if (!r) return r.error();
     return std::optional<std::string>{std::move(*r)};
 }

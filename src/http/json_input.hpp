@@ -38,8 +38,14 @@ class JsonFields {
     Result<std::optional<std::int64_t>> OptInt(std::string_view key,
                                                std::int64_t min,
                                                std::int64_t max) const;
+    /// A string on one line — a name, title, code, email: no control characters (U+0000..U+001F,
+    /// U+007F), which would otherwise be stored and shown to others.
     Result<std::string> Text(std::string_view key) const;
     Result<std::optional<std::string>> OptText(std::string_view key) const;
+    /// Free text — a description, a memo, a password: tabs and line breaks allowed, other control
+    /// characters not.
+    Result<std::string> FreeText(std::string_view key) const;
+    Result<std::optional<std::string>> OptFreeText(std::string_view key) const;
     /// Money as "12.50" or a JSON number with at most two decimals.
     Result<Money> MoneyField(std::string_view key) const;
     Result<std::optional<Money>> OptMoney(std::string_view key) const;
@@ -53,6 +59,7 @@ class JsonFields {
 
   private:
     const boost::json::value* Get(std::string_view key) const;
+    Result<std::string> CheckedText(std::string_view key, bool multiline) const;
     const boost::json::object& obj_;
     std::string prefix_;
 };

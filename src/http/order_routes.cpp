@@ -15,7 +15,7 @@ void RegisterOrderRoutes(Router& router, ShopService& shop) {
                    JP_TRY(user, ctx.ActingUser(named));
                    JP_TRY(recipient, f.Text("recipientName"));
                    JP_TRY(coupon, f.OptId("couponId"));
-                   JP_TRY(memo, f.OptText("memo"));
+                   JP_TRY(memo, f.OptFreeText("memo"));
                    JP_TRY(items, f.Array("items"));
                    req.user_id = user;
                    req.recipient_name = std::move(recipient);

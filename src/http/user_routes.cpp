@@ -11,7 +11,7 @@ void RegisterUserRoutes(Router& router, ShopService& shop) {
                    JsonFields f(body);
                    NewUser in;
                    JP_TRY(email, f.Text("email"));
-                   JP_TRY(password, f.Text("password"));
+                   JP_TRY(password, f.FreeText("password"));
                    JP_TRY(first, f.OptText("firstName"));
                    JP_TRY(last, f.OptText("lastName"));
                    JP_TRY(balance, f.OptMoney("balance"));

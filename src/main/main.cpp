@@ -71,8 +71,10 @@ int Run(Settings s) {
 
     auto db = sql::OpenDb(s.database_url, s.db_pool);
     if (!db) throw std::runtime_error("cannot open the database: " + db.error().message);
-    if (auto st = sql::Migrate(**db); !st)
+    std::vector<std::string> notices;
+    if (auto st = sql::Migrate(**db, &notices); !st)
         throw std::runtime_error("database migration failed: " + st.error().message);
+    for (const auto& notice : notices) spdlog::warn("database migration: {}", notice);
     sql::SqlUserRepository users(**db);
     sql::SqlCatalogRepository catalog(**db);
     sql::SqlOrderRepository orders(**db);

@@ -314,8 +314,9 @@ class Service(_JoopangProcess):
     """One `joopang serve` process."""
 
     def __init__(self, database=None, redis=None, extra_args=(), threads=2, data_dir=None,
-                 use_env=False, name="joopang"):
+                 use_env=False, name="joopang", auth_secret=AUTH_SECRET):
         self.bin = joopang_bin()
+        self.auth_secret = auth_secret  # None: the service makes <data-dir>/auth-secret
         self.database = database
         self.redis = redis
         self.extra_args = list(extra_args)
@@ -336,7 +337,9 @@ class Service(_JoopangProcess):
         a = [self.bin, "serve"]
         if not self.use_env:
             a += ["--listen", "127.0.0.1:%d" % self.port, "--data-dir", self.data_dir,
-                  "--admin-token", ADMIN_TOKEN, "--auth-secret", AUTH_SECRET]
+                  "--admin-token", ADMIN_TOKEN]
+            if self.auth_secret:
+                a += ["--auth-secret", self.auth_secret]
         a += ["--threads", str(self.threads)]
         if self.database:
             a += ["--database", self.database]
@@ -352,7 +355,8 @@ class Service(_JoopangProcess):
             env["JOOPANG_LISTEN"] = "127.0.0.1:%d" % self.port
             env["JOOPANG_DATA_DIR"] = self.data_dir
             env["JOOPANG_ADMIN_TOKEN"] = ADMIN_TOKEN
-            env["JOOPANG_AUTH_SECRET"] = AUTH_SECRET
+            if self.auth_secret:
+                env["JOOPANG_AUTH_SECRET"] = self.auth_secret
         log = open(self.log_path, "ab")
         try:
             self.proc = subprocess.Popen(self.args(), stdout=log, stderr=subprocess.STDOUT,

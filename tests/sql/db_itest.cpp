@@ -735,3 +735,45 @@ TEST(OpenDbTest, AcceptsSqliteUrlsAndPlainPaths) {
 
 }  // namespace
 }  // namespace joopang::sql
+
+namespace joopang::sql {
+namespace {
+
+// Migration 2 folds emails to lower case where that makes no two accounts equal, leaves the ones
+// that would collide as they are, and reports them.
+TEST_P(DbTest, EmailMigrationFoldsCaseAndReportsCollisions) {
+    if (pg()) {
+        // The PostgreSQL database is shared by the tests of this run: start from no schema.
+        ASSERT_TRUE(Exec("DROP SCHEMA public CASCADE; CREATE SCHEMA public;"));
+    }
+    auto v1 = Migrate(*db_, nullptr, 1);
+    ASSERT_TRUE(v1) << v1.error().message;
+    for (const char* email : {"Alice@Example.COM", "BOB@example.com", "bob@EXAMPLE.com",
+                              "carol@example.com", "Émile@example.com"}) {
+        auto r = Exec(
+            "INSERT INTO users(email, password_hash, balance, created_at) VALUES (?, 'x', 0, 0)",
+            {std::string(email)});
+        ASSERT_TRUE(r) << r.error().message;
+    }
+    std::vector<std::string> notices;
+    auto v2 = Migrate(*db_, &notices);
+    ASSERT_TRUE(v2) << v2.error().message;
+    auto emails = Exec("SELECT email FROM users ORDER BY id");
+    ASSERT_TRUE(emails);
+    std::vector<std::string> got;
+    for (const auto& row : emails->rows) got.push_back(row.Text(0));
+    // Only ASCII letters fold (as NormalizeEmail does), on both dialects.
+    EXPECT_EQ(got,
+              (std::vector<std::string>{"alice@example.com", "BOB@example.com", "bob@EXAMPLE.com",
+                                        "carol@example.com", "Émile@example.com"}));
+    ASSERT_EQ(notices.size(), 1u);
+    EXPECT_NE(notices[0].find("bob@example.com (2 accounts)"), std::string::npos) << notices[0];
+    // Applied once: a second run changes and reports nothing.
+    notices.clear();
+    ASSERT_TRUE(Migrate(*db_, &notices));
+    EXPECT_TRUE(notices.empty());
+    if (pg()) ASSERT_TRUE(Exec("DROP SCHEMA public CASCADE; CREATE SCHEMA public;"));
+}
+
+}  // namespace
+}  // namespace joopang::sql

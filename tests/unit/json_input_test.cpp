@@ -103,3 +103,46 @@ TEST(JsonInput, CompactSingleIdBodyAgreesWithTheFullParser) {
         EXPECT_FALSE(CompactSingleIdBody(body, "userId")) << body;
     }
 }
+
+TEST(JsonInput, DuplicateKeysAreRefusedNamingTheKey) {
+    for (const auto& [body, key] : std::vector<std::pair<std::string, std::string>>{
+             {R"({"userId":1,"userId":2})", "userId"},
+             {R"({"a":1,"\u0061":2})", "a"},  // the same key, escaped
+             {R"({"items":[{"quantity":1,"quantity":1}]})", "quantity"},
+             {R"({"o":{"x":1},"p":{"x":1},"o":2})", "o"}}) {
+        auto r = ParseJsonObject(body);
+        ASSERT_FALSE(r) << body;
+        EXPECT_EQ(r.error().code, ErrorCode::kValidationFailed);
+        EXPECT_EQ(r.error().field, key) << body;
+        EXPECT_NE(r.error().message.find("duplicate"), std::string::npos);
+    }
+    // The same key in sibling objects is no duplicate.
+    EXPECT_TRUE(ParseJsonObject(R"({"a":{"x":1},"b":{"x":2},"c":[{"x":1},{"x":1}]})"));
+}
+
+TEST(JsonInput, ManyKeysAreCheckedWithoutQuadraticCost) {
+    std::string body = "{";
+    for (int i = 0; i < 50000; ++i) body += "\"k" + std::to_string(i) + "\":1,";
+    body += "\"k17\":2}";
+    auto r = ParseJsonObject(body);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().field, "k17");
+}
+
+TEST(JsonInput, ControlCharactersAreRefusedInNamesAndOnlyLineBreaksAndTabsInFreeText) {
+    auto obj = ParseJsonObject(
+        R"({"name":"a\u0000b","title":"x\ny","plain":"Hong Gildong","memo":"line 1\r\n\tline 2","bad":"a\u001bb","del":"a\u007fb"})");
+    ASSERT_TRUE(obj);
+    JsonFields f(*obj);
+    for (const char* key : {"name", "title", "bad", "del"}) {
+        auto r = f.Text(key);
+        ASSERT_FALSE(r) << key;
+        EXPECT_EQ(r.error().field, key);
+        EXPECT_NE(r.error().message.find("control"), std::string::npos);
+    }
+    EXPECT_EQ(*f.Text("plain"), "Hong Gildong");
+    EXPECT_EQ(*f.FreeText("memo"), "line 1\r\n\tline 2");
+    EXPECT_FALSE(f.FreeText("name"));  // NUL is never text
+    EXPECT_FALSE(f.OptFreeText("bad"));
+    EXPECT_TRUE(f.OptText("absent"));
+}
