@@ -14,6 +14,7 @@ work="$(mktemp -d /tmp/joopang-bench.XXXXXX)"
 mkdir -p "$out"
 nginx_port=18089; api_port=18080; pg_port=55499
 token=bench-token
+secret="bench-auth-secret-$(date +%s%N)"  # signs the access tokens of every simulated user
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
@@ -58,7 +59,7 @@ threads="${JOOPANG_THREADS:-1}"
 log "joopang serve --threads $threads (commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown))"
 start_joopang() {  # args: name, --data-dir DIR, extra flags...
   local name=$1; shift
-  "${on_server[@]}" "$bin" serve --listen 127.0.0.1:$api_port --admin-token $token --issue-rate-limit 0 \
+  "${on_server[@]}" "$bin" serve --listen 127.0.0.1:$api_port --admin-token $token --auth-secret "$secret" --issue-rate-limit 0 \
       --threads "$threads" --log-level warn "$@" > "$out/$name.log" 2>&1 &
   pids+=($!)
   for _ in $(seq 1 200); do
@@ -86,10 +87,13 @@ done
 stop_joopang
 
 # --- 2. coupon drop: joopang-bench vs wrk/nginx (same connections) vs redis-benchmark EVALSHA ----
+# Every issue request is signed in: wrk sends each user's access token (the nginx runs too, so
+# that the load generator does the same work); joopang-bench signs its own with the secret.
+"$bench" tokens --auth-secret "$secret" --users 50000 --out "$work/tokens.txt"
 for r in $(seq 1 "$rounds"); do
   rm -rf "$work/data-drop"
   start_joopang drop-$r --data-dir "$work/data-drop"
-  "${on_clients[@]}" "$bench" coupon-drop --url http://127.0.0.1:$api_port --admin-token $token --users 50000 \
+  "${on_clients[@]}" "$bench" coupon-drop --url http://127.0.0.1:$api_port --admin-token $token --auth-secret "$secret" --users 50000 \
       --coupons 10000 --requests 100000 -c 256 -q --json "$out/coupon-drop-$r.json" \
       > "$out/coupon-drop-$r.txt" 2>&1 || { cat "$out/coupon-drop-$r.txt"; exit 1; }
   sock="$work/data-drop/redis/redis.sock"
@@ -98,7 +102,7 @@ for r in $(seq 1 "$rounds"); do
   # nginx again with the issue endpoint's own request stream (the same wrk script: POST bodies
   # from random users), so the load generator does the same work in both runs.
   "${on_clients[@]}" wrk -t1 -c256 -d10s --latency -s tools/bench/wrk/coupon_issue.lua \
-      http://127.0.0.1:$nginx_port -- 1 50000 > "$out/wrk-nginx-post-c256-$r.txt"
+      http://127.0.0.1:$nginx_port -- 1 50000 "$work/tokens.txt" > "$out/wrk-nginx-post-c256-$r.txt"
   # The same Lua file through redis-benchmark, on a fresh private redis-server (AOF on, like the
   # embedded default): template 999 with 10,000 coupons, 100,000 requests from 50,000 users.
   rdir="$work/redis-ref"; rm -rf "$rdir"; mkdir -p "$rdir"
@@ -124,7 +128,7 @@ for r in $(seq 1 "$rounds"); do
   curl -sf -XPOST localhost:$api_port/api/v1/coupon-templates -H "Authorization: Bearer $token" \
     -d '{"title":"wrk drop","type":"AMOUNT","value":"1000.00","totalQuantity":10000}' >/dev/null
   "${on_clients[@]}" wrk -t1 -c256 -d10s --latency -s tools/bench/wrk/coupon_issue.lua \
-      http://127.0.0.1:$api_port -- 1 50000 > "$out/wrk-issue-c256-$r.txt"
+      http://127.0.0.1:$api_port -- 1 50000 "$work/tokens.txt" > "$out/wrk-issue-c256-$r.txt"
   stop_joopang
   log "round $r: issue under wrk -c256: $(wrk_rps "$out/wrk-issue-c256-$r.txt") req/s (p99 $(wrk_p99 "$out/wrk-issue-c256-$r.txt"))"
   log "round $r: coupon-drop $(grep -m1 'req/s' "$out/coupon-drop-$r.txt" | sed 's/^ *//')"
@@ -140,7 +144,7 @@ drain() {  # name, database url ("" = SQLite in data dir)
   local dbflag=(); [ -n "$db" ] && dbflag=(--database "$db")
   start_joopang "drain-$name" --data-dir "$dir" --coupon-persister false "${dbflag[@]}"
   # 120,000 requests from 1,000,000 users: every one of the 100,000 coupons is won.
-  "${on_clients[@]}" "$bench" coupon-drop --url http://127.0.0.1:$api_port --admin-token $token --users 1000000 \
+  "${on_clients[@]}" "$bench" coupon-drop --url http://127.0.0.1:$api_port --admin-token $token --auth-secret "$secret" --users 1000000 \
       --coupons 100000 --requests 120000 -c 256 -q --skip-drain --skip-reconcile \
       > "$out/drain-$name-issue.txt" 2>&1 || { cat "$out/drain-$name-issue.txt"; exit 1; }
   local sock="$dir/redis/redis.sock" t0="" t1 issued=0 first=0

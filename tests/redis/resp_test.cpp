@@ -110,3 +110,13 @@ TEST(Reply, ToStringIsReadable) {
 
 }  // namespace
 }  // namespace joopang::redis
+
+// A corrupt or hostile array header declares more elements than will ever come: the reader
+// allocates as elements arrive, not for the declared count (a fuzzing finding: "*18888888" took
+// 1.8 GB before any element was read).
+TEST(RespReader, HugeDeclaredArrayAllocatesOnlyForElementsThatArrive) {
+    joopang::redis::RespReader reader;
+    ASSERT_TRUE(reader.Feed("*1000000000\r\n:1\r\n*3\r\n:2\r\n"));
+    joopang::redis::Reply r;
+    EXPECT_EQ(reader.Pop(r), joopang::redis::RespReader::Next::kIncomplete);
+}

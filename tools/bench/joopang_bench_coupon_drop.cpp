@@ -23,6 +23,7 @@
 
 #include "joopang_bench_report.hpp"
 #include "joopang_bench_scenarios.hpp"
+#include "joopang_bench_tokens.hpp"
 
 namespace joopang::bench {
 namespace asio = boost::asio;
@@ -143,6 +144,20 @@ awaitable<int> RunCouponDrop(Env& env, CouponDropOptions o) {
                      "--data-dir with an admin-token file\n");
         co_return kExitSetupFailed;
     }
+    if (env.opt.auth_secret.empty()) {
+        std::fprintf(stderr,
+                     "coupon-drop signs its users in with the service's token secret: "
+                     "--auth-secret, $JOOPANG_AUTH_SECRET or --data-dir with an auth-secret "
+                     "file\n");
+        co_return kExitSetupFailed;
+    }
+    std::unique_ptr<BenchTokens> tokens;
+    try {
+        tokens = std::make_unique<BenchTokens>(env.opt.auth_secret);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "coupon-drop: %s\n", e.what());
+        co_return kExitSetupFailed;
+    }
 
     // 1. The template.
     auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -189,9 +204,11 @@ awaitable<int> RunCouponDrop(Env& env, CouponDropOptions o) {
     auto iteration = [&](Worker& w, std::uint64_t) -> awaitable<void> {
         auto& d = data[static_cast<std::size_t>(w.index)];
         std::uint64_t user = std::uniform_int_distribution<std::uint64_t>(1, o.users)(w.rng);
+        // Each caller is signed in as its user (the body names it too, as a client may).
+        std::string token = tokens->For(user);
         std::string body = "{\"userId\":" + std::to_string(user) + "}";
         std::string outcome;
-        auto r = co_await w.Send(kIssue, bhttp::verb::post, issue_path, body, {}, &outcome);
+        auto r = co_await w.Send(kIssue, bhttp::verb::post, issue_path, body, token, &outcome);
         if (r.status == 0) co_return;
         auto now = Clock::now();
         d.last_response = now;

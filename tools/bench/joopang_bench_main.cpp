@@ -4,6 +4,7 @@
 //   joopang-bench coupon-drop --url http://127.0.0.1:8080 --admin-token T --users 50000
 //                 --coupons 10000 --requests 100000 --connections 256 --json drop.json
 //   joopang-bench shop --url http://127.0.0.1:8080 --data-dir ./data --iterations 5000
+//   joopang-bench tokens --auth-secret S --users 50000 --out tokens.txt
 //   joopang-bench get --url http://127.0.0.1:8080 --path /api/v1/products/1 --duration 10
 #include <CLI/CLI.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -12,9 +13,11 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <iostream>
 #include <thread>
 
 #include "joopang_bench_scenarios.hpp"
+#include "joopang_bench_tokens.hpp"
 
 namespace asio = boost::asio;
 using namespace joopang::bench;
@@ -43,24 +46,54 @@ void AddCommonOptions(CLI::App* app, CommonOptions& o) {
     app->add_flag("-q,--quiet", o.quiet, "no progress lines");
     app->add_option("--admin-token", o.admin_token,
                     "admin bearer token (else $JOOPANG_ADMIN_TOKEN, else <data-dir>/admin-token)");
-    app->add_option("--data-dir", o.data_dir, "service data directory holding admin-token");
+    app->add_option("--data-dir", o.data_dir,
+                    "service data directory holding admin-token and auth-secret");
+    app->add_option("--auth-secret", o.auth_secret,
+                    "the service's --auth-secret, to sign access tokens for users who never "
+                    "signed in (else $JOOPANG_AUTH_SECRET, else <data-dir>/auth-secret)");
 }
 
-/// Fills o.admin_token from the environment or <data-dir>/admin-token when not given.
-void ResolveAdminToken(CommonOptions& o) {
-    if (!o.admin_token.empty()) return;
-    if (const char* env = std::getenv("JOOPANG_ADMIN_TOKEN"); env && *env) {
-        o.admin_token = env;
+/// The first line of `file`, trailing spaces removed; empty when unreadable.
+std::string FirstLine(const std::string& file) {
+    std::ifstream f(file);
+    std::string line;
+    if (f && std::getline(f, line)) {
+        while (!line.empty() && std::isspace(static_cast<unsigned char>(line.back())))
+            line.pop_back();
+    }
+    return line;
+}
+
+/// Fills a secret not given from the environment or <data-dir>/<file>, as the service does.
+void ResolveSecret(std::string& value,
+                   const char* env_name,
+                   const std::string& data_dir,
+                   const char* file) {
+    if (!value.empty()) return;
+    if (const char* env = std::getenv(env_name); env && *env) {
+        value = env;
         return;
     }
-    if (o.data_dir.empty()) return;
-    std::ifstream f(o.data_dir + "/admin-token");
-    std::string token;
-    if (f && std::getline(f, token)) {
-        while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back())))
-            token.pop_back();
-        o.admin_token = token;
+    if (!data_dir.empty()) value = FirstLine(data_dir + "/" + file);
+}
+
+void ResolveSecrets(CommonOptions& o) {
+    ResolveSecret(o.admin_token, "JOOPANG_ADMIN_TOKEN", o.data_dir, "admin-token");
+    ResolveSecret(o.auth_secret, "JOOPANG_AUTH_SECRET", o.data_dir, "auth-secret");
+}
+
+int WriteTokens(const CommonOptions& o, const TokensOptions& t) {
+    if (o.auth_secret.empty()) {
+        std::fprintf(stderr, "joopang-bench tokens: give --auth-secret (or --data-dir)\n");
+        return kExitSetupFailed;
     }
+    BenchTokens tokens(o.auth_secret);
+    std::ofstream file;
+    if (t.out != "-") file.open(t.out);
+    std::ostream& out = t.out == "-" ? std::cout : file;
+    for (std::uint64_t u = 1; u <= t.users; ++u) out << tokens.For(u) << '\n';
+    out.flush();
+    return out ? 0 : kExitSetupFailed;
 }
 
 }  // namespace
@@ -145,6 +178,17 @@ int main(int argc, char** argv) {
                      "stop after this many requests instead of --duration")
         ->capture_default_str();
 
+    CommonOptions tokens_common;
+    TokensOptions tokens_opt;
+    auto* tokens_cmd = app.add_subcommand(
+        "tokens", "print an access token for each user 1..U, a line each (for wrk scripts)");
+    AddCommonOptions(tokens_cmd, tokens_common);
+    tokens_cmd->add_option("-u,--users", tokens_opt.users, "users 1..U")
+        ->capture_default_str()
+        ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{10'000'000}));
+    tokens_cmd->add_option("-o,--out", tokens_opt.out, "file ('-' = stdout)")
+        ->capture_default_str();
+
     auto* ranking_cmd =
         app.add_subcommand("ranking", "order/pay writes with ranking reads (not implemented yet)");
     ranking_cmd->allow_extras();
@@ -162,9 +206,12 @@ int main(int argc, char** argv) {
                      chosen->get_name().c_str());
         return kExitNotImplemented;
     }
-    CommonOptions& common =
-        chosen == drop_cmd ? drop_common : (chosen == shop_cmd ? shop_common : get_common);
-    ResolveAdminToken(common);
+    CommonOptions& common = chosen == drop_cmd     ? drop_common
+                            : chosen == shop_cmd   ? shop_common
+                            : chosen == tokens_cmd ? tokens_common
+                                                   : get_common;
+    ResolveSecrets(common);
+    if (chosen == tokens_cmd) return WriteTokens(common, tokens_opt);
 
     Target target;
     try {

@@ -38,6 +38,7 @@ struct CommonOptions {
     bool quiet = false;       ///< no progress lines
     std::string admin_token;  ///< bearer token for admin calls
     std::string data_dir;     ///< read <data-dir>/admin-token when admin_token is empty
+    std::string auth_secret;  ///< the service's token secret (else <data-dir>/auth-secret)
 };
 
 /// Latency and outcomes of one named step ("issue", "browse", ...), merged over workers.

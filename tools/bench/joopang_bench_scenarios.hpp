@@ -26,6 +26,12 @@ struct CouponDropOptions {
     bool skip_reconcile = false;      ///< do not call the reconciliation endpoints
 };
 
+/// `tokens`: writes one access token per user 1..users, a line each (for wrk scripts).
+struct TokensOptions {
+    std::uint64_t users = 50000;
+    std::string out = "-";  ///< file, or "-" for stdout
+};
+
 /// `shop`: browse -> order -> pay per iteration over P products and N users.
 struct ShopOptions {
     int products = 20;                  ///< products created (one item each)

@@ -88,6 +88,7 @@ awaitable<int> RunShop(Env& env, ShopOptions o) {
     // Setup: products and users, in parallel over verify_connections connections.
     std::vector<BenchProduct> products(static_cast<std::size_t>(o.products));
     std::vector<std::int64_t> users(static_cast<std::size_t>(o.users));
+    std::vector<std::string> tokens(users.size());  // each user's access token (minted by admin)
     std::string first_setup_error;
     std::atomic<std::uint64_t> setup_failures{0};
     {
@@ -140,7 +141,16 @@ awaitable<int> RunShop(Env& env, ShopOptions o) {
                 co_await w.Send(0, bhttp::verb::post, "/api/v1/users", json::serialize(body));
             if (res.status == 201)
                 if (auto v = ParseJson(res.body)) users[i] = JsonInt(*v, "id").value_or(0);
-            if (users[i] == 0 && setup_failures.fetch_add(1) == 0)
+            if (users[i] != 0) {
+                // Signed in the way support or a load test does: a token minted by the admin.
+                res = co_await w.Send(0, bhttp::verb::post,
+                                      "/api/v1/admin/users/" + std::to_string(users[i]) + "/tokens",
+                                      {}, env.opt.admin_token);
+                if (res.status == 201)
+                    if (auto v = ParseJson(res.body))
+                        tokens[i] = JsonString(*v, "accessToken").value_or("");
+            }
+            if ((users[i] == 0 || tokens[i].empty()) && setup_failures.fetch_add(1) == 0)
                 first_setup_error = Describe(res);
         });
     }
@@ -197,8 +207,8 @@ awaitable<int> RunShop(Env& env, ShopOptions o) {
                         {"recipientName", "Bench User"},
                         {"items", json::array{json::object{{"productItemId", products[pi].item_id},
                                                            {"quantity", qty}}}}};
-        r = co_await w.Send(kOrder, bhttp::verb::post, "/api/v1/orders", json::serialize(ob), {},
-                            &outcome);
+        r = co_await w.Send(kOrder, bhttp::verb::post, "/api/v1/orders", json::serialize(ob),
+                            tokens[ui], &outcome);
         if (r.status == 0) {
             ++d.order_unknown;
             co_return finish();
@@ -229,7 +239,7 @@ awaitable<int> RunShop(Env& env, ShopOptions o) {
         json::object pb{{"userId", users[ui]}};
         r = co_await w.Send(kPay, bhttp::verb::post,
                             "/api/v1/orders/" + std::to_string(po.id) + "/payment",
-                            json::serialize(pb), {}, &outcome);
+                            json::serialize(pb), tokens[ui], &outcome);
         if (r.status == 200) {
             po.paid = true;
             if (auto pv = ParseJson(r.body); pv && pv->is_object()) {
@@ -311,7 +321,8 @@ awaitable<int> RunShop(Env& env, ShopOptions o) {
         vs.connections = o.verify_connections;
         co_await RunLoad(env, vs, [&](Worker& w, std::uint64_t i) -> awaitable<void> {
             auto r = co_await w.Send(0, bhttp::verb::get,
-                                     "/api/v1/orders/" + std::to_string(orders[i].id));
+                                     "/api/v1/orders/" + std::to_string(orders[i].id), {},
+                                     env.opt.admin_token);
             if (r.status != 200) co_return;
             if (auto v = ParseJson(r.body)) {
                 order_status[i] = JsonString(*v, "status").value_or("?");
@@ -340,7 +351,8 @@ awaitable<int> RunShop(Env& env, ShopOptions o) {
         vs.iterations = users.size();
         co_await RunLoad(env, vs, [&](Worker& w, std::uint64_t i) -> awaitable<void> {
             auto r =
-                co_await w.Send(0, bhttp::verb::get, "/api/v1/users/" + std::to_string(users[i]));
+                co_await w.Send(0, bhttp::verb::get, "/api/v1/users/" + std::to_string(users[i]),
+                                {}, env.opt.admin_token);
             if (r.status != 200) co_return;
             if (auto v = ParseJson(r.body); v && v->is_object())
                 if (const auto* b = v->get_object().if_contains("balance"))

@@ -2,18 +2,26 @@
 
 #include <hiredis/read.h>
 
+#include <algorithm>
 #include <new>
 
 namespace joopang::redis {
 
 // hiredis calls these for every value it parses. The root value is RespReader::root_ (found through
-// the task's privdata); nested values live in their parent's `elements`, which createArray sizes up
-// front so the pointers handed back to hiredis stay valid until the root is complete.
+// the task's privdata); nested values live in their parent's `elements`, appended one at a time as
+// they arrive. hiredis builds depth-first, in index order: a parent's vector only grows once its
+// last element is complete, so the pointers it holds (the arrays still being filled) stay valid.
+// Growing as elements arrive, not sizing to the declared count, keeps a corrupt header such as
+// "*100000000" from allocating gigabytes before any element came (found by fuzzing).
 struct RespReader::Callbacks {
+    static constexpr std::size_t kMaxReserve = 1024;
+
     static Reply* Slot(const redisReadTask* task) {
         if (task->parent != nullptr) {
             auto* parent = static_cast<Reply*>(task->parent->obj);
-            return &parent->elements[static_cast<std::size_t>(task->idx)];
+            auto idx = static_cast<std::size_t>(task->idx);
+            if (parent->elements.size() <= idx) parent->elements.resize(idx + 1);
+            return &parent->elements[idx];
         }
         return &static_cast<RespReader*>(task->privdata)->root_;
     }
@@ -36,7 +44,8 @@ struct RespReader::Callbacks {
     static void* CreateArray(const redisReadTask* task, int elements) {
         Reply* r = Slot(task);
         r->type = Reply::Type::kArray;
-        r->elements.resize(elements > 0 ? static_cast<std::size_t>(elements) : 0);
+        r->elements.clear();
+        r->elements.reserve(std::min(kMaxReserve, static_cast<std::size_t>(std::max(elements, 0))));
         return r;
     }
     static void* CreateInteger(const redisReadTask* task, long long value) {
