@@ -1,5 +1,6 @@
 #include "http/request_parser.hpp"
 
+#include <algorithm>
 #include <boost/beast/core/string.hpp>
 
 #include "http/plain_request.hpp"
@@ -10,6 +11,20 @@ namespace bhttp = boost::beast::http;
 RequestParser::RequestParser(HttpRequest& request, std::string& target)
     : request_(request), target_(target) {
     ResetRequest(request_, target_);
+}
+
+RequestParser::~RequestParser() {
+    if (budget_ && taken_) budget_->Give(taken_);
+}
+
+bool RequestParser::TakeBudget(std::size_t n) {
+    if (!budget_) return true;
+    if (!budget_->Take(n)) {
+        over_budget_ = true;
+        return false;
+    }
+    taken_ += n;
+    return true;
 }
 
 void RequestParser::on_request_impl(
@@ -54,9 +69,17 @@ void RequestParser::on_header_impl(error_code& ec) {
     }
 }
 
-void RequestParser::on_body_init_impl(const boost::optional<std::uint64_t>& length, error_code&) {
-    // The body limit was checked by basic_parser before this is called.
-    if (length) request_.body.reserve(static_cast<std::size_t>(*length));
+void RequestParser::on_body_init_impl(const boost::optional<std::uint64_t>& length,
+                                      error_code& ec) {
+    // The body limit was checked by basic_parser before this is called. A declared length is
+    // taken from the budget whole, before any of it is read; the string grows as bytes arrive
+    // (reserving the declared length would let a client that never sends it hold the memory).
+    if (!length) return;
+    if (!TakeBudget(static_cast<std::size_t>(*length))) {
+        ec = bhttp::error::body_limit;
+        return;
+    }
+    request_.body.reserve(std::min<std::size_t>(static_cast<std::size_t>(*length), 64 << 10));
 }
 
 std::size_t RequestParser::on_body_impl(string_view body, error_code&) {
@@ -64,7 +87,12 @@ std::size_t RequestParser::on_body_impl(string_view body, error_code&) {
     return body.size();
 }
 
-std::size_t RequestParser::on_chunk_body_impl(std::uint64_t, string_view body, error_code&) {
+std::size_t RequestParser::on_chunk_body_impl(std::uint64_t, string_view body, error_code& ec) {
+    // A chunked body's size is known only as it arrives: each chunk's bytes are taken as they come.
+    if (!TakeBudget(body.size())) {
+        ec = bhttp::error::body_limit;
+        return 0;
+    }
     request_.body.append(body.data(), body.size());
     return body.size();
 }

@@ -9,6 +9,7 @@
 #include <ostream>  // basic_parser.hpp needs it and does not include it
 #include <string>
 
+#include "http/body_budget.hpp"
 #include "http/http_types.hpp"
 
 namespace joopang::http {
@@ -21,6 +22,13 @@ class RequestParser : public boost::beast::http::basic_parser<true> {
     /// connection reuses them from one request to the next (a Beast parser is single-use), which
     /// saves the allocations of the header list, the target and the path on every request.
     RequestParser(HttpRequest& request, std::string& target);
+    /// Gives back what the body took from the budget.
+    ~RequestParser() override;
+
+    /// Counts the body against `budget` (which must outlive the parser): a body that does not
+    /// fit fails the parse with error::body_limit and over_budget() set.
+    void set_budget(BodyBudget* budget) { budget_ = budget; }
+    bool over_budget() const { return over_budget_; }
 
     /// The request parsed so far; complete once is_done().
     HttpRequest& request() { return request_; }
@@ -63,6 +71,12 @@ class RequestParser : public boost::beast::http::basic_parser<true> {
     bool has_transfer_encoding_ = false;
     bool has_content_length_ = false;
     std::string framing_error_;
+    BodyBudget* budget_ = nullptr;
+    std::size_t taken_ = 0;  // from budget_
+    bool over_budget_ = false;
+
+    /// Takes `n` more body bytes from the budget; false (and over_budget_) when they do not fit.
+    bool TakeBudget(std::size_t n);
 };
 
 }  // namespace joopang::http

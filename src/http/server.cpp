@@ -18,6 +18,7 @@
 #include <optional>
 #include <unordered_map>
 
+#include "http/body_budget.hpp"
 #include "http/error_response.hpp"
 #include "http/plain_request.hpp"
 #include "http/request_parser.hpp"
@@ -33,6 +34,7 @@ using asio::use_awaitable;
 using Clock = std::chrono::steady_clock;
 constexpr auto kTuple = asio::as_tuple(use_awaitable);
 constexpr std::size_t kReadChunk = 8192;
+constexpr std::size_t kKeptBodyCapacity = 64 << 10;
 
 namespace {
 
@@ -90,7 +92,10 @@ struct Reactor {
 
 struct Server::Impl : std::enable_shared_from_this<Impl> {
     Impl(std::vector<asio::any_io_executor> executors, ServerSettings s, Handler h)
-        : settings(std::move(s)), handler(std::move(h)), acceptor(executors.at(0)) {
+        : settings(std::move(s)),
+          handler(std::move(h)),
+          acceptor(executors.at(0)),
+          body_budget(settings.max_buffered_body_bytes) {
         for (auto& ex : executors) reactors.push_back(std::make_unique<Reactor>(ex));
         // Timeouts are enforced by a periodic sweep instead of a timer per read: arming a timer
         // on every read and write was measurable per request. The sweep's period bounds how late
@@ -107,6 +112,8 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
     std::chrono::milliseconds sweep_period;
     std::atomic<bool> stopping{false};
     std::size_t next_reactor = 0;  // accept loop only
+
+    BodyBudget body_budget;  // shared by the connections of every reactor
 
     std::mutex mu;
     std::condition_variable cv;
@@ -188,6 +195,7 @@ awaitable<void> Server::Impl::Session(Reactor& reactor, std::shared_ptr<Connecti
             client_keep_alive = plain->keep_alive;
         } else {
             RequestParser parser(request, target);
+            parser.set_budget(&body_budget);
             parser.header_limit(static_cast<std::uint32_t>(settings.max_header_bytes));
             parser.body_limit(settings.max_body_bytes);
             parser.eager(true);
@@ -237,7 +245,14 @@ awaitable<void> Server::Impl::Session(Reactor& reactor, std::shared_ptr<Connecti
                 const int refusal_version = in_body ? parser.version() : 11;
                 // Built outside the co_await: GCC 12 mishandles conditional temporaries inside one.
                 std::optional<HttpResponse> refusal;
-                if (ec == bhttp::error::body_limit) {
+                if (parser.over_budget()) {
+                    // Not this request's fault: too many bodies are arriving at once.
+                    refusal = ProtocolError(ErrorCode::kUnavailable,
+                                            "the server is receiving too many request bodies at "
+                                            "once; retry shortly",
+                                            path);
+                    refusal->headers.emplace_back("Retry-After", "1");
+                } else if (ec == bhttp::error::body_limit) {
                     // A declared Content-Length above the limit is refused before the body is read.
                     std::string message = "request body too large";
                     if (!in_body) {
@@ -277,7 +292,11 @@ awaitable<void> Server::Impl::Session(Reactor& reactor, std::shared_ptr<Connecti
         bool keep_alive = client_keep_alive && !response.close && !stopping;
         out.clear();
         SerializeResponse(response, {version, keep_alive, head}, out);
+        // An idle connection does not keep a large body's memory (its capacity would otherwise
+        // stay with the connection for the next request).
+        if (request.body.capacity() > kKeptBodyCapacity) std::string().swap(request.body);
         if (!co_await Send(*conn, out)) break;
+        if (out.capacity() > kKeptBodyCapacity) std::string().swap(out);
         if (!keep_alive) {
             beast::error_code ignored;
             socket.shutdown(tcp::socket::shutdown_send, ignored);
@@ -323,11 +342,25 @@ awaitable<void> Server::Impl::AcceptLoop() {
             continue;
         }
         beast::error_code ignored;
-        socket.set_option(tcp::no_delay(true), ignored);
         {
             std::lock_guard lock(mu);
+            if (live_connections >= settings.max_connections) {
+                // Over the limit: a short answer and close, rather than a socket left to hang
+                // (the request is not read: the answer is written at once, best effort).
+                HttpResponse busy = ProtocolError(ErrorCode::kUnavailable,
+                                                  "too many connections; retry shortly", "/");
+                busy.headers.emplace_back("Retry-After", "1");
+                std::string bytes;
+                SerializeResponse(busy, {11, false, false}, bytes);
+                socket.non_blocking(true, ignored);
+                socket.write_some(asio::buffer(bytes), ignored);
+                socket.shutdown(tcp::socket::shutdown_both, ignored);
+                socket.close(ignored);
+                continue;
+            }
             ++live_connections;
         }
+        socket.set_option(tcp::no_delay(true), ignored);
         asio::co_spawn(reactor.executor,
                        Session(reactor, std::make_shared<Connection>(std::move(socket))),
                        asio::detached);

@@ -2,7 +2,8 @@
 /// The HTTP/1.1 server: Asio C++20 coroutines with Beast's parser, one coroutine per connection,
 /// connections spread over "reactors" (one io_context per I/O thread, so no strands), keep-alive,
 /// a read timeout on every read and write (a stalled client is closed), header and body limits
-/// (413 before the body is read, `Expect: 100-continue` honoured), and graceful shutdown: Stop()
+/// (413 before the body is read, `Expect: 100-continue` honoured), bounded memory (a cap on
+/// connections and on the bytes of all bodies being received), and graceful shutdown: Stop()
 /// closes the listener and idle connections, lets requests in flight finish, and Wait() returns
 /// once every connection has ended (or the drain deadline passed).
 
@@ -25,6 +26,10 @@ struct ServerSettings {
     std::chrono::milliseconds idle_timeout{60'000};
     std::size_t max_body_bytes = 1 << 20;
     std::size_t max_header_bytes = 16 << 10;
+    /// Connections served at once; one more is answered 503 and closed.
+    std::size_t max_connections = 10000;
+    /// Bytes of request bodies being received at once, over all connections (body_budget.hpp).
+    std::size_t max_buffered_body_bytes = 64 << 20;
     std::chrono::milliseconds drain_timeout{10'000};
 };
 

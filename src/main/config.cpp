@@ -126,6 +126,13 @@ int ParseConfig(int argc, char** argv, Config& c) {
                 "on SIGTERM/SIGINT, requests in flight get this long to finish");
     Opt(app, "--max-body-bytes", c.max_body_bytes, "largest accepted request body (413 above)")
         ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 30));
+    Opt(app, "--max-connections", c.max_connections,
+        "connections served at once; more are answered 503 and closed")
+        ->check(CLI::Range(std::int64_t{1}, std::int64_t{1'000'000}));
+    Opt(app, "--max-body-buffer", c.max_body_buffer,
+        "bytes of request bodies being received at once over all connections; a body that does "
+        "not fit is answered 503 (retry) before it is read")
+        ->check(CLI::Range(std::int64_t{1024}, std::int64_t{1} << 40));
     Opt(app, "--log-level", c.log_level, "trace|debug|info|warn|error|off")
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
     FlagOpt(app, "--log-json", c.log_json, "write logs as JSON lines");
@@ -216,6 +223,8 @@ Settings BuildSettings(const Config& c) {
     s.server.read_timeout = c.read_timeout;
     s.server.idle_timeout = c.idle_timeout;
     s.server.max_body_bytes = static_cast<std::size_t>(c.max_body_bytes);
+    s.server.max_connections = static_cast<std::size_t>(c.max_connections);
+    s.server.max_buffered_body_bytes = static_cast<std::size_t>(c.max_body_buffer);
     s.server.drain_timeout = c.shutdown_timeout;
     s.api.access_log = c.access_log;
 

@@ -40,6 +40,8 @@ struct Config {
     std::chrono::milliseconds idle_timeout{60'000};
     std::chrono::milliseconds shutdown_timeout{10'000};
     std::int64_t max_body_bytes = 1 << 20;
+    std::int64_t max_connections = 10000;
+    std::int64_t max_body_buffer = 64 << 20;
     std::string log_level = "info";
     bool log_json = false;
     bool access_log = false;

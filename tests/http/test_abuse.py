@@ -9,7 +9,7 @@ import socket
 import time
 import unittest
 
-from harness import ADMIN_TOKEN, ServiceTestCase, uniq
+from harness import ADMIN_TOKEN, ServiceTestCase, uniq, wait_until
 
 READ_TIMEOUT_S = 2.0
 IDLE_TIMEOUT_S = 3.0  # --idle-timeout (documented by --help): keep-alive/fresh connections with no request
@@ -491,6 +491,93 @@ class SmallBodyLimitTests(ServiceTestCase):
         big = ('{"email": "%s", "password": "pw-12345678"' % uniq("s")) + " " * 5000 + "}"
         r = self.api.post("/api/v1/users", raw=big)
         self.assert_error(r, 413, "PAYLOAD_TOO_LARGE")
+
+
+def rss_bytes(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS for %d" % pid)
+
+
+class BodyMemoryTests(ServiceTestCase):
+    """Many slow clients each sending a large body: the bytes of bodies being received are capped
+    over all connections (--max-body-buffer), so memory stays bounded; the requests past the cap
+    get 503 with Retry-After before their bodies are read, and the service keeps serving."""
+    SERVICE_ARGS = ("--max-body-buffer", str(16 << 20), "--read-timeout", "30s")
+
+    def test_100_slow_one_mib_bodies_do_not_grow_memory_by_100_mib(self):
+        size = 1 << 20
+        head = ("POST /api/v1/users HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                "Content-Length: %d\r\n\r\n" % size).encode()
+        before = rss_bytes(self.svc.proc.pid)
+        socks, refused = [], 0
+        try:
+            for _ in range(100):
+                s = socket.create_connection(("127.0.0.1", self.svc.port), timeout=10)
+                s.sendall(head)
+                socks.append(s)
+            # Most of each body, slowly: 15 rounds of 60 KiB per connection, never the end.
+            chunk = b"x" * (60 << 10)
+            for _ in range(15):
+                for s in socks:
+                    try:
+                        s.sendall(chunk)
+                    except (BrokenPipeError, ConnectionResetError):
+                        pass
+                time.sleep(0.02)
+            grown = rss_bytes(self.svc.proc.pid) - before
+            # Those past the cap were answered 503 before their bodies were read.
+            for s in socks:
+                readable, _, _ = select.select([s], [], [], 0)
+                if readable:
+                    status, hdrs, body = raw_response(s, method="POST", timeout=5)
+                    self.assertEqual(status, 503, body[:300])
+                    self.assertEqual(json.loads(body)["code"], "UNAVAILABLE")
+                    self.assertTrue(hdrs.get("retry-after") or hdrs.get("Retry-After"), hdrs)
+                    refused += 1
+        finally:
+            for s in socks:
+                s.close()
+        self.assertLess(grown, 60 << 20, "RSS grew by %d MiB" % (grown >> 20))
+        self.assertGreaterEqual(refused, 80, "only %d of 100 were refused at a 16 MiB cap" % refused)
+        # Once they are gone, a large body is accepted again.
+        wait_until(lambda: self.api.post("/api/v1/users", raw=(
+            '{"email": "%s@x.com", "password": "pw-12345678"' % uniq("m")) + " " * 500000 + "}"
+        ).status == 201, 10.0, interval=0.2, message="a large body to be accepted again")
+
+
+class MaxConnectionsTests(ServiceTestCase):
+    SERVICE_ARGS = ("--max-connections", "8")
+
+    def test_connections_over_the_limit_get_503_and_the_rest_keep_working(self):
+        held = [socket.create_connection(("127.0.0.1", self.svc.port), timeout=10)
+                for _ in range(7)]  # with self.api's, 8
+        try:
+            self.assertEqual(self.api.get("/healthz").status, 200)
+            time.sleep(0.2)  # the accepts above are counted
+            extra = socket.create_connection(("127.0.0.1", self.svc.port), timeout=10)
+            try:
+                status, hdrs, body = raw_response(extra, method="GET", timeout=5)
+                self.assertEqual(status, 503, body)
+                self.assertEqual(json.loads(body)["code"], "UNAVAILABLE")
+            finally:
+                extra.close()
+            # The held connections still work.
+            held[0].sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            self.assertEqual(read_http_response(held[0].makefile("rb"))[0], 200)
+        finally:
+            for s in held:
+                s.close()
+        # Freed: new connections are served again.
+        def served():
+            c = self.new_client(timeout=5)
+            try:
+                return c.get("/healthz").status == 200
+            finally:
+                c.close()
+        wait_until(served, 5.0, interval=0.1, message="a new connection to be served")
 
 
 if __name__ == "__main__":

@@ -75,7 +75,9 @@ TEST(RequestParser, RefusesBodiesFramedAnyOtherWayThanRfc9112Allows) {
     for (const auto& [raw, why] : refused) {
         RequestParser p;
         EXPECT_TRUE(Parse(p, raw, raw.size())) << "accepted " << testing::PrintToString(raw);
-        if (!why.empty()) EXPECT_EQ(p.framing_error(), why) << testing::PrintToString(raw);
+        if (!why.empty()) {
+            EXPECT_EQ(p.framing_error(), why) << testing::PrintToString(raw);
+        }
     }
     // What stays accepted: chunked last (in any case), and HTTP/1.0 without Host.
     for (const std::string& raw : {

@@ -77,7 +77,7 @@ const std::string kIssue =
     "Content-Type: application/json\r\nContent-Length: 13\r\n\r\n{\"userId\":42}";
 
 TEST(PlainRequest, ParsesTheUsualRequestsLikeBeast) {
-    for (const std::string raw : {
+    for (const std::string& raw : {
              kIssue,
              kIssue + "GET / HTTP/1.1\r\nHost: a\r\n\r\n",  // a pipelined request stays buffered
              std::string("GET /api/v1/products/1?x=%20y&z HTTP/1.1\r\nHost: a\r\n\r\n"),
@@ -101,7 +101,7 @@ TEST(PlainRequest, ParsesTheUsualRequestsLikeBeast) {
 }
 
 TEST(PlainRequest, LeavesEverythingUnusualToBeast) {
-    for (const std::string raw : {
+    for (const std::string& raw : {
              std::string("POST /x HTTP/1.1\r\nContent-Length: 5\r\n\r\nab"),  // body not whole
              std::string("GET / HTTP/1.1\r\n\r\n"),                           // no Host
              std::string("POST /x HTTP/1.1\r\nContent-Length: 0\r\n\r\n"),    // no Host
