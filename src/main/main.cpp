@@ -41,6 +41,7 @@
 #include "main/secrets.hpp"
 #include "observability/logging.hpp"
 #include "observability/metrics.hpp"
+#include "runtime/data_dir_lock.hpp"
 #include "runtime/runtime.hpp"
 #include "workers/coupon_persister.hpp"
 #include "workers/job_runner.hpp"
@@ -61,9 +62,15 @@ workers::JobBody OnPool(BlockingPool& pool, F f) {
 
 int Run(Settings s) {
     std::filesystem::create_directories(s.data_dir);
-    // The embedded redis-server, when no Redis is configured; stopped last (destroyed last).
+    // The embedded redis-server, when no Redis is configured; stopped last (destroyed last). Its
+    // data dir is this process's alone: a previous owner's redis-server is waited for (a restart
+    // right after a crash), a live owner is refused.
+    std::optional<runtime::DataDirLock> data_dir_lock;
     std::optional<redis::RedisSupervisor> embedded_redis;
     if (s.redis_url.empty()) {
+        data_dir_lock.emplace(runtime::DataDirLock::Acquire(
+            s.data_dir, std::chrono::seconds(60),
+            [](const std::string& what) { spdlog::warn("{}", what); }));
         embedded_redis.emplace(s.embedded_redis);
         embedded_redis->Start();
         s.redis_url = embedded_redis->Url();

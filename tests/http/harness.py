@@ -565,19 +565,22 @@ def drop_pg_database(name):
 class ExternalRedis:
     """A private redis-server on a free loopback port, for multi-instance tests (--redis)."""
 
-    def __init__(self):
+    def __init__(self, appendonly=False):
         self.dir = tempfile.mkdtemp(prefix="joopang-http-redis-")
         self.port = free_port()
         self.proc = None
+        self.appendonly = appendonly  # AOF on (everysec): start() again reloads the data
 
     def start(self):
         exe = shutil.which("redis-server")
         if exe is None:
             raise unittest.SkipTest("redis-server not installed")
-        self.proc = subprocess.Popen(
-            [exe, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", self.dir,
-             "--save", "", "--appendonly", "no", "--daemonize", "no"],
-            stdout=open(os.path.join(self.dir, "redis.log"), "ab"), stderr=subprocess.STDOUT)
+        with open(os.path.join(self.dir, "redis.log"), "ab") as log:
+            self.proc = subprocess.Popen(
+                [exe, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", self.dir,
+                 "--save", "", "--appendonly", "yes" if self.appendonly else "no",
+                 "--daemonize", "no"],
+                stdout=log, stderr=subprocess.STDOUT)
         _live_processes.append(self.proc)
 
         def ping():
