@@ -110,6 +110,9 @@ int ParseConfig(int argc, char** argv, Config& c) {
                 "the window sign-in attempts are counted in; 429 lasts until it ends");
     DurationOpt(app, "--revocation-sync-interval", c.revocation_sync_interval,
                 "how often each instance reads the logouts of all instances");
+    DurationOpt(app, "--outbox-relay-interval", c.outbox_relay_interval,
+                "how often the outbox (order-paid, order-canceled) is relayed to the event stream "
+                "(one instance at a time)");
     Opt(app, "--threads", c.threads, "HTTP I/O threads (0 = one per core)")
         ->check(CLI::Range(0, 256));
     Opt(app, "--db-pool", c.db_pool, "database connections (and blocking threads)")
@@ -258,6 +261,11 @@ Settings BuildSettings(const Config& c) {
                          .jitter = 0,
                          .max_backoff = std::chrono::milliseconds(2000),
                          .run_at_start = false};  // main loads the list before serving
+    // One relay at a time keeps the events in order; the lease moves on if its holder dies.
+    s.outbox_relay = {.name = "outbox-relay",
+                      .period = c.outbox_relay_interval,
+                      .max_backoff = std::chrono::milliseconds(5000),
+                      .leased = true};
     s.repair = c.repair;
     return s;
 }

@@ -31,6 +31,7 @@ struct Config {
     int login_max_attempts = 5;
     std::chrono::milliseconds login_window{15 * 60 * 1000};
     std::chrono::milliseconds revocation_sync_interval{250};
+    std::chrono::milliseconds outbox_relay_interval{200};
     int threads = 0;  // HTTP I/O threads; 0 = number of cores
     int db_pool = 8;  // database connections = blocking threads
     std::chrono::milliseconds order_ttl{15 * 60 * 1000};
@@ -92,6 +93,9 @@ struct Settings {
     workers::JobSettings template_sync;
     workers::JobSettings reconcile;
     workers::JobSettings revocation_sync;
+    workers::JobSettings outbox_relay;
+    /// The stream relayed outbox events go to (order-paid, order-canceled).
+    std::string order_event_stream = "order-events:{rank}";
     bool repair = false;
 };
 

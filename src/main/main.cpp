@@ -14,6 +14,7 @@
 #include "app/auth_service.hpp"
 #include "app/coupon_service.hpp"
 #include "app/order_expiry.hpp"
+#include "app/outbox_relay.hpp"
 #include "app/shop_service.hpp"
 #include "app/view_counter.hpp"
 #include "app/view_flush.hpp"
@@ -26,6 +27,7 @@
 #include "infra/redis/client.hpp"
 #include "infra/redis/redis_coupon_gate.hpp"
 #include "infra/redis/redis_coupon_issue_queue.hpp"
+#include "infra/redis/redis_event_log.hpp"
 #include "infra/redis/redis_lease.hpp"
 #include "infra/redis/redis_login_throttle.hpp"
 #include "infra/redis/redis_revocation_log.hpp"
@@ -36,6 +38,7 @@
 #include "infra/sql/sql_coupon_repository.hpp"
 #include "infra/sql/sql_idempotency_store.hpp"
 #include "infra/sql/sql_order_repository.hpp"
+#include "infra/sql/sql_outbox_repository.hpp"
 #include "infra/sql/sql_user_repository.hpp"
 #include "main/config.hpp"
 #include "main/secrets.hpp"
@@ -87,6 +90,7 @@ int Run(Settings s) {
     sql::SqlOrderRepository orders(**db);
     sql::SqlCouponRepository coupon_repo(**db);
     sql::SqlIdempotencyStore idempotency(**db);
+    sql::SqlOutboxRepository outbox(**db);
 
     BlockingPool blocking(static_cast<std::size_t>(s.db_pool), "db");
     // The persister's transactions run on threads of their own, one per lane, below the request
@@ -148,6 +152,13 @@ int Run(Settings s) {
     jobs.Add(s.order_expiry, OnPool(blocking, [&] { return order_expiry.ExpireDue(); }));
     jobs.Add(s.view_flush, OnPool(blocking, [&] { return view_flush.Flush(); }));
     jobs.Add(s.template_sync, [&] { return coupons.SyncTemplates(); });
+    redis::RedisEventLog order_events(redis, s.order_event_stream, 1'000'000);
+    OutboxRelay outbox_relay(outbox, order_events, blocking);
+    jobs.Add(s.outbox_relay, [&outbox_relay]() -> boost::asio::awaitable<Status> {
+        auto relayed = co_await outbox_relay.Drain();
+        if (!relayed) co_return relayed.error();
+        co_return Status{};
+    });
     jobs.Add(s.reconcile, [&coupons, repair = s.repair]() -> boost::asio::awaitable<Status> {
         auto report = co_await coupons.Reconcile(repair);
         if (!report) co_return report.error();
