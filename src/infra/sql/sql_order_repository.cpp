@@ -108,15 +108,22 @@ Status AddSales(Connection& c, const Order& order, std::int64_t sign) {
 }
 
 /// The outbox event describing a paid or canceled order (ids and cents only, so no escaping).
-std::string OrderEventPayload(const Order& o, EpochMs at) {
+/// `paidAt` is when the sale happened: a cancel takes it back from the rankings' bucket of that
+/// time. Each line carries its product's category (0 for none), for per-category rankings.
+std::string OrderEventPayload(const Order& o,
+                              EpochMs at,
+                              const std::map<std::int64_t, std::int64_t>& category_of) {
     std::string s = "{\"orderId\":" + std::to_string(o.id) +
                     ",\"userId\":" + std::to_string(o.user_id) + ",\"at\":" + std::to_string(at) +
+                    ",\"paidAt\":" + std::to_string(o.paid_at.value_or(at)) +
                     ",\"payableCents\":" + std::to_string(o.payable_amount.cents()) +
                     ",\"items\":[";
     for (std::size_t i = 0; i < o.lines.size(); ++i) {
         const auto& l = o.lines[i];
+        auto cat = category_of.find(l.product_id);
         if (i) s += ',';
         s += "{\"productId\":" + std::to_string(l.product_id) +
+             ",\"categoryId\":" + std::to_string(cat == category_of.end() ? 0 : cat->second) +
              ",\"productItemId\":" + std::to_string(l.product_item_id) +
              ",\"quantity\":" + std::to_string(l.quantity) +
              ",\"amountCents\":" + std::to_string(l.subtotal.cents()) + "}";
@@ -125,9 +132,17 @@ std::string OrderEventPayload(const Order& o, EpochMs at) {
 }
 
 Status WriteOutbox(Connection& c, const std::string& topic, const Order& o, EpochMs now) {
+    std::map<std::int64_t, std::int64_t> category_of;
+    for (const auto& l : o.lines) {
+        if (category_of.count(l.product_id)) continue;
+        auto r = c.Exec("SELECT category_id FROM products WHERE id = ?", {l.product_id});
+        if (!r) return r.error();
+        category_of[l.product_id] =
+            r->rows.empty() || r->rows[0].IsNull(0) ? 0 : r->rows[0].Int(0);
+    }
     auto r =
         c.Exec("INSERT INTO outbox(topic, aggregate_id, payload, created_at) VALUES (?, ?, ?, ?)",
-               {topic, o.id, OrderEventPayload(o, now), now});
+               {topic, o.id, OrderEventPayload(o, now, category_of), now});
     if (!r) return r.error();
     return {};
 }
