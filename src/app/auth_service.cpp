@@ -88,7 +88,12 @@ awaitable<Status> AuthService::Logout(const AccessClaims& claims) {
     // A named value: GCC 12 destroys a temporary inside a co_await expression twice.
     const Revocation revocation{claims.token_id, claims.expires_at};
     auto st = co_await revocations_.Publish(revocation);
-    if (!st) co_return st.error();
+    if (!st) {
+        spdlog::warn("logout not yet shared with other instances ({}); retrying",
+                     st.error().message);
+        std::lock_guard lock(unpublished_mu_);
+        unpublished_.push_back(revocation);
+    }
     co_return Status{};
 }
 
@@ -101,6 +106,20 @@ Result<AccessClaims> AuthService::Authenticate(std::string_view token) const {
 }
 
 awaitable<Status> AuthService::SyncRevocations() {
+    std::vector<Revocation> pending;
+    {
+        std::lock_guard lock(unpublished_mu_);
+        pending.swap(unpublished_);
+    }
+    for (std::size_t i = 0; i < pending.size(); ++i) {
+        auto st = co_await revocations_.Publish(pending[i]);
+        if (!st) {
+            std::lock_guard lock(unpublished_mu_);
+            unpublished_.insert(unpublished_.end(), pending.begin() + static_cast<long>(i),
+                                pending.end());
+            co_return st.error();
+        }
+    }
     constexpr int kBatch = 1000;
     for (;;) {
         auto batch = co_await revocations_.ReadAfter(revocation_cursor_, kBatch);

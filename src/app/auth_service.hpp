@@ -9,7 +9,9 @@
 #include <boost/asio/awaitable.hpp>
 #include <cstdint>
 #include <functional>
+#include <mutex>
 #include <string>
+#include <vector>
 
 #include "app/access_token.hpp"
 #include "app/ports/login_throttle.hpp"
@@ -47,14 +49,16 @@ class AuthService {
     boost::asio::awaitable<Result<SignedToken>> Login(std::string email, std::string password);
     /// A token for `user_id` (admin: support, load tests); USER_NOT_FOUND if there is none.
     boost::asio::awaitable<Result<SignedToken>> Mint(std::int64_t user_id);
-    /// Revokes the token: refused here at once, everywhere within a sync period. UNAVAILABLE when
-    /// the shared log cannot be reached (the token is then refused here only).
+    /// Revokes the token: refused here at once, everywhere within a sync period. When the shared
+    /// log cannot be reached the revocation is kept and published by the next sync that can (the
+    /// token is refused here meanwhile), so a logout is never lost.
     boost::asio::awaitable<Status> Logout(const AccessClaims& claims);
     /// The claims of a valid, unexpired, unrevoked token; UNAUTHORIZED otherwise. Thread-safe.
     Result<AccessClaims> Authenticate(std::string_view token) const;
 
-    /// Applies the revocations logged since the last call (all kept ones on the first) and drops
-    /// expired ones. Call from one executor at a time (a job).
+    /// Publishes the revocations a logout could not, applies the revocations logged since the
+    /// last call (all kept ones on the first) and drops expired ones. Call from one executor at
+    /// a time (a job).
     boost::asio::awaitable<Status> SyncRevocations();
     std::size_t revoked_count() const { return revoked_.size(); }
 
@@ -70,6 +74,8 @@ class AuthService {
     std::function<EpochMs()> now_;
     RevokedTokens revoked_;
     std::string revocation_cursor_;
+    std::mutex unpublished_mu_;
+    std::vector<Revocation> unpublished_;  // logouts not yet in the shared log
     /// Checked against for unknown emails, so that they take as long as a wrong password.
     std::string decoy_hash_;
 };

@@ -4,6 +4,7 @@
 #include <openssl/evp.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <unordered_map>
@@ -57,6 +58,12 @@ std::optional<std::string_view> BearerToken(const HttpRequest& request) {
     return v;
 }
 
+std::size_t HeaderCount(const HttpRequest& request, std::string_view lower_name) {
+    std::size_t n = 0;
+    for (const auto& [name, value] : request.Headers()) n += name == lower_name;
+    return n;
+}
+
 Error Unauthorized(std::string message) {
     return Error{ErrorCode::kUnauthorized, std::move(message)};
 }
@@ -95,6 +102,10 @@ bool Api::IsAdminToken(std::string_view token) const {
 }
 
 Result<Caller> Api::Identify(const HttpRequest& request, Access access) const {
+    // A credential header sent twice is ambiguous (a proxy that appends instead of replacing
+    // would let the client's own value through): refused, never resolved by picking one.
+    if (HeaderCount(request, "authorization") > 1)
+        return Unauthorized("the Authorization header must appear once");
     auto bearer = BearerToken(request);
     if (bearer && IsAdminToken(*bearer)) return Caller{Caller::Kind::kAdmin};
     switch (access) {
@@ -108,6 +119,8 @@ Result<Caller> Api::Identify(const HttpRequest& request, Access access) const {
     if (settings_.user_auth == UserAuth::kGateway) {
         auto header = request.Header("x-user-id");
         if (!header) return Unauthorized("the X-User-Id header (set by the gateway) is required");
+        if (HeaderCount(request, "x-user-id") > 1)
+            return Unauthorized("the X-User-Id header must appear once");
         auto id = ParseQueryInt(*header, "X-User-Id", 1, INT64_MAX);
         if (!id) return Unauthorized("X-User-Id must be a positive user id");
         return Caller{Caller::Kind::kUser, *id};
@@ -125,8 +138,19 @@ awaitable<HttpResponse> Api::RunIdempotent(const Route& route,
                                            const std::string& key) {
     auto& req = ctx.request();
     // A key belongs to its caller and route: another user's, or another path's, is another key.
+    // The route is named by its pattern and its captures, numbers without leading zeros, so that
+    // another spelling of the same path (`/orders/007/payment`, `//orders/7/payment`) is the
+    // same key and its retry replays instead of running again.
     std::string scope = ctx.caller().Scope();
-    scope.append(" ").append(req.method).append(" ").append(req.path);
+    scope.append(" ").append(req.method).append(" ").append(route.pattern);
+    for (std::size_t i = 0; i < ctx.params().size(); ++i) {
+        std::string_view p = ctx.params().at(i);
+        if (!p.empty() &&
+            std::all_of(p.begin(), p.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+            while (p.size() > 1 && p.front() == '0') p.remove_prefix(1);
+        }
+        scope.append(" ").append(p);
+    }
     std::string fingerprint = Sha256Hex(req.body);
     EpochMs ttl = settings_.idempotency_ttl_ms;
     auto claim =

@@ -1,8 +1,9 @@
 #pragma once
-/// The bytes of request bodies being received, over all connections, against one cap: a slow
-/// client holds its body's memory for as long as it takes to send it, and many of them together
-/// must not exhaust the process. A request whose body does not fit is refused (503, retry later)
-/// before its bytes are read.
+/// The bytes of request bodies held, over all connections, against one cap: a slow client holds
+/// its body's memory for as long as it takes to send it, and the handler and the response hold it
+/// after; many of them together must not exhaust the process. Bytes are taken as they arrive and
+/// given back once the response is sent; a request whose bytes do not fit is refused (503, retry
+/// later).
 
 #include <atomic>
 #include <cstddef>
@@ -27,6 +28,18 @@ class BodyBudget {
   private:
     const std::size_t cap_;
     std::atomic<std::size_t> used_{0};
+};
+
+/// Bytes taken from a budget, given back when it goes out of scope.
+struct BodyBudgetHold {
+    BodyBudget* budget = nullptr;
+    std::size_t bytes = 0;
+    BodyBudgetHold() = default;
+    BodyBudgetHold(const BodyBudgetHold&) = delete;
+    BodyBudgetHold& operator=(const BodyBudgetHold&) = delete;
+    ~BodyBudgetHold() {
+        if (budget && bytes) budget->Give(bytes);
+    }
 };
 
 }  // namespace joopang::http

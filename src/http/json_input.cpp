@@ -10,7 +10,17 @@ namespace joopang::http {
 namespace json = boost::json;
 
 namespace {
+
 constexpr std::size_t kMaxJsonDepth = 32;
+
+/// At most `max` bytes of `s`, cut at a UTF-8 character boundary.
+std::string Utf8Prefix(std::string_view s, std::size_t max) {
+    if (s.size() <= max) return std::string(s);
+    std::size_t n = max;
+    while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
+    return std::string(s.substr(0, n));
+}
+
 }  // namespace
 
 std::optional<std::int64_t> CompactSingleIdBody(std::string_view body, std::string_view key) {
@@ -39,7 +49,7 @@ Result<json::object> ParseJsonObject(std::string_view body, json::storage_ptr st
     if (ec) return Error::Validation("body", "malformed JSON: " + ec.message());
     // Parsed, so well formed: now the one thing the parser lets through.
     if (auto key = FindDuplicateKey(body, kMaxJsonDepth)) {
-        std::string shown = key->substr(0, 64);
+        std::string shown = Utf8Prefix(*key, 64);
         return Error::Validation(shown, "duplicate key \"" + shown + "\" in the JSON body");
     }
     if (!v.is_object()) return Error::Validation("body", "the body must be a JSON object");
@@ -122,12 +132,35 @@ Result<std::optional<std::int64_t>> JsonFields::OptId(std::string_view key) cons
 
 namespace {
 
-/// The first control character of `text` that is not allowed, if any.
-std::optional<unsigned char> ForbiddenControl(std::string_view text, bool multiline) {
-    for (unsigned char c : text) {
-        if (c >= 0x20 && c != 0x7f) continue;
-        if (multiline && (c == '\t' || c == '\n' || c == '\r')) continue;
-        return c;
+/// The first character of `text` that is not allowed, as "U+XXXX": C0 controls and DEL (except
+/// tab and line breaks in free text), C1 controls, and in single-line text also the Unicode line
+/// and paragraph separators and the bidirectional overrides and isolates, which would make a name
+/// display as something else.
+std::optional<std::string> ForbiddenControl(std::string_view text, bool multiline) {
+    static constexpr char kHex[] = "0123456789ABCDEF";
+    auto code = [](unsigned cp) {
+        std::string out = "U+";
+        for (int shift = 12; shift >= 0; shift -= 4) out += kHex[(cp >> shift) & 15];
+        return out;
+    };
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const auto c = static_cast<unsigned char>(text[i]);
+        if (c < 0x20 || c == 0x7f) {
+            if (multiline && (c == '\t' || c == '\n' || c == '\r')) continue;
+            return code(c);
+        }
+        if (c == 0xC2 && i + 1 < text.size()) {  // U+0080..U+009F: C1 controls
+            const auto c2 = static_cast<unsigned char>(text[i + 1]);
+            if (c2 >= 0x80 && c2 <= 0x9F) return code(c2);
+        }
+        if (!multiline && c == 0xE2 && i + 2 < text.size()) {
+            const unsigned cp = ((c & 0x0Fu) << 12) |
+                                ((static_cast<unsigned char>(text[i + 1]) & 0x3Fu) << 6) |
+                                (static_cast<unsigned char>(text[i + 2]) & 0x3Fu);
+            if (cp == 0x2028 || cp == 0x2029 || (cp >= 0x202A && cp <= 0x202E) ||
+                (cp >= 0x2066 && cp <= 0x2069))
+                return code(cp);
+        }
     }
     return std::nullopt;
 }
@@ -139,13 +172,9 @@ Result<std::string> JsonFields::CheckedText(std::string_view key, bool multiline
     if (!v) return Error::Validation(Name(key), Name(key) + " is required");
     if (!v->is_string()) return Error::Validation(Name(key), Name(key) + " must be a string");
     std::string_view text = v->get_string();
-    if (auto c = ForbiddenControl(text, multiline)) {
-        static constexpr char kHex[] = "0123456789ABCDEF";
-        std::string code = "U+00";
-        code += kHex[*c >> 4];
-        code += kHex[*c & 15];
+    if (auto code = ForbiddenControl(text, multiline)) {
         return Error::Validation(
-            Name(key), Name(key) + " must not contain control characters (found " + code + ")");
+            Name(key), Name(key) + " must not contain control characters (found " + *code + ")");
     }
     return std::string(text);
 }

@@ -25,6 +25,8 @@ class RequestContext {
     HttpRequest& request() { return request_; }
     const std::string& path() const { return request_.path; }
 
+    /// The matched route's path captures, in order.
+    const PathParams& params() const { return params_; }
     /// Path capture i as a positive id; VALIDATION_FAILED naming `name` otherwise.
     Result<std::int64_t> PathId(std::size_t i, std::string_view name) const;
     /// Decoded query parameter, if present.

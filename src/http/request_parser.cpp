@@ -69,32 +69,26 @@ void RequestParser::on_header_impl(error_code& ec) {
     }
 }
 
-void RequestParser::on_body_init_impl(const boost::optional<std::uint64_t>& length,
-                                      error_code& ec) {
-    // The body limit was checked by basic_parser before this is called. A declared length is
-    // taken from the budget whole, before any of it is read; the string grows as bytes arrive
-    // (reserving the declared length would let a client that never sends it hold the memory).
-    if (!length) return;
-    if (!TakeBudget(static_cast<std::size_t>(*length))) {
-        ec = bhttp::error::body_limit;
-        return;
-    }
-    request_.body.reserve(std::min<std::size_t>(static_cast<std::size_t>(*length), 64 << 10));
+void RequestParser::on_body_init_impl(const boost::optional<std::uint64_t>& length, error_code&) {
+    // The body limit was checked by basic_parser before this is called. Bytes are taken from the
+    // budget as they arrive, not for the declared length: headers alone must not hold any of it
+    // (a few dozen connections declaring 1 MiB and sending nothing would otherwise shut every
+    // body out). For the same reason the string grows as bytes come.
+    if (length)
+        request_.body.reserve(std::min<std::size_t>(static_cast<std::size_t>(*length), 64 << 10));
 }
 
-std::size_t RequestParser::on_body_impl(string_view body, error_code&) {
-    request_.body.append(body.data(), body.size());
-    return body.size();
-}
-
-std::size_t RequestParser::on_chunk_body_impl(std::uint64_t, string_view body, error_code& ec) {
-    // A chunked body's size is known only as it arrives: each chunk's bytes are taken as they come.
+std::size_t RequestParser::on_body_impl(string_view body, error_code& ec) {
     if (!TakeBudget(body.size())) {
         ec = bhttp::error::body_limit;
         return 0;
     }
     request_.body.append(body.data(), body.size());
     return body.size();
+}
+
+std::size_t RequestParser::on_chunk_body_impl(std::uint64_t, string_view body, error_code& ec) {
+    return on_body_impl(body, ec);
 }
 
 }  // namespace joopang::http

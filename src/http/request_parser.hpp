@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <ostream>  // basic_parser.hpp needs it and does not include it
 #include <string>
+#include <utility>
 
 #include "http/body_budget.hpp"
 #include "http/http_types.hpp"
@@ -25,10 +26,13 @@ class RequestParser : public boost::beast::http::basic_parser<true> {
     /// Gives back what the body took from the budget.
     ~RequestParser() override;
 
-    /// Counts the body against `budget` (which must outlive the parser): a body that does not
-    /// fit fails the parse with error::body_limit and over_budget() set.
+    /// Counts the body's bytes against `budget` (which must outlive the parser) as they arrive:
+    /// a byte that does not fit fails the parse with error::body_limit and over_budget() set.
     void set_budget(BodyBudget* budget) { budget_ = budget; }
     bool over_budget() const { return over_budget_; }
+    /// Hands what the body took to the caller, who gives it back once the body is freed (after
+    /// the response): the parser then gives nothing back itself.
+    std::size_t ReleaseBudget() { return std::exchange(taken_, 0); }
 
     /// The request parsed so far; complete once is_done().
     HttpRequest& request() { return request_; }

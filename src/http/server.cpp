@@ -183,6 +183,8 @@ awaitable<void> Server::Impl::Session(Reactor& reactor, std::shared_ptr<Connecti
         // A plain request that arrived whole is parsed straight from the buffer
         // (plain_request.hpp); anything else, and every malformed request, goes to Beast.
         std::optional<PlainRequest> plain;
+        // The body's bytes stay counted until the response is sent (end of this iteration).
+        BodyBudgetHold body_hold;
         if (buffer.size() > 0) {
             const auto data = buffer.data();
             plain = ParsePlainRequest({static_cast<const char*>(data.data()), data.size()},
@@ -277,6 +279,8 @@ awaitable<void> Server::Impl::Session(Reactor& reactor, std::shared_ptr<Connecti
             }
             version = parser.version();
             client_keep_alive = parser.keep_alive();
+            body_hold.budget = &body_budget;
+            body_hold.bytes = parser.ReleaseBudget();
         }
         conn->deadline = Clock::time_point::max();
         request.remote = remote;

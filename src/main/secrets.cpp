@@ -43,24 +43,33 @@ std::string ResolveSecret(const std::string& configured,
         secret += kHex[b >> 4];
         secret += kHex[b & 15];
     }
-    // Created owner-only from the start (no moment with wider permissions), and only if absent:
-    // when two instances start on one data dir at once, the second reads the first's.
-    int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        if (errno == EEXIST) {
-            for (int i = 0; i < 50; ++i) {  // the other writer has not finished yet
-                if (std::string existing = ReadFirstLine(file); !existing.empty()) return existing;
-                ::usleep(20'000);
-            }
-            throw std::runtime_error(file.string() + " exists but holds no " + what);
-        }
-        throw std::runtime_error("cannot create " + file.string() + ": " + std::strerror(errno));
-    }
+    // Written whole to a private temporary file (owner-only from the start), then linked into
+    // place: the file either does not exist or holds the whole secret, even after a crash, and
+    // when two instances start on one data dir at once the second link fails and it reads the
+    // first's.
+    if (fs::exists(file) && fs::file_size(file) == 0) fs::remove(file);  // a crashed older write
+    const fs::path tmp = file.string() + ".tmp." + std::to_string(::getpid());
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+        throw std::runtime_error("cannot create " + tmp.string() + ": " + std::strerror(errno));
     std::string line = secret + "\n";
     bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
     ok = ::fsync(fd) == 0 && ok;
     ::close(fd);
-    if (!ok) throw std::runtime_error("cannot write " + file.string());
+    if (!ok) {
+        ::unlink(tmp.c_str());
+        throw std::runtime_error("cannot write " + tmp.string());
+    }
+    const bool linked = ::link(tmp.c_str(), file.c_str()) == 0;
+    const int link_errno = errno;
+    ::unlink(tmp.c_str());
+    if (!linked) {
+        if (link_errno == EEXIST) {
+            if (std::string existing = ReadFirstLine(file); !existing.empty()) return existing;
+        }
+        throw std::runtime_error("cannot create " + file.string() + ": " +
+                                 std::strerror(link_errno));
+    }
     spdlog::info("created the {} in {}", what, file.string());
     return secret;
 }

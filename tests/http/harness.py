@@ -154,7 +154,9 @@ class _Auto:
 
 
 AUTO = _Auto()
-_user_tokens = {}  # user id -> access token (valid on every service: they share AUTH_SECRET)
+# (port, user id) -> access token, minted by that service (tokens are good on every service that
+# shares AUTH_SECRET, but a service may run with its own secret or a short --auth-token-ttl).
+_user_tokens = {}
 _USER_PATH_RE = re.compile(r"^/api/v1/users/(\d+)(/|$|\?)")
 
 
@@ -248,12 +250,12 @@ class Client:
     def token_for(self, user_id):
         """An access token for user_id (minted by the admin endpoint, then kept), or None when
         the service knows no such user."""
-        token = _user_tokens.get(user_id)
+        token = _user_tokens.get((self.port, user_id))
         if token is None:
             r = self.request("POST", "/api/v1/admin/users/%d/tokens" % user_id, admin=True)
             if r.status != 201:
                 return None
-            token = _user_tokens[user_id] = r.json["accessToken"]
+            token = _user_tokens[(self.port, user_id)] = r.json["accessToken"]
         return token
 
     def get(self, path, **kw):

@@ -351,6 +351,23 @@ class DataDirOwnershipTests(unittest.TestCase):
             svc.stop()
             svc.cleanup()
 
+    def test_a_restart_before_the_killed_process_is_reaped_starts(self):
+        """A supervisor may start joopang again before it has reaped the killed one (a zombie, whose
+        pid still answers): that must not read as a live owner."""
+        svc = Service(name="zombie").start()
+        killed = svc.proc
+        try:
+            killed.send_signal(signal.SIGKILL)
+            time.sleep(0.3)  # dead, not reaped
+            with open("/proc/%d/stat" % killed.pid) as f:
+                self.assertEqual(f.read().split(")")[-1].split()[0], "Z")
+            svc.start()
+            CrashRestartCases.wait_ready(svc)
+        finally:
+            killed.wait()
+            svc.stop()
+            svc.cleanup()
+
     def test_a_second_serve_on_the_same_data_dir_refuses_clearly(self):
         first = Service(name="owner").start()
         try:

@@ -181,8 +181,13 @@ class CouponHelpers:
         keep-alive connection to ports[k % len(ports)], released together by a barrier. Returns a
         list parallel to user_ids of (Response or exception, port)."""
         path = self.issue_path(tid)
-        for uid in set(user_ids):  # sign everyone in before the barrier, not during the burst
-            self.api.token_for(uid)
+        for port in set(ports):  # sign everyone in before the barrier, not during the burst
+            c = Client(port)
+            try:
+                for uid in set(user_ids):
+                    c.token_for(uid)
+            finally:
+                c.close()
         return fan_out(user_ids, lambda c, uid: c.post(path, {"userId": uid}), ports,
                        threads=threads, timeout=timeout, start_together=True, retry_stale=False)
 

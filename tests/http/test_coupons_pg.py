@@ -141,6 +141,9 @@ class CouponPgOutageTests(CouponHelpers, ServiceTestCase):
         half = self.N // 2
         first = self.fire_issues(tid, users[:half], [self.svc.port], threads=16)
         self.assertEqual(self.code_counts([r for r, _ in first]), {(202, None): half})
+        # Everyone signed in before the outage: a token is checked without the database.
+        for uid in users[half:]:
+            self.assertIsNotNone(self.api.token_for(uid))
         self.pg.pause()
         down_at = time.monotonic()
         try:

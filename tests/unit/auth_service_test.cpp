@@ -54,7 +54,9 @@ class FakeThrottle final : public LoginThrottle {
 class FakeRevocationLog final : public RevocationLog {
   public:
     std::vector<Revocation> entries;
+    bool down = false;
     asio::awaitable<Status> Publish(const Revocation& r) override {
+        if (down) co_return Error::Unavailable("redis is down");
         entries.push_back(r);
         co_return Status{};
     }
@@ -163,6 +165,21 @@ TEST_F(AuthServiceTest, LogoutIsRefusedHereAtOnceAndOnAnotherInstanceAfterItsSyn
     // Another token of the same user is unaffected.
     auto other = Run(there->Mint(7));
     EXPECT_TRUE(there->Authenticate(other->token));
+}
+
+TEST_F(AuthServiceTest, ALogoutWhileTheLogIsDownReachesTheOthersOnceItIsBack) {
+    auto here = Instance();
+    auto there = Instance();
+    auto token = Run(here->Mint(7));
+    log.down = true;
+    ASSERT_TRUE(Run(here->Logout(token->claims)));
+    EXPECT_FALSE(here->Authenticate(token->token));
+    EXPECT_FALSE(Run(here->SyncRevocations()));  // still down: kept for the next sync
+    log.down = false;
+    ASSERT_TRUE(Run(here->SyncRevocations()));
+    ASSERT_EQ(log.entries.size(), 1u);
+    ASSERT_TRUE(Run(there->SyncRevocations()));
+    EXPECT_FALSE(there->Authenticate(token->token));
 }
 
 TEST_F(AuthServiceTest, AnInstanceStartedLaterLearnsEveryKeptRevocation) {

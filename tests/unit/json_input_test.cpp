@@ -146,3 +146,23 @@ TEST(JsonInput, ControlCharactersAreRefusedInNamesAndOnlyLineBreaksAndTabsInFree
     EXPECT_FALSE(f.OptFreeText("bad"));
     EXPECT_TRUE(f.OptText("absent"));
 }
+
+TEST(JsonInput, UnicodeControlsAndDirectionOverridesAreRefusedInNames) {
+    // U+0085 (C1), U+2028 (line separator), U+202E (right-to-left override), U+2066 (isolate).
+    auto obj = ParseJsonObject(
+        R"({"c1":"a\u0085b","ls":"a\u2028b","rlo":"evil\u202Etxt.exe","iso":"a\u2066b","ok":"Hong \u00e9\u4e2d"})");
+    ASSERT_TRUE(obj);
+    JsonFields f(*obj);
+    for (const char* key : {"c1", "ls", "rlo", "iso"}) EXPECT_FALSE(f.Text(key)) << key;
+    EXPECT_TRUE(f.Text("ok"));
+    EXPECT_FALSE(f.FreeText("c1"));  // C1 controls are never text
+    EXPECT_TRUE(f.FreeText("ls"));   // a line separator may be in a memo
+}
+
+TEST(JsonInput, ADuplicateKeyIsNamedWithoutCuttingACharacterInHalf) {
+    std::string key(63, 'k');
+    key += "\u00e9";  // a two-byte character across byte 64
+    auto r = ParseJsonObject("{\"" + key + "\":1,\"" + key + "\":2}");
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().field, std::string(63, 'k'));
+}
