@@ -233,15 +233,21 @@ void RegisterCouponRoutes(Router& router, CouponService& coupons) {
                {.access = Access::kUser, .summary = "A user's coupons (expiry applied)"});
 }
 
-void RegisterAdminRoutes(Router& router, CouponService& coupons, CouponIssueQueue& queue) {
+void RegisterAdminRoutes(Router& router,
+                         CouponService& coupons,
+                         std::vector<StreamAdmin> families) {
     router.Add("GET", "/api/v1/admin/streams",
-               [&queue](RequestContext& ctx) -> awaitable<HttpResponse> {
+               [families](RequestContext& ctx) -> awaitable<HttpResponse> {
                    auto start = std::chrono::steady_clock::now();
-                   auto stats = co_await queue.Stats();
+                   std::vector<StreamStats> all;
+                   for (const auto& family : families) {
+                       auto stats = co_await family.stats();
+                       if (!stats) co_return ErrorResponse(stats.error(), ctx.path());
+                       all.insert(all.end(), stats->begin(), stats->end());
+                   }
                    ctx.timing().redis_ns += (std::chrono::steady_clock::now() - start).count();
-                   if (!stats) co_return ErrorResponse(stats.error(), ctx.path());
                    json::array streams;
-                   for (const auto& s : *stats) {
+                   for (const auto& s : all) {
                        streams.push_back({{"name", s.name},
                                           {"length", s.length},
                                           {"pending", s.pending},
@@ -258,13 +264,19 @@ void RegisterAdminRoutes(Router& router, CouponService& coupons, CouponIssueQueu
                 .summary = "Stream figures: length, pending, lag, dead letters"});
 
     router.Add("POST", "/api/v1/admin/streams/{name}/dead-letter/replay",
-               [&queue](RequestContext& ctx) -> awaitable<HttpResponse> {
+               [families](RequestContext& ctx) -> awaitable<HttpResponse> {
                    // The path capture is already percent-decoded ("coupon-issue:{42}").
                    std::string name = ctx.request().path;
                    const std::string prefix = "/api/v1/admin/streams/";
                    name = name.substr(prefix.size(), name.size() - prefix.size() -
                                                          std::string("/dead-letter/replay").size());
-                   auto r = co_await queue.Replay(name);
+                   // The family that knows the stream replays it; the others answer NOT_FOUND.
+                   Result<std::int64_t> r =
+                       Error{ErrorCode::kNotFound, "no dead-letter stream for '" + name + "'"};
+                   for (const auto& family : families) {
+                       r = co_await family.replay(name);
+                       if (r || r.error().code != ErrorCode::kNotFound) break;
+                   }
                    if (!r) co_return ErrorResponse(r.error(), ctx.path());
                    co_return JsonResponse(200, {{"stream", name}, {"replayed", *r}});
                },

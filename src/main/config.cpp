@@ -110,6 +110,16 @@ int ParseConfig(int argc, char** argv, Config& c) {
                 "the window sign-in attempts are counted in; 429 lasts until it ends");
     DurationOpt(app, "--revocation-sync-interval", c.revocation_sync_interval,
                 "how often each instance reads the logouts of all instances");
+    Opt(app, "--ranking-weights", c.ranking_weights,
+        "what the `score` ranking weighs: sales (per unit), revenue (per currency unit), views")
+        ->check([](const std::string& v) {
+            return ParseRankingWeights(v) ? std::string()
+                                          : std::string(
+                                                "expects sales=…,revenue=…,views=… "
+                                                "with numbers >= 0");
+        });
+    DurationOpt(app, "--ranking-half-life", c.ranking_half_life,
+                "the `score` ranking's half-life: a bucket this old counts half");
     DurationOpt(app, "--outbox-relay-interval", c.outbox_relay_interval,
                 "how often the outbox (order-paid, order-canceled) is relayed to the event stream "
                 "(one instance at a time)");
@@ -266,6 +276,15 @@ Settings BuildSettings(const Config& c) {
                       .period = c.outbox_relay_interval,
                       .max_backoff = std::chrono::milliseconds(5000),
                       .leased = true};
+    s.ranking_weights = ParseRankingWeights(c.ranking_weights).value_or(RankingWeights{});
+    s.ranking_weights.half_life_ms = std::max<std::int64_t>(60'000, c.ranking_half_life.count());
+    s.ranking_updater.name = "ranking updater";
+    s.ranking_updater.batch = 500;
+    s.ranking_updater.lanes = 1;
+    s.ranking_updater.max_deliveries = c.max_deliveries;
+    s.ranking_updater.retry_delay = c.persist_retry_delay;
+    s.ranking_updater.claim_idle = c.claim_idle;
+    s.ranking_updater.forget_consumers_after = c.forget_consumers_after;
     s.repair = c.repair;
     return s;
 }

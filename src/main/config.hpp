@@ -8,6 +8,7 @@
 
 #include "app/auth_service.hpp"
 #include "app/shop_service.hpp"
+#include "domain/ranking.hpp"
 #include "http/api.hpp"
 #include "http/server.hpp"
 #include "infra/redis/redis_coupon_gate.hpp"
@@ -32,6 +33,8 @@ struct Config {
     std::chrono::milliseconds login_window{15 * 60 * 1000};
     std::chrono::milliseconds revocation_sync_interval{250};
     std::chrono::milliseconds outbox_relay_interval{200};
+    std::string ranking_weights = "sales=1,revenue=0,views=0.1";
+    std::chrono::milliseconds ranking_half_life{24 * 3600 * 1000};
     int threads = 0;  // HTTP I/O threads; 0 = number of cores
     int db_pool = 8;  // database connections = blocking threads
     std::chrono::milliseconds order_ttl{15 * 60 * 1000};
@@ -96,6 +99,8 @@ struct Settings {
     workers::JobSettings outbox_relay;
     /// The stream relayed outbox events go to (order-paid, order-canceled).
     std::string order_event_stream = "order-events:{rank}";
+    RankingWeights ranking_weights;
+    workers::StreamConsumerSettings ranking_updater;  // consumer is set to the instance name
     bool repair = false;
 };
 

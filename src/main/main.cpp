@@ -30,6 +30,8 @@
 #include "infra/redis/redis_event_log.hpp"
 #include "infra/redis/redis_lease.hpp"
 #include "infra/redis/redis_login_throttle.hpp"
+#include "infra/redis/redis_order_event_group.hpp"
+#include "infra/redis/redis_ranking_store.hpp"
 #include "infra/redis/redis_revocation_log.hpp"
 #include "infra/redis/redis_supervisor.hpp"
 #include "infra/sql/db.hpp"
@@ -48,6 +50,7 @@
 #include "runtime/runtime.hpp"
 #include "workers/coupon_persister.hpp"
 #include "workers/job_runner.hpp"
+#include "workers/ranking_updater.hpp"
 
 using namespace joopang;
 
@@ -124,6 +127,20 @@ int Run(Settings s) {
         persister->Start();
         rt.OnStop("coupon persister", [&] { persister->Stop(); });
     }
+    // The ranking updater: order events → ranking counts, beside the persister.
+    std::unique_ptr<redis::OrderEventGroup> order_event_group;
+    std::unique_ptr<redis::RedisRankingStore> ranking_store;
+    std::unique_ptr<workers::RankingUpdater> ranking_updater;
+    if (s.runs_persister) {
+        s.ranking_updater.consumer = instance;
+        order_event_group = redis::MakeOrderEventGroup(rt.BackgroundRedis(), s.order_event_stream);
+        ranking_store =
+            std::make_unique<redis::RedisRankingStore>(rt.BackgroundRedis(), s.ranking_weights);
+        ranking_updater = std::make_unique<workers::RankingUpdater>(
+            rt.BackgroundExecutor(), *order_event_group, *ranking_store, s.ranking_updater);
+        ranking_updater->Start();
+        rt.OnStop("ranking updater", [&] { ranking_updater->Stop(); });
+    }
 
     // Sign-in (the HTTP API's): tokens signed with the shared secret; logouts followed by a job.
     std::unique_ptr<AccessTokenCodec> token_codec;
@@ -169,6 +186,8 @@ int Run(Settings s) {
 
     std::unique_ptr<http::Api> api;
     std::unique_ptr<http::Server> server;
+    // The order-event stream's figures and dead letters for the admin API (on the I/O threads).
+    auto order_events_admin = redis::MakeOrderEventGroup(redis, s.order_event_stream);
     if (s.serves_http) {
         s.api.admin_token =
             ResolveSecret(s.admin_token, s.data_dir, "admin-token", 24, "admin token");
@@ -180,7 +199,8 @@ int Run(Settings s) {
         http::RegisterCatalogRoutes(api->router(), shop);
         http::RegisterOrderRoutes(api->router(), shop);
         http::RegisterCouponRoutes(api->router(), coupons);
-        http::RegisterAdminRoutes(api->router(), coupons, issue_queue);
+        http::RegisterAdminRoutes(api->router(), coupons,
+                                  {http::AdminOf(issue_queue), http::AdminOf(*order_events_admin)});
         http::ReadinessProbes probes;
         probes.database = [dbp = db->get()] { return dbp->Ping(); };
         probes.redis = [redis]() -> boost::asio::awaitable<Status> {
