@@ -120,6 +120,8 @@ int ParseConfig(int argc, char** argv, Config& c) {
         });
     DurationOpt(app, "--ranking-half-life", c.ranking_half_life,
                 "the `score` ranking's half-life: a bucket this old counts half");
+    DurationOpt(app, "--ranking-refresh", c.ranking_refresh,
+                "how often the rankings' windows move on (one instance at a time)");
     DurationOpt(app, "--outbox-relay-interval", c.outbox_relay_interval,
                 "how often the outbox (order-paid, order-canceled) is relayed to the event stream "
                 "(one instance at a time)");
@@ -278,6 +280,10 @@ Settings BuildSettings(const Config& c) {
                       .leased = true};
     s.ranking_weights = ParseRankingWeights(c.ranking_weights).value_or(RankingWeights{});
     s.ranking_weights.half_life_ms = std::max<std::int64_t>(60'000, c.ranking_half_life.count());
+    s.ranking_refresh = {.name = "ranking-refresh",
+                         .period = c.ranking_refresh,
+                         .max_backoff = std::chrono::milliseconds(10'000),
+                         .leased = true};
     s.ranking_updater.name = "ranking updater";
     s.ranking_updater.batch = 500;
     s.ranking_updater.lanes = 1;

@@ -35,6 +35,7 @@ struct Config {
     std::chrono::milliseconds outbox_relay_interval{200};
     std::string ranking_weights = "sales=1,revenue=0,views=0.1";
     std::chrono::milliseconds ranking_half_life{24 * 3600 * 1000};
+    std::chrono::milliseconds ranking_refresh{1000};
     int threads = 0;  // HTTP I/O threads; 0 = number of cores
     int db_pool = 8;  // database connections = blocking threads
     std::chrono::milliseconds order_ttl{15 * 60 * 1000};
@@ -101,6 +102,7 @@ struct Settings {
     std::string order_event_stream = "order-events:{rank}";
     RankingWeights ranking_weights;
     workers::StreamConsumerSettings ranking_updater;  // consumer is set to the instance name
+    workers::JobSettings ranking_refresh;
     bool repair = false;
 };
 

@@ -17,6 +17,10 @@ class RankingStore {
     /// Applies order events: each outbox id once, however often it comes.
     virtual boost::asio::awaitable<Status> Apply(const std::vector<RankingEvent>& events,
                                                  EpochMs now) = 0;
+    /// Takes the buckets that left their window at `now` out of the window sums, in steps that
+    /// each block the store only briefly; returns the steps taken. One caller at a time (a
+    /// leased job).
+    virtual boost::asio::awaitable<Result<int>> Retire(EpochMs now) = 0;
 };
 
 }  // namespace joopang

@@ -7,6 +7,7 @@ namespace joopang::redis {
 namespace {
 
 const Script kApply("ranking-apply", std::string(lua::kRankingApply));
+const Script kRetire("ranking-retire", std::string(lua::kRankingRetire));
 
 std::string Number(double v) {
     char buf[64];
@@ -47,6 +48,27 @@ Awaitable<Status> RedisRankingStore::Apply(const std::vector<RankingEvent>& even
     // A script error is no outage: the engine isolates the batch message by message.
     if (reply->IsError()) co_return Error::Internal("ranking-apply: " + reply->str);
     co_return Status{};
+}
+
+Awaitable<Result<int>> RedisRankingStore::Retire(EpochMs now) {
+    Args args{std::to_string(now), std::to_string(kRetireChunk),
+              std::to_string(kAppliedRetentionMs)};
+    const auto& windows = RankingWindows();
+    args.push_back(std::to_string(windows.size()));
+    for (const auto& w : windows) {
+        args.emplace_back(w.family);
+        args.push_back(std::to_string(w.bucket_ms));
+        args.push_back(std::to_string(w.buckets));
+    }
+    Args keys{kAppliedKey};
+    // Step by step, each a bounded script call, so Redis serves others in between.
+    for (int steps = 1; steps <= 100'000; ++steps) {
+        auto reply = co_await client_->Eval(kRetire, keys, args);
+        if (!reply) co_return reply.error();
+        if (reply->IsError()) co_return Error::Internal("ranking-retire: " + reply->str);
+        if (reply->integer == 0) co_return steps;
+    }
+    co_return 100'000;
 }
 
 }  // namespace joopang::redis

@@ -19,6 +19,12 @@ class RedisRankingStore final : public RankingStore {
         : client_(std::move(client)), weights_(weights) {}
 
     Awaitable<Status> Apply(const std::vector<RankingEvent>& events, EpochMs now) override;
+    Awaitable<Result<int>> Retire(EpochMs now) override;
+
+    /// Members one retire step touches at most (each step is one script call).
+    static constexpr int kRetireChunk = 500;
+    /// How long an applied outbox id is remembered: longer than any redelivery.
+    static constexpr EpochMs kAppliedRetentionMs = 8LL * 24 * 3600 * 1000;
 
     static constexpr const char* kAppliedKey = "rank:{rank}:applied";
 
