@@ -103,7 +103,7 @@ TEST_F(RankingStoreRedisTest, ALargeBucketIsRetiredInManySmallSteps) {
     Apply({Paid(10, kT0, lines)}, kT0);
     EXPECT_EQ(Must(MakeArgs("ZCARD", "rank:{rank}:w:h1:sales:all")).integer, 3000);
     int steps = Retire(kT0 + 2 * kHour);
-    // 3 metrics × 3000 members in the minute's bucket, 500 a step.
+    // 3 metrics × 3000 members in the minute's bucket, kRetireChunk a step.
     EXPECT_GE(steps, 3 * 3000 / RedisRankingStore::kRetireChunk);
     EXPECT_EQ(Must(MakeArgs("ZCARD", "rank:{rank}:w:h1:sales:all")).integer, 0);
     EXPECT_EQ(Must(MakeArgs("ZCARD", "rank:{rank}:w:d1:sales:all")).integer, 3000);

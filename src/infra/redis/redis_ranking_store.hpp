@@ -22,7 +22,7 @@ class RedisRankingStore final : public RankingStore {
     Awaitable<Result<int>> Retire(EpochMs now) override;
 
     /// Members one retire step touches at most (each step is one script call).
-    static constexpr int kRetireChunk = 500;
+    static constexpr int kRetireChunk = 200;
     /// How long an applied outbox id is remembered: longer than any redelivery.
     static constexpr EpochMs kAppliedRetentionMs = 8LL * 24 * 3600 * 1000;
 
