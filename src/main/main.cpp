@@ -163,6 +163,10 @@ int Run(Settings s) {
                          loaded.error().message);
     }
 
+    // What the jobs use is declared before the runner, so that it outlives the jobs' runs.
+    redis::RedisRankingStore rankings(redis, s.ranking_weights);
+    redis::RedisEventLog order_events(redis, s.order_event_stream, 1'000'000);
+    OutboxRelay outbox_relay(outbox, order_events, blocking);
     redis::RedisLeaseStore leases(redis);
     workers::JobRunner jobs(rt.JobExecutor(), &leases, instance);
     if (auth) jobs.Add(s.revocation_sync, [&] { return auth->SyncRevocations(); });
@@ -170,14 +174,11 @@ int Run(Settings s) {
     jobs.Add(s.view_flush, OnPool(blocking, [&] { return view_flush.Flush(); }));
     jobs.Add(s.template_sync, [&] { return coupons.SyncTemplates(); });
     // Windows move on: buckets that left a window are taken out of its sums, in small steps.
-    redis::RedisRankingStore rankings(redis, s.ranking_weights);
     jobs.Add(s.ranking_refresh, [&rankings]() -> boost::asio::awaitable<Status> {
         auto steps = co_await rankings.Retire(NowMs());
         if (!steps) co_return steps.error();
         co_return Status{};
     });
-    redis::RedisEventLog order_events(redis, s.order_event_stream, 1'000'000);
-    OutboxRelay outbox_relay(outbox, order_events, blocking);
     jobs.Add(s.outbox_relay, [&outbox_relay]() -> boost::asio::awaitable<Status> {
         auto relayed = co_await outbox_relay.Drain();
         if (!relayed) co_return relayed.error();
