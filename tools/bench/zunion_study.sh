@@ -5,7 +5,7 @@
 # decides whether a refresh may re-sum buckets (docs/architecture.md, "Rankings").
 #   bash tools/bench/zunion_study.sh [sizes...]     (default: 10000 100000 500000)
 set -euo pipefail
-sizes=("${@:-10000 100000 500000}")
+sizes=("$@")
 [ $# -eq 0 ] && sizes=(10000 100000 500000)
 dir="$(mktemp -d /tmp/joopang-zunion.XXXXXX)"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
