@@ -113,11 +113,10 @@ Status AddSales(Connection& c, const Order& order, std::int64_t sign) {
 std::string OrderEventPayload(const Order& o,
                               EpochMs at,
                               const std::map<std::int64_t, std::int64_t>& category_of) {
-    std::string s = "{\"orderId\":" + std::to_string(o.id) +
-                    ",\"userId\":" + std::to_string(o.user_id) + ",\"at\":" + std::to_string(at) +
-                    ",\"paidAt\":" + std::to_string(o.paid_at.value_or(at)) +
-                    ",\"payableCents\":" + std::to_string(o.payable_amount.cents()) +
-                    ",\"items\":[";
+    std::string s =
+        "{\"orderId\":" + std::to_string(o.id) + ",\"userId\":" + std::to_string(o.user_id) +
+        ",\"at\":" + std::to_string(at) + ",\"paidAt\":" + std::to_string(o.paid_at.value_or(at)) +
+        ",\"payableCents\":" + std::to_string(o.payable_amount.cents()) + ",\"items\":[";
     for (std::size_t i = 0; i < o.lines.size(); ++i) {
         const auto& l = o.lines[i];
         auto cat = category_of.find(l.product_id);
@@ -137,8 +136,7 @@ Status WriteOutbox(Connection& c, const std::string& topic, const Order& o, Epoc
         if (category_of.count(l.product_id)) continue;
         auto r = c.Exec("SELECT category_id FROM products WHERE id = ?", {l.product_id});
         if (!r) return r.error();
-        category_of[l.product_id] =
-            r->rows.empty() || r->rows[0].IsNull(0) ? 0 : r->rows[0].Int(0);
+        category_of[l.product_id] = r->rows.empty() || r->rows[0].IsNull(0) ? 0 : r->rows[0].Int(0);
     }
     auto r =
         c.Exec("INSERT INTO outbox(topic, aggregate_id, payload, created_at) VALUES (?, ?, ?, ?)",
