@@ -284,13 +284,11 @@ Settings BuildSettings(const Config& c) {
                          .period = c.ranking_refresh,
                          .max_backoff = std::chrono::milliseconds(10'000),
                          .leased = true};
+    // The updater drains like the persister (deliveries, retries, reclaiming), in one lane.
+    s.ranking_updater = s.persister;
     s.ranking_updater.name = "ranking updater";
     s.ranking_updater.batch = 500;
     s.ranking_updater.lanes = 1;
-    s.ranking_updater.max_deliveries = c.max_deliveries;
-    s.ranking_updater.retry_delay = c.persist_retry_delay;
-    s.ranking_updater.claim_idle = c.claim_idle;
-    s.ranking_updater.forget_consumers_after = c.forget_consumers_after;
     s.repair = c.repair;
     return s;
 }

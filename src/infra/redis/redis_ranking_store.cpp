@@ -15,20 +15,26 @@ std::string Number(double v) {
     return buf;
 }
 
-}  // namespace
-
-Awaitable<Status> RedisRankingStore::Apply(const std::vector<RankingEvent>& events, EpochMs now) {
-    if (events.empty()) co_return Status{};
-    Args args{std::to_string(now), std::to_string(weights_.half_life_ms), Number(weights_.sales),
-              Number(weights_.revenue), Number(weights_.views)};
+/// The window families as both scripts read them: a count, then (name, bucket ms, buckets[, TTL
+/// ms]) each.
+void AppendFamilies(Args& args, bool with_ttl) {
     const auto& windows = RankingWindows();
     args.push_back(std::to_string(windows.size()));
     for (const auto& w : windows) {
         args.emplace_back(w.family);
         args.push_back(std::to_string(w.bucket_ms));
         args.push_back(std::to_string(w.buckets));
-        args.push_back(std::to_string(w.ttl_ms));
+        if (with_ttl) args.push_back(std::to_string(w.ttl_ms));
     }
+}
+
+}  // namespace
+
+Awaitable<Status> RedisRankingStore::Apply(const std::vector<RankingEvent>& events, EpochMs now) {
+    if (events.empty()) co_return Status{};
+    Args args{std::to_string(now), std::to_string(weights_.half_life_ms), Number(weights_.sales),
+              Number(weights_.revenue), Number(weights_.views)};
+    AppendFamilies(args, true);
     args.push_back(std::to_string(events.size()));
     for (const auto& e : events) {
         args.push_back(std::to_string(e.outbox_id));
@@ -53,13 +59,7 @@ Awaitable<Status> RedisRankingStore::Apply(const std::vector<RankingEvent>& even
 Awaitable<Result<int>> RedisRankingStore::Retire(EpochMs now) {
     Args args{std::to_string(now), std::to_string(kRetireChunk),
               std::to_string(kAppliedRetentionMs)};
-    const auto& windows = RankingWindows();
-    args.push_back(std::to_string(windows.size()));
-    for (const auto& w : windows) {
-        args.emplace_back(w.family);
-        args.push_back(std::to_string(w.bucket_ms));
-        args.push_back(std::to_string(w.buckets));
-    }
+    AppendFamilies(args, false);
     Args keys{kAppliedKey};
     // Step by step, each a bounded script call, so Redis serves others in between.
     for (int steps = 1; steps <= 100'000; ++steps) {
