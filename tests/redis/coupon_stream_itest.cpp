@@ -16,22 +16,12 @@
 namespace joopang::redis {
 namespace {
 
-class CouponStreamTest : public testing::OneServerTest<Client> {
+class CouponStreamTest : public testing::OneClientTest {
   protected:
     void SetUp() override {
-        testing::OneServerTest<Client>::SetUp();
-        auto c = Run(Connect(io_.get_executor(), server_->Url()));
-        if (!c) throw std::runtime_error("connect failed: " + c.error().message);
-        client_ = *c;
-        clients_.push_back(client_);
+        testing::OneClientTest::SetUp();
         gate_ = std::make_unique<RedisCouponGate>(client_, CouponGateSettings{0});
         queue_ = std::make_unique<RedisCouponIssueQueue>(client_);
-    }
-
-    Reply Must(Args args) {
-        auto r = Run(client_->Command(std::move(args)));
-        if (!r) throw std::runtime_error(r.error().message);
-        return *r;
     }
 
     /// A published template with `winners` coupons already won (one per user).
@@ -88,7 +78,6 @@ class CouponStreamTest : public testing::OneServerTest<Client> {
         return ids;
     }
 
-    std::shared_ptr<Client> client_;
     std::unique_ptr<RedisCouponGate> gate_;
     std::unique_ptr<RedisCouponIssueQueue> queue_;
 };

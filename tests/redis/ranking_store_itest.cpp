@@ -13,23 +13,14 @@ constexpr EpochMs kMinute = 60'000, kHour = 60 * kMinute, kDay = 24 * kHour;
 // A Monday 10:00:30 UTC, so that buckets and days fall where the test expects.
 constexpr EpochMs kT0 = 1'700'474'430'000;
 
-class RankingStoreRedisTest : public testing::OneServerTest<Client> {
+class RankingStoreRedisTest : public testing::OneClientTest {
   protected:
     void SetUp() override {
-        testing::OneServerTest<Client>::SetUp();
-        auto c = Run(Connect(io_.get_executor(), server_->Url()));
-        if (!c) throw std::runtime_error("connect failed: " + c.error().message);
-        client_ = *c;
-        clients_.push_back(client_);
+        testing::OneClientTest::SetUp();
         Must(MakeArgs("FLUSHALL"));
         store_ = std::make_unique<RedisRankingStore>(client_, RankingWeights{});
     }
 
-    Reply Must(Args args) {
-        auto r = Run(client_->Command(std::move(args)));
-        if (!r) throw std::runtime_error(r.error().message);
-        return *r;
-    }
     /// A window sum of `product` (0 when absent).
     double Sum(const std::string& family,
                const std::string& metric,
@@ -56,7 +47,6 @@ class RankingStoreRedisTest : public testing::OneServerTest<Client> {
         return r ? *r : -1;
     }
 
-    std::shared_ptr<Client> client_;
     std::unique_ptr<RedisRankingStore> store_;
 };
 

@@ -29,6 +29,8 @@
 #include <thread>
 #include <vector>
 
+#include "infra/redis/client.hpp"
+
 namespace joopang::redis::testing {
 
 inline bool PortFree(int port) {
@@ -244,6 +246,27 @@ class OneServerTest : public IoThreadsTest<ClientT> {
 
     static inline TempDir* dir_ = nullptr;
     static inline RedisServer* server_ = nullptr;
+};
+
+/// OneServerTest with a client connected in SetUp (`client_`), and `Must()` for a command that
+/// must succeed.
+class OneClientTest : public OneServerTest<Client> {
+  protected:
+    void SetUp() override {
+        OneServerTest<Client>::SetUp();
+        auto c = this->Run(Connect(this->io_.get_executor(), server_->Url()));
+        if (!c) throw std::runtime_error("connect failed: " + c.error().message);
+        client_ = *c;
+        this->clients_.push_back(client_);
+    }
+
+    Reply Must(Args args) {
+        auto r = this->Run(client_->Command(std::move(args)));
+        if (!r) throw std::runtime_error(r.error().message);
+        return *r;
+    }
+
+    std::shared_ptr<Client> client_;
 };
 
 }  // namespace joopang::redis::testing

@@ -58,21 +58,8 @@ class SetHandler final : public workers::StreamHandler<Event, int> {
     }
 };
 
-class StreamConsumerRedisTest : public testing::OneServerTest<Client> {
+class StreamConsumerRedisTest : public testing::OneClientTest {
   protected:
-    void SetUp() override {
-        testing::OneServerTest<Client>::SetUp();
-        auto c = Run(Connect(io_.get_executor(), server_->Url()));
-        if (!c) throw std::runtime_error("connect failed: " + c.error().message);
-        client_ = *c;
-        clients_.push_back(client_);
-    }
-
-    Reply Must(Args args) {
-        auto r = Run(client_->Command(std::move(args)));
-        if (!r) throw std::runtime_error(r.error().message);
-        return *r;
-    }
     std::int64_t Integer(Args args) { return Must(std::move(args)).integer; }
 
     RedisStreamGroupSettings GroupSettings(const std::string& stream) {
@@ -105,8 +92,6 @@ class StreamConsumerRedisTest : public testing::OneServerTest<Client> {
         }
         return true;
     }
-
-    std::shared_ptr<Client> client_;
 };
 
 TEST_F(StreamConsumerRedisTest, HandlesEveryEntryAndDeadLettersThePoisonAndTheMalformedOnce) {
