@@ -1,6 +1,7 @@
 #pragma once
 /// A relayed order event as the ranking updater applies it: a paid order adds its lines to the
 /// rankings at the time of the sale, a canceled paid order takes them back from that same time.
+/// A batch of product views takes the same shape (lines with views only).
 
 #include <cstdint>
 #include <optional>
@@ -17,12 +18,14 @@ struct RankingLine {
     std::int64_t category_id = 0;  // 0: none
     std::int64_t quantity = 0;
     std::int64_t amount_cents = 0;
+    std::int64_t views = 0;
 };
 
 struct RankingEvent {
     std::string entry_id;  // the stream entry (StreamGroup's message contract)
     bool malformed = false;
-    std::int64_t outbox_id = 0;  // what makes applying it twice count once
+    std::int64_t outbox_id = 0;  // what makes applying an order event twice count once
+    std::string view_batch;      // the same for a batch of views (instead of an outbox id)
     int sign = 1;                // +1 paid, -1 canceled
     EpochMs at = 0;              // when the sale happened
     std::vector<RankingLine> lines;

@@ -117,7 +117,7 @@ Result<Product> ShopService::UpdateProduct(std::int64_t id, const ProductUpdate&
 Result<Product> ShopService::ViewProduct(std::int64_t id) {
     auto product = catalog_.FindProduct(id);
     if (!product) return product;
-    views_.Record(id);
+    views_.Record(id, product->category_id.value_or(0));
     // Show the views not yet flushed, so a reader sees its own view counted.
     product->view_count += views_.Pending(id);
     return product;

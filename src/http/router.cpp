@@ -1,5 +1,7 @@
 #include "http/router.hpp"
 
+#include <algorithm>
+
 namespace joopang::http {
 namespace {
 
@@ -36,7 +38,18 @@ Route& Router::Add(std::string method,
     route->handler = std::move(handler);
     route->options = std::move(options);
     if (by_length_.size() <= route->segments.size()) by_length_.resize(route->segments.size() + 1);
-    by_length_[route->segments.size()].push_back(route.get());
+    // A literal segment wins over a capture at the same place ("/products/top" before
+    // "/products/{id}"), whatever the order the routes were added in.
+    auto& same_length = by_length_[route->segments.size()];
+    const auto captures = [](const Route* r) {
+        std::vector<bool> key;
+        for (const auto& seg : r->segments) key.push_back(IsCapture(seg));
+        return key;
+    };
+    const auto key = captures(route.get());
+    auto at = std::find_if(same_length.begin(), same_length.end(),
+                           [&](const Route* r) { return key < captures(r); });
+    same_length.insert(at, route.get());
     routes_.push_back(std::move(route));
     return *routes_.back();
 }

@@ -121,7 +121,8 @@ int ParseConfig(int argc, char** argv, Config& c) {
     DurationOpt(app, "--ranking-half-life", c.ranking_half_life,
                 "the `score` ranking's half-life: a bucket this old counts half");
     DurationOpt(app, "--ranking-refresh", c.ranking_refresh,
-                "how often the rankings' windows move on (one instance at a time)");
+                "how often the rankings' windows move on and changed rankings are published (one "
+                "instance at a time)");
     DurationOpt(app, "--outbox-relay-interval", c.outbox_relay_interval,
                 "how often the outbox (order-paid, order-canceled) is relayed to the event stream "
                 "(one instance at a time)");

@@ -7,6 +7,8 @@
 #include <string>
 
 #include "app/auth_service.hpp"
+#include "app/ranking_publisher.hpp"
+#include "app/ranking_reader.hpp"
 #include "app/shop_service.hpp"
 #include "domain/ranking.hpp"
 #include "http/api.hpp"
@@ -103,6 +105,10 @@ struct Settings {
     RankingWeights ranking_weights;
     workers::StreamConsumerSettings ranking_updater;  // consumer is set to the instance name
     workers::JobSettings ranking_refresh;
+    RankingPublisher::Settings ranking_publisher;
+    RankingReader::Settings ranking_reader;
+    /// A ranking read from Redis gives up after this (then the database answers).
+    std::chrono::milliseconds ranking_read_timeout{250};
     bool repair = false;
 };
 

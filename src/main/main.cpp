@@ -15,12 +15,15 @@
 #include "app/coupon_service.hpp"
 #include "app/order_expiry.hpp"
 #include "app/outbox_relay.hpp"
+#include "app/ranking_publisher.hpp"
+#include "app/ranking_reader.hpp"
 #include "app/shop_service.hpp"
 #include "app/view_counter.hpp"
 #include "app/view_flush.hpp"
 #include "http/api.hpp"
 #include "http/auth_routes.hpp"
 #include "http/coupon_routes.hpp"
+#include "http/ranking_routes.hpp"
 #include "http/server.hpp"
 #include "http/shop_routes.hpp"
 #include "http/system_routes.hpp"
@@ -31,6 +34,7 @@
 #include "infra/redis/redis_lease.hpp"
 #include "infra/redis/redis_login_throttle.hpp"
 #include "infra/redis/redis_order_event_group.hpp"
+#include "infra/redis/redis_ranking_board.hpp"
 #include "infra/redis/redis_ranking_store.hpp"
 #include "infra/redis/redis_revocation_log.hpp"
 #include "infra/redis/redis_supervisor.hpp"
@@ -41,6 +45,7 @@
 #include "infra/sql/sql_idempotency_store.hpp"
 #include "infra/sql/sql_order_repository.hpp"
 #include "infra/sql/sql_outbox_repository.hpp"
+#include "infra/sql/sql_ranking_history.hpp"
 #include "infra/sql/sql_user_repository.hpp"
 #include "main/config.hpp"
 #include "main/secrets.hpp"
@@ -94,6 +99,7 @@ int Run(Settings s) {
     sql::SqlCouponRepository coupon_repo(**db);
     sql::SqlIdempotencyStore idempotency(**db);
     sql::SqlOutboxRepository outbox(**db);
+    sql::SqlRankingHistory ranking_history(**db);
 
     BlockingPool blocking(static_cast<std::size_t>(s.db_pool), "db");
     // The persister's transactions run on threads of their own, one per lane, below the request
@@ -112,7 +118,6 @@ int Run(Settings s) {
     ViewCounter views;
     ShopService shop(users, catalog, orders, views, s.shop);
     OrderExpiry order_expiry(orders);
-    ViewFlush view_flush(views, catalog);
     redis::RedisCouponGate coupon_gate(redis, s.coupon_gate);
     redis::RedisCouponIssueQueue issue_queue(redis);
     CouponService coupons(coupon_repo, users, coupon_gate, issue_queue, blocking);
@@ -165,18 +170,21 @@ int Run(Settings s) {
 
     // What the jobs use is declared before the runner, so that it outlives the jobs' runs.
     redis::RedisRankingStore rankings(redis, s.ranking_weights);
+    ViewFlush view_flush(views, catalog, rankings, blocking, instance);
+    RankingPublisher ranking_publisher(rankings, ranking_history, blocking, s.ranking_publisher);
     redis::RedisEventLog order_events(redis, s.order_event_stream, 1'000'000);
     OutboxRelay outbox_relay(outbox, order_events, blocking);
     redis::RedisLeaseStore leases(redis);
     workers::JobRunner jobs(rt.JobExecutor(), &leases, instance);
     if (auth) jobs.Add(s.revocation_sync, [&] { return auth->SyncRevocations(); });
     jobs.Add(s.order_expiry, OnPool(blocking, [&] { return order_expiry.ExpireDue(); }));
-    jobs.Add(s.view_flush, OnPool(blocking, [&] { return view_flush.Flush(); }));
+    jobs.Add(s.view_flush, [&view_flush] { return view_flush.Flush(); });
     jobs.Add(s.template_sync, [&] { return coupons.SyncTemplates(); });
-    // Windows move on: buckets that left a window are taken out of its sums, in small steps.
-    jobs.Add(s.ranking_refresh, [&rankings]() -> boost::asio::awaitable<Status> {
-        auto steps = co_await rankings.Retire(NowMs());
-        if (!steps) co_return steps.error();
+    // Windows move on (buckets that left a window are taken out of its sums, in small steps)
+    // and the rankings that changed are published.
+    jobs.Add(s.ranking_refresh, [&ranking_publisher]() -> boost::asio::awaitable<Status> {
+        auto report = co_await ranking_publisher.Refresh(NowMs());
+        if (!report) co_return report.error();
         co_return Status{};
     });
     jobs.Add(s.outbox_relay, [&outbox_relay]() -> boost::asio::awaitable<Status> {
@@ -191,6 +199,11 @@ int Run(Settings s) {
     });
     jobs.Start();
     rt.OnStop("jobs", [&] { jobs.Stop(); });
+
+    // Ranking reads: the published keys, else the database behind a circuit breaker.
+    redis::RedisRankingBoard ranking_board(redis, s.ranking_read_timeout);
+    RankingReader ranking_reader(ranking_board, ranking_history, blocking, s.ranking_weights,
+                                 s.ranking_reader);
 
     std::unique_ptr<http::Api> api;
     std::unique_ptr<http::Server> server;
@@ -207,6 +220,7 @@ int Run(Settings s) {
         http::RegisterCatalogRoutes(api->router(), shop);
         http::RegisterOrderRoutes(api->router(), shop);
         http::RegisterCouponRoutes(api->router(), coupons);
+        http::RegisterRankingRoutes(api->router(), ranking_reader);
         http::RegisterAdminRoutes(api->router(), coupons,
                                   {http::AdminOf(issue_queue), http::AdminOf(*order_events_admin)});
         http::ReadinessProbes probes;

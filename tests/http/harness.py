@@ -596,7 +596,9 @@ class ExternalRedis:
     def url(self):
         return "redis://127.0.0.1:%d" % self.port
 
-    def stop(self):
+    def stop(self, keep_data=False):
+        """Stops redis-server (SIGTERM: with AOF on, it writes its data first). keep_data: the
+        directory stays, so that start() brings the data back."""
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()
             try:
@@ -604,7 +606,8 @@ class ExternalRedis:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        shutil.rmtree(self.dir, ignore_errors=True)
+        if not keep_data:
+            shutil.rmtree(self.dir, ignore_errors=True)
 
 
 # --------------------------------------------------------------------------------------------

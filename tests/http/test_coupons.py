@@ -996,6 +996,7 @@ class MultiProcessCase(CouponHelpers, ServiceTestCase):
     Subclasses start their processes in start_processes(); self.svc is the first API process."""
 
     BACKEND = "sqlite"
+    REDIS_APPENDONLY = False  # True: the private redis-server keeps its data over a restart
 
     @classmethod
     def setUpClass(cls):
@@ -1009,7 +1010,7 @@ class MultiProcessCase(CouponHelpers, ServiceTestCase):
                 cls.pg_db_name, cls.database = create_pg_database()
             else:
                 cls.database = "sqlite://" + os.path.join(cls.tmp, "shared.db")
-            cls.redis = ExternalRedis().start()
+            cls.redis = ExternalRedis(appendonly=cls.REDIS_APPENDONLY).start()
             cls.start_processes()
         except BaseException:
             cls._cleanup()

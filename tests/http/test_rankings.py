@@ -85,8 +85,9 @@ class UpdaterCases:
     """Needs self.redis_args() and the ServiceTestCase helpers."""
 
     def window_sum(self, family, metric, scope, product):
+        # Members are product ids zero-padded to 19 digits (equal scores then order by id).
         v = redis_cmd(self.redis_args(), "ZSCORE", "rank:{rank}:w:%s:%s:%s" % (family, metric, scope),
-                      str(product))
+                      "%019d" % product)
         return float(v) if v else 0.0
 
     def test_every_window_sums_the_paid_orders_once_per_event(self):

@@ -51,7 +51,7 @@ class FakeCatalog final : public CatalogRepository {
         return p;
     }
     Result<Page<Product>> ListProducts(const ProductQuery&) override { return Unused(); }
-    Status AddViews(const std::vector<std::pair<std::int64_t, std::int64_t>>&) override {
+    Status AddViews(EpochMs, const std::vector<std::pair<std::int64_t, std::int64_t>>&) override {
         return Unused();
     }
 };

@@ -25,8 +25,10 @@ class CatalogRepository {
     /// PRODUCT_NOT_FOUND if absent.
     virtual Result<Product> FindProduct(std::int64_t id) = 0;
     virtual Result<Page<Product>> ListProducts(const ProductQuery& query) = 0;
-    /// Adds counted views to products (batched flush of the view counter).
-    virtual Status AddViews(const std::vector<std::pair<std::int64_t, std::int64_t>>& views) = 0;
+    /// Adds counted views to products and to their views of the minute of `at` (batched flush of
+    /// the view counter).
+    virtual Status AddViews(EpochMs at,
+                            const std::vector<std::pair<std::int64_t, std::int64_t>>& views) = 0;
 };
 
 }  // namespace joopang

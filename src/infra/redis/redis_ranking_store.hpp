@@ -3,8 +3,9 @@
 /// by one script per batch (lua/ranking_apply.lua), which also records each applied outbox id.
 /// Keys: rank:{rank}:b:<family>:<bucket>:<metric>:<scope> (with a TTL),
 /// rank:{rank}:w:<family>:<metric>:<scope>, rank:{rank}:edge, rank:{rank}:applied,
-/// rank:{rank}:scopes, rank:{rank}:landmark; metric is sales | revenue (cents) | score, scope is
-/// `all` or `c<category id>`.
+/// rank:{rank}:scopes, rank:{rank}:landmark, rank:{rank}:changed; metric is sales | revenue
+/// (cents) | views | score, scope is `all` or `c<category id>`. Published rankings: see
+/// ranking_codec.hpp.
 
 #include <memory>
 
@@ -19,10 +20,20 @@ class RedisRankingStore final : public RankingStore {
         : client_(std::move(client)), weights_(weights) {}
 
     Awaitable<Status> Apply(const std::vector<RankingEvent>& events, EpochMs now) override;
-    Awaitable<Result<int>> Retire(EpochMs now) override;
+    Awaitable<Result<bool>> Retire(EpochMs now, int max_steps) override;
+    Awaitable<Result<std::vector<RankingScope>>> TakeChanged(std::size_t max) override;
+    Awaitable<Result<std::vector<std::int64_t>>> Categories() override;
+    Awaitable<Result<RankingSet>> Collect(const RankingWindow& window,
+                                          std::int64_t category_id,
+                                          std::size_t limit,
+                                          EpochMs now) override;
+    Awaitable<Status> Publish(const RankingWindow& window,
+                              std::int64_t category_id,
+                              const RankingSet& set,
+                              EpochMs ttl_ms) override;
 
     /// Members one retire step touches at most (each step is one script call).
-    static constexpr int kRetireChunk = 200;
+    static constexpr int kRetireChunk = 100;
     /// How long an applied outbox id is remembered: longer than any redelivery.
     static constexpr EpochMs kAppliedRetentionMs = 8LL * 24 * 3600 * 1000;
 

@@ -154,6 +154,19 @@ const std::vector<Migration>& AllMigrations() {
          "HAVING COUNT(*) > 1",
          "accounts whose emails differ only by case were left unchanged (sign-in finds the one "
          "stored in lower case, if any): "},
+        {3,
+         "rankings from the database: views per minute, paid orders by time",
+         {
+             // Product views per product and minute (the rankings' fallback counts views from
+             // here; rows older than the longest window are deleted by the view flush).
+             R"(CREATE TABLE product_views (
+                  product_id BIGINT NOT NULL,
+                  minute BIGINT NOT NULL,
+                  views BIGINT NOT NULL,
+                  PRIMARY KEY (product_id, minute)))",
+             "CREATE INDEX product_views_minute ON product_views(minute)",
+             "CREATE INDEX orders_paid ON orders(status, paid_at)",
+         }},
     };
     return kMigrations;
 }

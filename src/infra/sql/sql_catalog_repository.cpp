@@ -234,16 +234,26 @@ Result<Page<Product>> SqlCatalogRepository::ListProducts(const ProductQuery& q) 
 }
 
 Status SqlCatalogRepository::AddViews(
-    const std::vector<std::pair<std::int64_t, std::int64_t>>& views) {
+    EpochMs at, const std::vector<std::pair<std::int64_t, std::int64_t>>& views) {
     if (views.empty()) return {};
     auto sorted = views;
     std::sort(sorted.begin(), sorted.end());  // one lock order across instances
+    const EpochMs minute = at - at % kViewMinuteMs;
     return db_.Run(TxMode::kWrite, [&](Connection& c) -> Status {
         for (auto [id, n] : sorted) {
             auto r =
                 c.Exec("UPDATE products SET view_count = view_count + ? WHERE id = ?", {n, id});
             if (!r) return r.error();
+            r = c.Exec(
+                "INSERT INTO product_views(product_id, minute, views) VALUES (?, ?, ?) "
+                "ON CONFLICT (product_id, minute) DO UPDATE "
+                "SET views = product_views.views + excluded.views",
+                {id, minute, n});
+            if (!r) return r.error();
         }
+        // Older than any ranking window: no longer read.
+        auto r = c.Exec("DELETE FROM product_views WHERE minute < ?", {minute - kViewKeepMs});
+        if (!r) return r.error();
         return {};
     });
 }

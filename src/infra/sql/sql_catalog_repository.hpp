@@ -14,7 +14,12 @@ class SqlCatalogRepository final : public CatalogRepository {
     Result<Product> UpdateProduct(std::int64_t id, const ProductUpdate& update) override;
     Result<Product> FindProduct(std::int64_t id) override;
     Result<Page<Product>> ListProducts(const ProductQuery& query) override;
-    Status AddViews(const std::vector<std::pair<std::int64_t, std::int64_t>>& views) override;
+    Status AddViews(EpochMs at,
+                    const std::vector<std::pair<std::int64_t, std::int64_t>>& views) override;
+
+    static constexpr EpochMs kViewMinuteMs = 60'000;
+    /// How long per-minute views are kept: the longest ranking window, with a day's margin.
+    static constexpr EpochMs kViewKeepMs = 8LL * 24 * 3600 * 1000;
 
   private:
     Db& db_;

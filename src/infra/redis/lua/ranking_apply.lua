@@ -1,15 +1,19 @@
--- Applies order events to the rankings (docs/architecture.md, "Rankings"). Every key carries the
--- hash tag {rank}; KEYS[1] is the set of applied outbox ids (rank:{rank}:applied).
+-- Applies order events and view batches to the rankings (docs/architecture.md, "Rankings").
+-- Every key carries the hash tag {rank}; KEYS[1] is the set of applied ids (rank:{rank}:applied).
 -- ARGV: now, half-life (ms), weight of sales, of revenue (per currency unit), of views, then the
 -- window families as count + (name, bucket ms, buckets, ttl ms) each, then the events as count +
--- (outbox id, sign, at, line count, then per line: product, category, quantity, amount cents).
+-- (applied id, sign, at, line count, then per line: product, category, quantity, amount cents,
+-- views).
 -- Per event not applied before, per line, per family, per scope (all products, the category):
--- the bucket of `at` gains the line's sales, revenue (cents) and score, and so does the family's
--- window sum when the bucket is not older than the window's edge. Returns the events applied.
+-- the bucket of `at` gains the line's sales, revenue (cents), views and score, and so does the
+-- family's window sum when the bucket is not older than the window's edge. A sum back to nothing
+-- leaves its set. Members are product ids zero-padded to 19 digits, so that equal scores order
+-- by id. Each changed family and scope is noted in rank:{rank}:changed for the refresh job.
+-- Returns the events applied.
 local p = 'rank:{rank}:'
 local now = tonumber(ARGV[1])
 local half = tonumber(ARGV[2])
-local ws, wr = tonumber(ARGV[3]), tonumber(ARGV[4])
+local ws, wr, wv = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local i = 6
 local fams = {}
 for f = 1, tonumber(ARGV[i]) do
@@ -34,11 +38,16 @@ if not landmark then
 end
 landmark = tonumber(landmark)
 
-local function add(key, ttl, delta, member)
-  redis.call('ZINCRBY', key, delta, member)
-  redis.call('PEXPIRE', key, ttl)
+-- Adds `delta` to `member` in `key`; a value back to nothing (integers exactly, the score within
+-- rounding of the change) leaves the set.
+local function add(key, delta, member, metric)
+  local left = tonumber(redis.call('ZINCRBY', key, delta, member))
+  if left == 0 or (metric == 'score' and math.abs(left) <= 1e-9 * math.abs(delta)) then
+    redis.call('ZREM', key, member)
+  end
 end
 
+local changed = {}
 local applied = 0
 local events = tonumber(ARGV[i])
 i = i + 1
@@ -51,8 +60,10 @@ for _ = 1, events do
   for _ = 1, lines do
     local product, category = ARGV[i], ARGV[i + 1]
     local qty, cents = sign * tonumber(ARGV[i + 2]), sign * tonumber(ARGV[i + 3])
-    i = i + 4
+    local views = sign * tonumber(ARGV[i + 4])
+    i = i + 5
     if fresh then
+      local member = string.rep('0', 19 - #product) .. product
       local scopes = {'all'}
       if category ~= '0' then
         scopes[2] = 'c' .. category
@@ -60,22 +71,26 @@ for _ = 1, events do
       end
       for _, fam in ipairs(fams) do
         local b = math.floor(at / fam.size)
-        local score = (ws * qty + wr * cents / 100) * 2 ^ ((b * fam.size - landmark) / half)
+        local score = (ws * qty + wr * cents / 100 + wv * views) *
+            2 ^ ((b * fam.size - landmark) / half)
         local in_window = b >= fam.edge
+        local deltas = {sales = qty, revenue = cents, views = views, score = score}
         for _, s in ipairs(scopes) do
-          for metric, delta in pairs({sales = qty, revenue = cents, score = score}) do
+          for metric, delta in pairs(deltas) do
             if delta ~= 0 then
-              add(p .. 'b:' .. fam.name .. ':' .. b .. ':' .. metric .. ':' .. s, fam.ttl, delta,
-                  product)
+              local bk = p .. 'b:' .. fam.name .. ':' .. b .. ':' .. metric .. ':' .. s
+              add(bk, delta, member, metric)
+              redis.call('PEXPIRE', bk, fam.ttl)
               if in_window then
-                redis.call('ZINCRBY', p .. 'w:' .. fam.name .. ':' .. metric .. ':' .. s, delta,
-                           product)
+                add(p .. 'w:' .. fam.name .. ':' .. metric .. ':' .. s, delta, member, metric)
               end
             end
           end
+          if in_window then changed[fam.name .. ':' .. s] = true end
         end
       end
     end
   end
 end
+for k in pairs(changed) do redis.call('SADD', p .. 'changed', k) end
 return applied

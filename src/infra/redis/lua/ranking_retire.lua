@@ -5,10 +5,11 @@
 -- edge moves one bucket on and that bucket's keys are RENAMEd to retiring keys, in this one call
 -- (O(1); a late event for it then misses the window sum, as it should). With a bucket being
 -- retired, up to `chunk` of its members are popped and taken out of the window sums. Each call
--- touches at most `chunk` members, whatever the catalog's size. Returns 1 while work remains.
+-- touches at most `chunk` members, whatever the catalog's size. A family and scope whose sums
+-- changed is noted in rank:{rank}:changed for the refresh. Returns 1 while work remains.
 local p = 'rank:{rank}:'
 local now, chunk, keep = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local metrics = {'sales', 'revenue', 'score'}
+local metrics = {'sales', 'revenue', 'views', 'score'}
 local scopes = redis.call('SMEMBERS', p .. 'scopes')
 scopes[#scopes + 1] = 'all'
 local budget = chunk
@@ -72,6 +73,7 @@ for _ = 1, tonumber(ARGV[i]) do
             end
           end
           budget = budget - #popped / 2
+          if #popped > 0 then redis.call('SADD', p .. 'changed', fam .. ':' .. s) end
         end
         if redis.call('EXISTS', x) == 1 then done = false end
       end
