@@ -8,7 +8,8 @@
 -- the bucket of `at` gains the line's sales, revenue (cents), views and score, and so does the
 -- family's window sum when the bucket is not older than the window's edge. A sum back to nothing
 -- leaves its set. Members are product ids zero-padded to 19 digits, so that equal scores order
--- by id. Each changed family and scope is noted in rank:{rank}:changed for the refresh job.
+-- by id. Changes are summed per key and member before they are written (one ZINCRBY each).
+-- Each changed family and scope is noted in rank:{rank}:changed for the refresh job.
 -- Returns the events applied.
 local p = 'rank:{rank}:'
 local now = tonumber(ARGV[1])
@@ -38,16 +39,19 @@ if not landmark then
 end
 landmark = tonumber(landmark)
 
--- Adds `delta` to `member` in `key`; a value back to nothing (integers exactly, the score within
--- rounding of the change) leaves the set.
-local function add(key, delta, member, metric)
-  local left = tonumber(redis.call('ZINCRBY', key, delta, member))
-  if left == 0 or (metric == 'score' and math.abs(left) <= 1e-9 * math.abs(delta)) then
-    redis.call('ZREM', key, member)
+-- Changes are summed per key and member first, then written once each: a batch's events mostly
+-- fall in the same buckets, and popular products come again and again.
+local sums, metric_of, ttl_of, changed, scope_set = {}, {}, {}, {}, {}
+local function add(key, metric, member, delta)
+  local t = sums[key]
+  if not t then
+    t = {}
+    sums[key] = t
+    metric_of[key] = metric
   end
+  t[member] = (t[member] or 0) + delta
 end
 
-local changed = {}
 local applied = 0
 local events = tonumber(ARGV[i])
 i = i + 1
@@ -67,7 +71,7 @@ for _ = 1, events do
       local scopes = {'all'}
       if category ~= '0' then
         scopes[2] = 'c' .. category
-        redis.call('SADD', p .. 'scopes', scopes[2])
+        scope_set[scopes[2]] = true
       end
       for _, fam in ipairs(fams) do
         local b = math.floor(at / fam.size)
@@ -79,10 +83,10 @@ for _ = 1, events do
           for metric, delta in pairs(deltas) do
             if delta ~= 0 then
               local bk = p .. 'b:' .. fam.name .. ':' .. b .. ':' .. metric .. ':' .. s
-              add(bk, delta, member, metric)
-              redis.call('PEXPIRE', bk, fam.ttl)
+              add(bk, metric, member, delta)
+              ttl_of[bk] = fam.ttl
               if in_window then
-                add(p .. 'w:' .. fam.name .. ':' .. metric .. ':' .. s, delta, member, metric)
+                add(p .. 'w:' .. fam.name .. ':' .. metric .. ':' .. s, metric, member, delta)
               end
             end
           end
@@ -92,5 +96,21 @@ for _ = 1, events do
     end
   end
 end
+
+-- A value back to nothing (integers exactly, the score within rounding of the change) leaves the
+-- set.
+for key, members in pairs(sums) do
+  local is_score = metric_of[key] == 'score'
+  for member, delta in pairs(members) do
+    if delta ~= 0 then
+      local left = tonumber(redis.call('ZINCRBY', key, delta, member))
+      if left == 0 or (is_score and math.abs(left) <= 1e-9 * math.abs(delta)) then
+        redis.call('ZREM', key, member)
+      end
+    end
+  end
+  if ttl_of[key] then redis.call('PEXPIRE', key, ttl_of[key]) end
+end
+for s in pairs(scope_set) do redis.call('SADD', p .. 'scopes', s) end
 for k in pairs(changed) do redis.call('SADD', p .. 'changed', k) end
 return applied
