@@ -6,9 +6,12 @@
 namespace joopang {
 namespace {
 
-RankingAnswer FirstOf(RankingAnswer answer, std::size_t limit) {
-    if (answer.items.size() > limit) answer.items.resize(limit);
-    return answer;
+/// The answer with its first `limit` items only (copying no more than those).
+RankingAnswer FirstOf(const RankingAnswer& answer, std::size_t limit) {
+    RankingAnswer out{answer.generated_at, answer.from_database, {}};
+    const auto n = std::min(limit, answer.items.size());
+    out.items.assign(answer.items.begin(), answer.items.begin() + static_cast<std::ptrdiff_t>(n));
+    return out;
 }
 
 }  // namespace
@@ -47,6 +50,13 @@ Result<RankingAnswer> RankingReader::Reused(const Key& key, EpochMs now, F compu
 }
 
 boost::asio::awaitable<Result<RankingAnswer>> RankingReader::Read(const RankingQuery& query) {
+    Key key{std::string(query.window.name), static_cast<int>(query.metric), query.category_id};
+    {
+        std::lock_guard lock(published_mu_);
+        auto it = published_.find(key);
+        if (it != published_.end() && now_() - it->second.read_at < settings_.published_answer_ms)
+            co_return FirstOf(it->second.answer, query.limit);
+    }
     if (breaker_.Allow(now_())) {
         auto published = co_await board_.Read(query.window, query.metric, query.category_id);
         if (published) {
@@ -54,7 +64,13 @@ boost::asio::awaitable<Result<RankingAnswer>> RankingReader::Read(const RankingQ
             if (*published) {
                 RankingAnswer answer{(*published)->generated_at, false,
                                      std::move((*published)->items)};
-                co_return FirstOf(std::move(answer), query.limit);
+                const EpochMs read_at = now_();
+                std::lock_guard lock(published_mu_);
+                std::erase_if(published_, [&](const auto& kv) {
+                    return read_at - kv.second.read_at >= settings_.published_answer_ms;
+                });
+                published_[key] = {read_at, answer};
+                co_return FirstOf(answer, query.limit);
             }
         } else {
             breaker_.RecordFailure(now_());
@@ -66,7 +82,7 @@ boost::asio::awaitable<Result<RankingAnswer>> RankingReader::Read(const RankingQ
         return Reused(key, now, [&] { return Compute(query, now); });
     });
     if (!computed) co_return computed.error();
-    co_return FirstOf(std::move(*computed), query.limit);
+    co_return FirstOf(*computed, query.limit);
 }
 
 boost::asio::awaitable<Result<RankingAnswer>> RankingReader::TopSellers(int days,

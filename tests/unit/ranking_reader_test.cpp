@@ -1,7 +1,7 @@
 // The ranking read use case with in-memory ports: a published ranking is answered from the board
-// (cut to the limit); a missing one, or a board that fails, from the database; after failures in a
-// row the breaker skips the board without calling it, and closes once a trial succeeds; database
-// answers are reused for a moment.
+// (cut to the limit) and reused for 200 ms; a missing one, or a board that fails, from the
+// database; after failures in a row the breaker skips the board without calling it, and closes
+// once a trial succeeds; database answers are reused for a moment.
 #include "app/ranking_reader.hpp"
 
 #include <gtest/gtest.h>
@@ -78,6 +78,18 @@ TEST_F(RankingReaderTest, APublishedRankingIsAnsweredFromTheBoardCutToTheLimit) 
     EXPECT_EQ(history.bucket_queries, 0);
 }
 
+TEST_F(RankingReaderTest, APublishedRankingReadIsReusedFor200ms) {
+    board.published = PublishedRanking{now, {{.product_id = 4, .sales = 9}}};
+    Read();
+    now += 199;
+    board.published->items[0].sales = 10;
+    EXPECT_EQ(Read().items[0].sales, 9);
+    EXPECT_EQ(board.calls, 1);
+    now += 1;
+    EXPECT_EQ(Read().items[0].sales, 10);
+    EXPECT_EQ(board.calls, 2);
+}
+
 TEST_F(RankingReaderTest, NothingPublishedIsAnsweredFromTheDatabaseAndReusedForAMoment) {
     history.buckets = {{.product_id = 3, .bucket = now / 60'000, .sales = 2},
                        {.product_id = 5, .bucket = now / 60'000, .sales = 6}};
@@ -105,6 +117,7 @@ TEST_F(RankingReaderTest, ABoardThatFailsIsSkippedByTheBreakerUntilATrialSucceed
     board.published = PublishedRanking{now, {{.product_id = 1, .sales = 1}}};
     now += 1000;
     EXPECT_FALSE(Read().from_database);  // the trial succeeds: closed
+    now += 200;
     EXPECT_FALSE(Read().from_database);
     EXPECT_EQ(board.calls, 4);
     EXPECT_FALSE(reader.breaker_open());
