@@ -2,6 +2,8 @@
 # Reproduces docs/benchmarks.md: every joopang figure beside its reference, measured in the same run
 # on the same machine (these machines are shared and noisy; compare ratios, not absolutes).
 #   bash scripts/bench.sh [rounds]        (after scripts/setup.sh; needs nginx, wrk, redis-benchmark)
+#   JOOPANG_BENCH_SECTIONS="1 4" bash scripts/bench.sh   runs only those sections (1 product read,
+#   2 coupon drop, 3 drain rate, 4 rankings; default all)
 # Writes raw outputs to bench-out/<time>/ and prints a summary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,6 +26,7 @@ cleanup() {
 }
 trap cleanup EXIT
 log() { echo "== $*" | tee -a "$out/summary.txt"; }
+want() { [[ " ${JOOPANG_BENCH_SECTIONS:-1 2 3 4} " == *" $1 "* ]]; }
 
 # CPU placement. With JOOPANG_BENCH_PIN=1 (the default on 2+ cores) the server under test — nginx,
 # joopang, or redis-server for the redis-benchmark reference — runs on the last CPU, and the load
@@ -76,6 +79,7 @@ wrk_rps() { awk '/Requests\/sec/ {print $2}' "$1"; }
 wrk_p99() { awk '/ 99%/ {print $2}' "$1"; }
 
 # --- 1. GET /api/v1/products/{id} vs nginx, wrk -t1 -c64 -d10s, interleaved --------------------
+if want 1; then
 start_joopang get --data-dir "$work/data-get"
 curl -sf -XPOST localhost:$api_port/api/v1/products -H "Authorization: Bearer $token" \
   -d '{"name":"Bench hoodie","code":"B-1","price":"39000.00","items":[{"name":"L","code":"L","unitPrice":"39000.00","stock":1000000}]}' >/dev/null
@@ -85,8 +89,10 @@ for r in $(seq 1 "$rounds"); do
   log "round $r: GET product $(wrk_rps "$out/wrk-product-c64-$r.txt") req/s (p99 $(wrk_p99 "$out/wrk-product-c64-$r.txt")) vs nginx $(wrk_rps "$out/wrk-nginx-c64-$r.txt") req/s (p99 $(wrk_p99 "$out/wrk-nginx-c64-$r.txt"))"
 done
 stop_joopang
+fi
 
 # --- 2. coupon drop: joopang-bench vs wrk/nginx (same connections) vs redis-benchmark EVALSHA ----
+if want 2; then
 # Every issue request is signed in: wrk sends each user's access token (the nginx runs too, so
 # that the load generator does the same work); joopang-bench signs its own with the secret.
 "$bench" tokens --auth-secret "$secret" --users 50000 --out "$work/tokens.txt"
@@ -136,6 +142,7 @@ for r in $(seq 1 "$rounds"); do
   log "round $r: nginx -c256 $(wrk_rps "$out/wrk-nginx-c256-$r.txt") req/s (p99 $(wrk_p99 "$out/wrk-nginx-c256-$r.txt")); with the issue script $(wrk_rps "$out/wrk-nginx-post-c256-$r.txt") req/s (p99 $(wrk_p99 "$out/wrk-nginx-post-c256-$r.txt"))"
   log "round $r: redis-benchmark EVALSHA c256: $(tail -1 "$out/redis-benchmark-evalsha-$r.csv") (won $won)"
 done
+fi
 
 # --- 3. drain rate: issue with the persister off, then time one `joopang worker` draining -------
 drain() {  # name, database url ("" = SQLite in data dir)
@@ -161,9 +168,32 @@ drain() {  # name, database url ("" = SQLite in data dir)
   stop_joopang; stop_joopang
   log "drain to $name: $((issued - first)) rows in $(echo "$t1 - $t0" | bc) s = $(echo "($issued - $first) / ($t1 - $t0)" | bc) rows/s (first row to last)"
 }
+if want 3; then
 drain sqlite ""
 bash tests/support/pg_fixture.sh start "$work/pg" "$pg_port" >/dev/null
 psql "postgresql://postgres@127.0.0.1:$pg_port/postgres" -qc "CREATE DATABASE bench" >/dev/null
 drain postgresql "postgresql://postgres@127.0.0.1:$pg_port/bench"
+fi
+
+# --- 4. rankings: the read vs nginx (wrk, interleaved); joopang-bench ranking (writes + reads) ----
+ranking_section() {
+  rm -rf "$work/data-rank"
+  start_joopang rank --data-dir "$work/data-rank"
+  # Writers and readers at once, a freshness probe, and exactness at the end; it leaves a category
+  # (id 1) with paid products whose rankings are published, which wrk then reads.
+  "${on_clients[@]}" "$bench" ranking --url http://127.0.0.1:$api_port --admin-token $token -c 32 --writers 16 \
+      --duration 10 -q --json "$out/ranking-bench.json" > "$out/ranking-bench.txt" 2>&1 \
+      || { cat "$out/ranking-bench.txt"; exit 1; }
+  log "ranking bench: $(grep -E 'paid orders per second|ranking reads per second|p50|p99|max' "$out/ranking-bench.txt" | sed 's/^ *//' | tr '\n' ';')"
+  local path="/api/v1/rankings/products?window=24h&metric=sales&limit=10&categoryId=1"
+  curl -sf "localhost:$api_port$path" | grep -q '"source":"redis"' || { echo "ranking not published"; exit 1; }
+  for r in $(seq 1 "$rounds"); do
+    "${on_clients[@]}" wrk -t1 -c64 -d10s --latency http://127.0.0.1:$nginx_port/ > "$out/wrk-nginx-rank-$r.txt"
+    "${on_clients[@]}" wrk -t1 -c64 -d10s --latency "http://127.0.0.1:$api_port$path" > "$out/wrk-ranking-$r.txt"
+    log "round $r: GET ranking $(wrk_rps "$out/wrk-ranking-$r.txt") req/s (p99 $(wrk_p99 "$out/wrk-ranking-$r.txt")) vs nginx $(wrk_rps "$out/wrk-nginx-rank-$r.txt") req/s (p99 $(wrk_p99 "$out/wrk-nginx-rank-$r.txt"))"
+  done
+  stop_joopang
+}
+if want 4; then ranking_section; fi
 
 echo; echo "raw outputs in $out"; cat "$out/summary.txt"

@@ -4,6 +4,7 @@
 //   joopang-bench coupon-drop --url http://127.0.0.1:8080 --admin-token T --users 50000
 //                 --coupons 10000 --requests 100000 --connections 256 --json drop.json
 //   joopang-bench shop --url http://127.0.0.1:8080 --data-dir ./data --iterations 5000
+//   joopang-bench ranking --url http://127.0.0.1:8080 --data-dir ./data --duration 10
 //   joopang-bench tokens --auth-secret S --users 50000 --out tokens.txt
 //   joopang-bench get --url http://127.0.0.1:8080 --path /api/v1/products/1 --duration 10
 #include <CLI/CLI.hpp>
@@ -189,9 +190,31 @@ int main(int argc, char** argv) {
     tokens_cmd->add_option("-o,--out", tokens_opt.out, "file ('-' = stdout)")
         ->capture_default_str();
 
-    auto* ranking_cmd =
-        app.add_subcommand("ranking", "order/pay writes with ranking reads (not implemented yet)");
-    ranking_cmd->allow_extras();
+    CommonOptions ranking_common{.connections = 32};
+    RankingOptions ranking;
+    auto* ranking_cmd = app.add_subcommand(
+        "ranking",
+        "order/pay writes with ranking reads: times how soon a payment shows in the published "
+        "ranking (freshness) and verifies every window's sales ranking equals the units paid");
+    AddCommonOptions(ranking_cmd, ranking_common);
+    ranking_cmd->add_option("--products", ranking.products, "products to create (at most 100)")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 100));
+    ranking_cmd->add_option("--users", ranking.users, "users to create")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 1000000));
+    ranking_cmd->add_option("--writers", ranking.writers, "connections that order and pay")
+        ->capture_default_str();
+    ranking_cmd->add_option("-d,--duration", ranking.duration_s, "seconds")->capture_default_str();
+    ranking_cmd
+        ->add_option("--probe-interval-ms", ranking.probe_interval_ms,
+                     "how often the freshness probe pays")
+        ->capture_default_str()
+        ->check(CLI::Range(10, 60000));
+    ranking_cmd
+        ->add_option("--settle-timeout", ranking.settle_timeout_s,
+                     "seconds to wait for the published rankings to match at the end")
+        ->capture_default_str();
     auto* waiting_cmd =
         app.add_subcommand("waiting-room", "waiting-room admission (not implemented yet)");
     waiting_cmd->allow_extras();
@@ -199,17 +222,18 @@ int main(int argc, char** argv) {
     CLI11_PARSE(app, argc, argv);
 
     CLI::App* chosen = app.get_subcommands().front();
-    if (chosen == ranking_cmd || chosen == waiting_cmd) {
+    if (chosen == waiting_cmd) {
         std::fprintf(stderr,
                      "joopang-bench: scenario '%s' is not implemented yet (planned: see SPEC "
                      "section 8); nothing was run.\n",
                      chosen->get_name().c_str());
         return kExitNotImplemented;
     }
-    CommonOptions& common = chosen == drop_cmd     ? drop_common
-                            : chosen == shop_cmd   ? shop_common
-                            : chosen == tokens_cmd ? tokens_common
-                                                   : get_common;
+    CommonOptions& common = chosen == drop_cmd      ? drop_common
+                            : chosen == shop_cmd    ? shop_common
+                            : chosen == ranking_cmd ? ranking_common
+                            : chosen == tokens_cmd  ? tokens_common
+                                                    : get_common;
     ResolveSecrets(common);
     if (chosen == tokens_cmd) return WriteTokens(common, tokens_opt);
 
@@ -226,6 +250,7 @@ int main(int argc, char** argv) {
     auto scenario = [&]() -> asio::awaitable<int> {
         if (chosen == drop_cmd) co_return co_await RunCouponDrop(env, drop);
         if (chosen == shop_cmd) co_return co_await RunShop(env, shop);
+        if (chosen == ranking_cmd) co_return co_await RunRanking(env, ranking);
         co_return co_await RunGet(env, get);
     };
     auto result = asio::co_spawn(env.control, scenario(), asio::use_future);

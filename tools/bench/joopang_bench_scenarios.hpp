@@ -45,6 +45,17 @@ struct ShopOptions {
     int verify_connections = 16;        ///< connections for setup and verification calls
 };
 
+/// `ranking`: order/pay writers and ranking readers, a freshness probe, exactness at the end.
+struct RankingOptions {
+    int products = 50;             ///< products in the ranked category (at most 100)
+    int users = 200;               ///< users who buy
+    int writers = 16;              ///< connections that order and pay; the others read rankings
+    double duration_s = 10;        ///< load time
+    int probe_interval_ms = 200;   ///< how often the probe pays
+    double settle_timeout_s = 15;  ///< how long the published rankings may take to match
+    int verify_connections = 16;   ///< connections for the setup
+};
+
 /// `get`: a wrk-like GET of one path for a fixed time.
 struct GetOptions {
     std::string path = "/healthz";  ///< request target (appended to the URL's path prefix)
@@ -56,6 +67,8 @@ struct GetOptions {
 boost::asio::awaitable<int> RunCouponDrop(Env& env, CouponDropOptions options);
 /// Runs `shop`.
 boost::asio::awaitable<int> RunShop(Env& env, ShopOptions options);
+/// Runs `ranking`.
+boost::asio::awaitable<int> RunRanking(Env& env, RankingOptions options);
 /// Runs `get`.
 boost::asio::awaitable<int> RunGet(Env& env, GetOptions options);
 

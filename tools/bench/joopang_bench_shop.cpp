@@ -13,6 +13,7 @@
 
 #include "joopang_bench_report.hpp"
 #include "joopang_bench_scenarios.hpp"
+#include "joopang_bench_setup.hpp"
 
 namespace joopang::bench {
 namespace asio = boost::asio;
@@ -23,12 +24,6 @@ using asio::awaitable;
 namespace {
 
 constexpr std::size_t kBrowse = 0, kOrder = 1, kPay = 2, kIteration = 3;
-
-/// A product created by the setup.
-struct BenchProduct {
-    std::int64_t id = 0;
-    std::int64_t item_id = 0;
-};
 
 /// An order the load phase placed.
 struct PlacedOrder {
@@ -52,12 +47,6 @@ struct ShopWorkerData {
     std::map<std::string, std::uint64_t> unexpected;  ///< "step: outcome" -> count
 };
 
-std::string Describe(const HttpResult& r) {
-    if (r.status == 0) return r.ErrorText();
-    std::string body = r.body.size() > 300 ? r.body.substr(0, 300) + "..." : r.body;
-    return "HTTP " + std::to_string(r.status) + " " + body;
-}
-
 std::string Join(const std::map<std::string, std::uint64_t>& m) {
     std::string out;
     for (const auto& [k, n] : m) out += (out.empty() ? "" : ", ") + k + " x" + std::to_string(n);
@@ -67,98 +56,25 @@ std::string Join(const std::map<std::string, std::uint64_t>& m) {
 }  // namespace
 
 awaitable<int> RunShop(Env& env, ShopOptions o) {
-    if (env.opt.admin_token.empty()) {
-        std::fprintf(stderr,
-                     "shop needs the admin token (to create products): --admin-token, "
-                     "$JOOPANG_ADMIN_TOKEN or --data-dir with an admin-token file\n");
-        co_return kExitSetupFailed;
-    }
+    if (!HasAdminToken(env, "shop")) co_return kExitSetupFailed;
     auto price_cents = ParseCents(json::value(o.price));
     auto balance_cents = ParseCents(json::value(o.balance));
     if (!price_cents || !balance_cents) {
         std::fprintf(stderr, "--price and --balance must be amounts like 1000.00\n");
         co_return kExitSetupFailed;
     }
-    const std::string run = std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                               std::chrono::system_clock::now().time_since_epoch())
-                                               .count());
-    const std::string token = env.opt.admin_token;
+    const std::string run = RunTag();
     auto setup_start = Clock::now();
 
     // Setup: products and users, in parallel over verify_connections connections.
-    std::vector<BenchProduct> products(static_cast<std::size_t>(o.products));
-    std::vector<std::int64_t> users(static_cast<std::size_t>(o.users));
-    std::vector<std::string> tokens(users.size());  // each user's access token (minted by admin)
-    std::string first_setup_error;
-    std::atomic<std::uint64_t> setup_failures{0};
-    {
-        LoadSpec spec;
-        spec.phase = "setup products";
-        spec.steps = {"create product"};
-        spec.iterations = products.size();
-        spec.connections = o.verify_connections;
-        spec.progress = products.size() > 2000;
-        auto r = co_await RunLoad(env, spec, [&](Worker& w, std::uint64_t i) -> awaitable<void> {
-            std::string code = "BENCH-" + run + "-" + std::to_string(i);
-            json::object body{{"name", "bench product " + std::to_string(i)},
-                              {"code", code},
-                              {"description", "created by joopang-bench"},
-                              {"price", o.price},
-                              {"items", json::array{json::object{{"name", "default"},
-                                                                 {"code", code + "-1"},
-                                                                 {"unitPrice", o.price},
-                                                                 {"stock", o.stock}}}}};
-            auto res = co_await w.Send(0, bhttp::verb::post, "/api/v1/products",
-                                       json::serialize(body), token);
-            std::optional<json::value> v;
-            if (res.status == 201) v = ParseJson(res.body);
-            const json::value* items = nullptr;
-            if (v && v->is_object()) items = v->get_object().if_contains("items");
-            if (v && items && items->is_array() && !items->get_array().empty()) {
-                products[i].id = JsonInt(*v, "id").value_or(0);
-                products[i].item_id = JsonInt(items->get_array()[0], "id").value_or(0);
-            }
-            if (products[i].id == 0 || products[i].item_id == 0) {
-                if (setup_failures.fetch_add(1) == 0) first_setup_error = Describe(res);
-            }
-        });
-        (void)r;
-    }
-    if (setup_failures == 0) {
-        LoadSpec spec;
-        spec.phase = "setup users";
-        spec.steps = {"create user"};
-        spec.iterations = users.size();
-        spec.connections = o.verify_connections;
-        spec.progress = users.size() > 2000;
-        co_await RunLoad(env, spec, [&](Worker& w, std::uint64_t i) -> awaitable<void> {
-            json::object body{{"email", "bench-" + run + "-" + std::to_string(i) + "@example.com"},
-                              {"password", "bench-password-1"},
-                              {"firstName", "Bench"},
-                              {"lastName", "User" + std::to_string(i)},
-                              {"balance", o.balance}};
-            auto res =
-                co_await w.Send(0, bhttp::verb::post, "/api/v1/users", json::serialize(body));
-            if (res.status == 201)
-                if (auto v = ParseJson(res.body)) users[i] = JsonInt(*v, "id").value_or(0);
-            if (users[i] != 0) {
-                // Signed in the way support or a load test does: a token minted by the admin.
-                res = co_await w.Send(0, bhttp::verb::post,
-                                      "/api/v1/admin/users/" + std::to_string(users[i]) + "/tokens",
-                                      {}, env.opt.admin_token);
-                if (res.status == 201)
-                    if (auto v = ParseJson(res.body))
-                        tokens[i] = JsonString(*v, "accessToken").value_or("");
-            }
-            if ((users[i] == 0 || tokens[i].empty()) && setup_failures.fetch_add(1) == 0)
-                first_setup_error = Describe(res);
-        });
-    }
-    if (setup_failures > 0) {
-        std::fprintf(stderr, "setup failed (%" PRIu64 " calls): first error: %s\n",
-                     setup_failures.load(), first_setup_error.c_str());
-        co_return kExitSetupFailed;
-    }
+    auto created =
+        co_await CreateProducts(env, o.products, o.price, o.stock, 0, run, o.verify_connections);
+    if (!created) co_return kExitSetupFailed;
+    auto signed_in = co_await CreateUsers(env, o.users, o.balance, run, o.verify_connections);
+    if (!signed_in) co_return kExitSetupFailed;
+    const std::vector<BenchProduct> products = std::move(*created);
+    const std::vector<std::int64_t> users = signed_in->ids;
+    const std::vector<std::string> tokens = signed_in->tokens;
     const double setup_s = SecondsSince(setup_start);
     std::fprintf(stderr,
                  "setup: %d products (stock %" PRId64 " each), %d users (balance %s) in %.2f s\n",
