@@ -7,6 +7,7 @@
 #include "common/money.hpp"
 #include "http/handler_support.hpp"
 #include "observability/logging.hpp"
+#include "observability/metrics.hpp"
 
 namespace joopang::http {
 using boost::asio::awaitable;
@@ -106,11 +107,24 @@ HttpResponse RankingResponse(const RankingQuery& q, const RankingAnswer& a) {
 }  // namespace
 
 void RegisterRankingRoutes(Router& router, RankingReader& rankings) {
+    auto& registry = obs::Registry::Global();
+    const std::string reads = "joopang_ranking_reads_total";
+    const std::string help = "Ranking reads answered, by source (published keys or the database)";
+    obs::Counter* from_redis = &registry.GetCounter(reads, help, {{"source", "redis"}});
+    obs::Counter* from_database = &registry.GetCounter(reads, help, {{"source", "database"}});
+    registry.AddCollector("joopang_ranking_breaker_open",
+                          "1 while the ranking reads skip Redis (circuit breaker open)",
+                          [&rankings] {
+                              return std::vector<std::pair<obs::Labels, double>>{
+                                  {{}, rankings.breaker_open() ? 1.0 : 0.0}};
+                          });
     router.Add("GET", "/api/v1/rankings/products",
-               [&rankings](RequestContext& ctx) -> awaitable<HttpResponse> {
+               [&rankings, from_redis,
+                from_database](RequestContext& ctx) -> awaitable<HttpResponse> {
                    JP_TRY(query, ParseRankingQuery(ctx));
                    auto answer = co_await rankings.Read(query);
                    if (!answer) co_return ErrorResponse(answer.error(), ctx.path());
+                   (answer->from_database ? from_database : from_redis)->Add(1);
                    co_return RankingResponse(query, *answer);
                },
                {.summary = "Popular products by window, metric and category (SPEC §5)"});

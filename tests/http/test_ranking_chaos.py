@@ -201,6 +201,9 @@ class FallbackTests(RankingHelpers, MultiProcessCase):
                   "max %.2f ms" % (type(self).__name__, timings[0] * 1000,
                                    statistics.median(later) * 1000, max(later) * 1000))
             self.assertLess(max(later), 0.1)
+            metrics = self.api.get("/metrics").body.decode()
+            self.assertIn("joopang_ranking_breaker_open 1", metrics)
+            self.assertRegex(metrics, r'joopang_ranking_reads_total\{source="database"\} [1-9]')
             # Sales go on while Redis is down; the database's answer shows them.
             self.sell(ledger, p["items"][0]["id"], p["id"], 2, 500)
             wait_until(lambda: self.rankings("24h", "sales", cat)["items"][0]["salesQuantity"] == 5,
@@ -214,6 +217,7 @@ class FallbackTests(RankingHelpers, MultiProcessCase):
             return a["source"] == "redis" and a["items"][0]["salesQuantity"] == 5
         wait_until(published_again, 20.0, interval=0.2,
                    message="the published ranking with the sale made during the outage")
+        self.assertIn("joopang_ranking_breaker_open 0", self.api.get("/metrics").body.decode())
 
 
 if __name__ == "__main__":
