@@ -118,16 +118,16 @@ void RegisterRankingRoutes(Router& router, RankingReader& rankings) {
                               return std::vector<std::pair<obs::Labels, double>>{
                                   {{}, rankings.breaker_open() ? 1.0 : 0.0}};
                           });
-    router.Add("GET", "/api/v1/rankings/products",
-               [&rankings, from_redis,
-                from_database](RequestContext& ctx) -> awaitable<HttpResponse> {
-                   JP_TRY(query, ParseRankingQuery(ctx));
-                   auto answer = co_await rankings.Read(query);
-                   if (!answer) co_return ErrorResponse(answer.error(), ctx.path());
-                   (answer->from_database ? from_database : from_redis)->Add(1);
-                   co_return RankingResponse(query, *answer);
-               },
-               {.summary = "Popular products by window, metric and category (SPEC §5)"});
+    router.Add(
+        "GET", "/api/v1/rankings/products",
+        [&rankings, from_redis, from_database](RequestContext& ctx) -> awaitable<HttpResponse> {
+            JP_TRY(query, ParseRankingQuery(ctx));
+            auto answer = co_await rankings.Read(query);
+            if (!answer) co_return ErrorResponse(answer.error(), ctx.path());
+            (answer->from_database ? from_database : from_redis)->Add(1);
+            co_return RankingResponse(query, *answer);
+        },
+        {.summary = "Popular products by window, metric and category (SPEC §5)"});
 
     router.Add("GET", "/api/v1/products/top",
                [&rankings](RequestContext& ctx) -> awaitable<HttpResponse> {
