@@ -224,6 +224,11 @@ class RankingReadCases(RankingHelpers):
         self.assertEqual((d.json["days"], d.json["limit"]), (3, 5))
         self.assertLessEqual(len(d.json["items"]), 5)
 
+    def test_an_unknown_category_ranks_nothing(self):
+        r = self.api.get("/api/v1/rankings/products?window=7d&metric=sales&categoryId=987654321")
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual((r.json["categoryId"], r.json["items"]), (987654321, []))
+
     def test_bad_ranking_queries_are_answered_400_naming_the_field(self):
         base = "/api/v1/rankings/products?"
         for query, field in (("window=2h", "window"), ("metric=likes", "metric"),

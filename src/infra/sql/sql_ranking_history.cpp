@@ -14,6 +14,13 @@ Result<std::vector<BucketTally>> SqlRankingHistory::Buckets(const RankingWindow&
         category_id == 0 ? "" : " AND p.category_id = " + std::to_string(category_id);
     const std::string join = category_id == 0 ? "" : " JOIN products p ON p.id = x.product_id";
     return db_.Transact<Out>(TxMode::kNone, [&](Connection& c) -> Result<Out> {
+        if (category_id != 0) {
+            // An unknown category has nothing to rank: a primary-key lookup rather than a scan of
+            // the window's orders (its ranking is never published, so every read comes here).
+            auto known = c.Exec("SELECT 1 FROM categories WHERE id = ?", {category_id});
+            if (!known) return known.error();
+            if (known->rows.empty()) return Out{};
+        }
         // orders_paid serves the range; canceled orders are no longer PAID.
         auto sales = c.Exec("SELECT x.product_id, o.paid_at / " + width +
                                 ", SUM(x.quantity), SUM(x.subtotal) FROM orders o "
