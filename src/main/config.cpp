@@ -119,7 +119,14 @@ int ParseConfig(int argc, char** argv, Config& c) {
                                                 "with numbers >= 0");
         });
     DurationOpt(app, "--ranking-half-life", c.ranking_half_life,
-                "the `score` ranking's half-life: a bucket this old counts half");
+                "the `score` ranking's half-life: a bucket this old counts half (at least 1m; "
+                "scores stay finite for about 1,000 half-lives, docs/architecture.md)")
+        ->check([](const std::string& v) {
+            std::chrono::milliseconds d{};
+            return !ParseDuration(v, d) || d >= std::chrono::minutes(1)
+                       ? std::string()
+                       : std::string("must be at least 1m");
+        });
     DurationOpt(app, "--ranking-refresh", c.ranking_refresh,
                 "how often the rankings' windows move on and changed rankings are published (one "
                 "instance at a time)");
@@ -280,7 +287,7 @@ Settings BuildSettings(const Config& c) {
                       .max_backoff = std::chrono::milliseconds(5000),
                       .leased = true};
     s.ranking_weights = ParseRankingWeights(c.ranking_weights).value_or(RankingWeights{});
-    s.ranking_weights.half_life_ms = std::max<std::int64_t>(60'000, c.ranking_half_life.count());
+    s.ranking_weights.half_life_ms = c.ranking_half_life.count();  // at least 1m (checked)
     s.ranking_refresh = {.name = "ranking-refresh",
                          .period = c.ranking_refresh,
                          .max_backoff = std::chrono::milliseconds(10'000),

@@ -40,6 +40,16 @@ TEST(Config, RejectsBadValues) {
     EXPECT_NE(ParseConfig(4, const_cast<char**>(argv), c), -1);
 }
 
+TEST(Config, RefusesARankingHalfLifeShorterThanAMinute) {
+    const char* too_short[] = {"joopang", "serve", "--ranking-half-life", "30s"};
+    Config c;
+    EXPECT_NE(ParseConfig(4, const_cast<char**>(too_short), c), -1);
+    const char* minute[] = {"joopang", "serve", "--ranking-half-life", "1m"};
+    Config d;
+    EXPECT_EQ(ParseConfig(4, const_cast<char**>(minute), d), -1);
+    EXPECT_EQ(d.ranking_half_life.count(), 60'000);
+}
+
 /// `flag` defaults to `expected_default`, takes `good`, and refuses every one of `bad`.
 void ExpectIntOption(const char* flag,
                      int Config::*field,
