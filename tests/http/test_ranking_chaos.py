@@ -37,15 +37,22 @@ class TwoInstanceRankingCase(RankingHelpers, MultiProcessCase):
     def redis_args(self):
         return ["-p", str(self.redis.port)]
 
+    def ranking_matches(self, cat, ledger, window, metric, source):
+        """True when the ranking matches the ledger; else the mismatch (false, for wait_until)."""
+        try:
+            self.assert_matches(self.rankings(window, metric, cat), ledger, window, metric, cat,
+                                source)
+        except AssertionError as e:
+            return MismatchSoFar(e)
+        return True
+
     def wait_published_match(self, cat, ledger, timeout=15.0):
         def all_match():
             for window in WINDOWS:
                 for metric in METRICS:
-                    try:
-                        self.assert_matches(self.rankings(window, metric, cat), ledger, window,
-                                            metric, cat, "redis")
-                    except AssertionError as e:
-                        return MismatchSoFar(e)
+                    matched = self.ranking_matches(cat, ledger, window, metric, "redis")
+                    if not matched:
+                        return matched
             return True
         wait_until(all_match, timeout, interval=0.2,
                    message="the published rankings to match what the clients did")
@@ -57,12 +64,7 @@ class TwoInstanceRankingCase(RankingHelpers, MultiProcessCase):
             for metric in METRICS:
                 def database_matches():
                     redis_cmd(self.redis_args(), "DEL", ranking_key(window, metric, cat))
-                    try:
-                        self.assert_matches(self.rankings(window, metric, cat), ledger, window,
-                                            metric, cat, "database")
-                    except AssertionError as e:
-                        return MismatchSoFar(e)
-                    return True
+                    return self.ranking_matches(cat, ledger, window, metric, "database")
                 wait_until(database_matches, 5.0, interval=0.1,
                            message="the database to answer as the published rankings did")
 

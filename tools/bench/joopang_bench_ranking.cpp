@@ -6,6 +6,7 @@
 // metric). Meanwhile a probe pays one unit of the probe product every `probe_interval` and times
 // how long until the published 1h sales ranking shows it: the end-to-end freshness. Afterwards the
 // published 1h, 24h, 3d and 7d sales rankings of the category must equal the units paid.
+#include <atomic>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -102,7 +103,7 @@ awaitable<bool> Buy(HttpConnection& conn,
 struct FreshnessProbe {
     Histogram latency_us;
     std::uint64_t failures = 0;
-    bool stop = false;
+    std::atomic<bool> stop{false};  // set from the scenario's strand, read on the probe's
 
     awaitable<void> Run(Env& env,
                         BenchProduct product,

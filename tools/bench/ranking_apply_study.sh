@@ -13,20 +13,9 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 events="${1:-100000}"
 bin="$PWD/${JOOPANG_BUILD_DIR:-build}/src/main/joopang"
-dir="$(mktemp -d /tmp/joopang-apply.XXXXXX)"
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-api=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  [ -f "$dir/r.pid" ] && kill "$(cat "$dir/r.pid")" 2>/dev/null || true
-  sleep 0.5; rm -rf "$dir"
-}
-trap cleanup EXIT
-redis-server --port "$port" --bind 127.0.0.1 --dir "$dir" --save '' --appendonly yes --daemonize yes \
-  --pidfile "$dir/r.pid" --logfile "$dir/r.log"
-cli() { redis-cli -p "$port" "$@"; }
-for _ in $(seq 1 100); do cli ping >/dev/null 2>&1 && break; sleep 0.05; done
+source tools/bench/private_redis.sh
+private_redis apply yes
+api=$(free_port)
 
 now=$(($(date +%s) * 1000))
 families=(4 h1 60000 60 7200000 d1 3600000 24 180000000 d3 86400000 3 345600000 d7 86400000 7 691200000)

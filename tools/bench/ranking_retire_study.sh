@@ -8,13 +8,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 sizes=("$@"); [ $# -eq 0 ] && sizes=(10000 100000 500000)
-dir="$(mktemp -d /tmp/joopang-retire.XXXXXX)"
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-redis-server --port "$port" --bind 127.0.0.1 --dir "$dir" --save '' --appendonly no --daemonize yes \
-  --pidfile "$dir/r.pid" --logfile "$dir/r.log"
-trap 'kill "$(cat "$dir/r.pid")" 2>/dev/null; rm -rf "$dir"' EXIT
-cli() { redis-cli -p "$port" "$@"; }
-for _ in $(seq 1 100); do cli ping >/dev/null 2>&1 && break; sleep 0.05; done
+source tools/bench/private_redis.sh
+private_redis retire no
 fill='local n = tonumber(ARGV[1])
 for i = 1, n, 1000 do
   local args = {}
