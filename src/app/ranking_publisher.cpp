@@ -15,7 +15,17 @@ RankingPublisher::RankingPublisher(RankingStore& store,
 
 boost::asio::awaitable<Result<RefreshReport>> RankingPublisher::Refresh(EpochMs now) {
     RefreshReport report;
-    if (auto st = co_await RetirePaced(now, report); !st) co_return st.error();
+    auto rebasing = co_await Paced([&] { return store_.Rebase(now, 1); }, settings_.rebase_budget,
+                                   report.rebase_steps);
+    if (!rebasing) co_return rebasing.error();
+    // Until every score is on the new landmark, the sums are not ready to be read; the published
+    // rankings stay until their TTL, then readers fall back to the database.
+    report.rebasing = *rebasing;
+    if (report.rebasing) co_return report;
+    auto retiring = co_await Paced([&] { return store_.Retire(now, 1); }, settings_.retire_budget,
+                                   report.retire_steps);
+    if (!retiring) co_return retiring.error();
+    report.retire_done = !*retiring;
 
     auto changed = co_await store_.TakeChanged(settings_.changed_per_run);
     if (!changed) co_return changed.error();
@@ -51,16 +61,18 @@ boost::asio::awaitable<Result<RefreshReport>> RankingPublisher::Refresh(EpochMs 
     co_return report;
 }
 
-boost::asio::awaitable<Status> RankingPublisher::RetirePaced(EpochMs now, RefreshReport& report) {
-    const auto until = std::chrono::steady_clock::now() + settings_.retire_budget;
+boost::asio::awaitable<Result<bool>> RankingPublisher::Paced(
+    const std::function<boost::asio::awaitable<Result<bool>>()>& step,
+    std::chrono::milliseconds budget,
+    int& steps) {
+    const auto until = std::chrono::steady_clock::now() + budget;
     boost::asio::steady_timer pause(co_await boost::asio::this_coro::executor);
     while (true) {
-        auto more = co_await store_.Retire(now, 1);
+        auto more = co_await step();
         if (!more) co_return more.error();
-        ++report.retire_steps;
-        report.retire_done = !*more;
-        if (!*more || std::chrono::steady_clock::now() >= until) co_return Status{};
-        pause.expires_after(settings_.retire_pause);
+        ++steps;
+        if (!*more || std::chrono::steady_clock::now() >= until) co_return *more;
+        pause.expires_after(settings_.step_pause);
         co_await pause.async_wait(boost::asio::use_awaitable);
     }
 }

@@ -1,6 +1,7 @@
 #pragma once
-/// The ranking refresh (SPEC §5), one leased job run at a time: retire the buckets that left
-/// their windows, then publish the rankings whose sums changed — per window and scope, the top of
+/// The ranking refresh (SPEC §5), one leased job run at a time: move the decay landmark on when
+/// it is due (and do nothing else until that is done), retire the buckets that left their
+/// windows, then publish the rankings whose sums changed — per window and scope, the top of
 /// each metric with product names — under their fixed keys. Every ranking is published again
 /// now and then whether it changed or not, so that its key (which has a TTL) stays while the
 /// refresh runs and the first run after a lease changes hands publishes everything.
@@ -20,6 +21,8 @@
 namespace joopang {
 
 struct RefreshReport {
+    int rebase_steps = 0;
+    bool rebasing = false;  // true: the landmark is still moving; nothing retired or published
     int retire_steps = 0;
     bool retire_done = true;    // false: the rest is left for the next run
     std::size_t published = 0;  // window/scope pairs (four rankings each)
@@ -36,8 +39,11 @@ class RankingPublisher {
         /// Retiring a bucket is paced: a pause after each step lets every other client in
         /// before the next (two steps back to back would make a command wait for both), and a
         /// run retires for at most `retire_budget` before it publishes.
-        std::chrono::microseconds retire_pause{1000};
+        std::chrono::microseconds step_pause{1000};
         std::chrono::milliseconds retire_budget{400};
+        /// Moving the decay landmark (once in 256 half-lives) is paced the same way; while it
+        /// lasts, nothing else is done, so a run may spend this long on it.
+        std::chrono::milliseconds rebase_budget{800};
     };
     RankingPublisher(RankingStore& store,
                      RankingHistory& history,
@@ -47,7 +53,12 @@ class RankingPublisher {
     boost::asio::awaitable<Result<RefreshReport>> Refresh(EpochMs now);
 
   private:
-    boost::asio::awaitable<Status> RetirePaced(EpochMs now, RefreshReport& report);
+    /// Calls `step` (one bounded store call; true while work remains) until it is done or
+    /// `budget` is spent, pausing after each; counts the calls in `steps`.
+    boost::asio::awaitable<Result<bool>> Paced(
+        const std::function<boost::asio::awaitable<Result<bool>>()>& step,
+        std::chrono::milliseconds budget,
+        int& steps);
     boost::asio::awaitable<Status> AttachNames(RankingSet& set, EpochMs now);
 
     RankingStore& store_;

@@ -20,15 +20,15 @@ api=$(free_port)
 now=$(($(date +%s) * 1000))
 families=(4 h1 60000 60 7200000 d1 3600000 24 180000000 d3 86400000 3 345600000 d7 86400000 7 691200000)
 sha=$(cli SCRIPT LOAD "$(cat src/infra/redis/lua/ranking_apply.lua)")
-# ARGV: now, half-life, weights (sales, revenue, views), families, then events: count + (id, sign,
-# at, lines, product, category, quantity, cents, views).
+# ARGV: now, half-life, weights (sales, revenue, views), rebase due (half-lives), families, then
+# events: count + (id, sign, at, lines, product, category, quantity, cents, views).
 one=(1 __rand_int__ 1 "$now" 1 __rand_int__ 7 1 1000 0)
 hundred=(100); for _ in $(seq 1 100); do hundred+=(__rand_int__ 1 "$now" 1 __rand_int__ 7 1 1000 0); done
 rb() {  # label, calls, events per call, event args...
   local label=$1 calls=$2 per=$3; shift 3
   local csv rps
   csv=$(redis-benchmark -p "$port" --csv -c 8 -n "$calls" -r 100000000 EVALSHA "$sha" 1 'rank:{rank}:applied' \
-        "$now" 86400000 1 0 0.1 "${families[@]}" "$@" | tail -1)
+        "$now" 86400000 1 0 0.1 256 "${families[@]}" "$@" | tail -1)
   rps=$(echo "$csv" | awk -F'","' '{print $2}')
   printf "redis-benchmark, %-28s %10.0f calls/s = %10.0f events/s\n" "$label:" "$rps" "$(echo "$rps * $per" | bc)"
 }

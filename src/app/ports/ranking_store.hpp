@@ -44,6 +44,11 @@ class RankingStore {
     /// each block the store only briefly, at most `max_steps` of them; returns whether work
     /// remains. One caller at a time (a leased job).
     virtual boost::asio::awaitable<Result<bool>> Retire(EpochMs now, int max_steps) = 0;
+    /// Moves the decay landmark on when the score weights near a double's range (once in many
+    /// half-lives), rescaling every score exactly, in steps that each block the store only
+    /// briefly, at most `max_steps` of them; returns whether that is still under way. Meanwhile
+    /// Apply answers kUnavailable and Retire does nothing. One caller at a time (a leased job).
+    virtual boost::asio::awaitable<Result<bool>> Rebase(EpochMs now, int max_steps) = 0;
 
     /// Takes (and forgets) up to `max` window/scope pairs whose sums changed since last taken.
     virtual boost::asio::awaitable<Result<std::vector<RankingScope>>> TakeChanged(

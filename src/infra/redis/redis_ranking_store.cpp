@@ -14,10 +14,12 @@ namespace {
 
 const Script kApply("ranking-apply", std::string(lua::kRankingApply));
 const Script kRetire("ranking-retire", std::string(lua::kRankingRetire));
+const Script kRebase("ranking-rebase", std::string(lua::kRankingRebase));
 const Script kTop("ranking-top", std::string(lua::kRankingTop));
 const Script kPublish("ranking-publish", std::string(lua::kRankingPublish));
 constexpr const char* kChangedKey = "rank:{rank}:changed";
 constexpr const char* kScopesKey = "rank:{rank}:scopes";
+constexpr const char* kRebaseKey = "rank:{rank}:rebase";
 
 /// A category id from a scope name (`c17`); 0 for `all`, nullopt for anything else.
 std::optional<std::int64_t> CategoryOfScope(std::string_view scope) {
@@ -56,8 +58,9 @@ void AppendFamilies(Args& args, bool with_ttl) {
 
 Awaitable<Status> RedisRankingStore::Apply(const std::vector<RankingEvent>& events, EpochMs now) {
     if (events.empty()) co_return Status{};
-    Args args{std::to_string(now), std::to_string(weights_.half_life_ms), Number(weights_.sales),
-              Number(weights_.revenue), Number(weights_.views)};
+    Args args{std::to_string(now),    std::to_string(weights_.half_life_ms),
+              Number(weights_.sales), Number(weights_.revenue),
+              Number(weights_.views), std::to_string(kRebaseDue)};
     AppendFamilies(args, true);
     args.push_back(std::to_string(events.size()));
     for (const auto& e : events) {
@@ -78,6 +81,9 @@ Awaitable<Status> RedisRankingStore::Apply(const std::vector<RankingEvent>& even
     if (!reply) co_return reply.error();
     // A script error is no outage: the engine isolates the batch message by message.
     if (reply->IsError()) co_return Error::Internal("ranking-apply: " + reply->str);
+    // The landmark is moving (Rebase): the events wait, as in an outage.
+    if (reply->IsInteger() && reply->integer < 0)
+        co_return Error::Unavailable("rankings: the decay landmark is being moved on");
     co_return Status{};
 }
 
@@ -91,6 +97,20 @@ Awaitable<Result<bool>> RedisRankingStore::Retire(EpochMs now, int max_steps) {
         auto reply = co_await client_->Eval(kRetire, keys, args);
         if (!reply) co_return reply.error();
         if (reply->IsError()) co_return Error::Internal("ranking-retire: " + reply->str);
+        if (reply->integer == 0) co_return false;
+    }
+    co_return true;
+}
+
+Awaitable<Result<bool>> RedisRankingStore::Rebase(EpochMs now, int max_steps) {
+    Args args{std::to_string(now), std::to_string(weights_.half_life_ms),
+              std::to_string(kRebaseDue), std::to_string(kRebaseChunk)};
+    AppendFamilies(args, false);
+    Args keys{kRebaseKey};
+    for (int step = 0; step < max_steps; ++step) {
+        auto reply = co_await client_->Eval(kRebase, keys, args);
+        if (!reply) co_return reply.error();
+        if (reply->IsError()) co_return Error::Internal("ranking-rebase: " + reply->str);
         if (reply->integer == 0) co_return false;
     }
     co_return true;

@@ -1,7 +1,8 @@
 -- Applies order events and view batches to the rankings (docs/architecture.md, "Rankings").
 -- Every key carries the hash tag {rank}; KEYS[1] is the set of applied ids (rank:{rank}:applied).
--- ARGV: now, half-life (ms), weight of sales, of revenue (per currency unit), of views, then the
--- window families as count + (name, bucket ms, buckets, ttl ms) each, then the events as count +
+-- ARGV: now, half-life (ms), weight of sales, of revenue (per currency unit), of views, the
+-- half-lives after which the landmark must move (see ranking_rebase.lua), then the window
+-- families as count + (name, bucket ms, buckets, ttl ms) each, then the events as count +
 -- (applied id, sign, at, line count, then per line: product, category, quantity, amount cents,
 -- views).
 -- Per event not applied before, per line, per family, per scope (all products, the category):
@@ -10,12 +11,13 @@
 -- leaves its set. Members are product ids zero-padded to 19 digits, so that equal scores order
 -- by id. Changes are summed per key and member before they are written (one ZINCRBY each).
 -- Each changed family and scope is noted in rank:{rank}:changed for the refresh job.
--- Returns the events applied.
+-- Returns the events applied, or -1 (nothing done) while the landmark is due to move or moving.
 local p = 'rank:{rank}:'
 local now = tonumber(ARGV[1])
 local half = tonumber(ARGV[2])
-local ws, wr, wv = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
-local i = 6
+local ws, wr, wv, due = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+if redis.call('EXISTS', p .. 'rebase') == 1 then return -1 end
+local i = 7
 local fams = {}
 for f = 1, tonumber(ARGV[i]) do
   local fam = {name = ARGV[i + 1], size = tonumber(ARGV[i + 2]), n = tonumber(ARGV[i + 3]),
@@ -31,13 +33,15 @@ for f = 1, tonumber(ARGV[i]) do
 end
 i = i + 1
 -- Forward decay: weights grow with the bucket's time from a landmark, so nothing already summed
--- ever needs rescaling; readers divide by the weight of "now".
+-- needs rescaling as time passes; readers divide by the weight of "now". Only once the weights
+-- near a double's range does the landmark move on (ranking_rebase.lua), seldom and in steps.
 local landmark = redis.call('GET', p .. 'landmark')
 if not landmark then
-  landmark = math.floor(now / 604800000) * 604800000
+  landmark = string.format('%d', now - now % half)
   redis.call('SET', p .. 'landmark', landmark)
 end
 landmark = tonumber(landmark)
+if now - landmark >= due * half then return -1 end
 
 -- Changes are summed per key and member first, then written once each: a batch's events mostly
 -- fall in the same buckets, and popular products come again and again.

@@ -6,8 +6,10 @@
 -- (O(1); a late event for it then misses the window sum, as it should). With a bucket being
 -- retired, up to `chunk` of its members are popped and taken out of the window sums. Each call
 -- touches at most `chunk` members, whatever the catalog's size. A family and scope whose sums
--- changed is noted in rank:{rank}:changed for the refresh. Returns 1 while work remains.
+-- changed is noted in rank:{rank}:changed for the refresh. Returns 1 while work remains. Does
+-- nothing while the landmark moves (ranking_rebase.lua).
 local p = 'rank:{rank}:'
+if redis.call('EXISTS', p .. 'rebase') == 1 then return 0 end
 local now, chunk, keep = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local metrics = {'sales', 'revenue', 'views', 'score'}
 local scopes = redis.call('SMEMBERS', p .. 'scopes')
