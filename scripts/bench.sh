@@ -3,7 +3,7 @@
 # on the same machine (these machines are shared and noisy; compare ratios, not absolutes).
 #   bash scripts/bench.sh [rounds]        (after scripts/setup.sh; needs nginx, wrk, redis-benchmark)
 #   JOOPANG_BENCH_SECTIONS="1 4" bash scripts/bench.sh   runs only those sections (1 product read,
-#   2 coupon drop, 3 drain rate, 4 rankings; default all)
+#   2 coupon drop, 3 drain rate, 4 rankings, 5 waiting room; default all)
 # Writes raw outputs to bench-out/<time>/ and prints a summary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,7 +26,7 @@ cleanup() {
 }
 trap cleanup EXIT
 log() { echo "== $*" | tee -a "$out/summary.txt"; }
-want() { [[ " ${JOOPANG_BENCH_SECTIONS:-1 2 3 4} " == *" $1 "* ]]; }
+want() { [[ " ${JOOPANG_BENCH_SECTIONS:-1 2 3 4 5} " == *" $1 "* ]]; }
 
 # CPU placement. With JOOPANG_BENCH_PIN=1 (the default on 2+ cores) the server under test — nginx,
 # joopang, or redis-server for the redis-benchmark reference — runs on the last CPU, and the load
@@ -195,5 +195,34 @@ ranking_section() {
   stop_joopang
 }
 if want 4; then ranking_section; fi
+
+# --- 5. waiting room: the join vs nginx (wrk, same signed-in requests); redis-benchmark of the --
+# join script; joopang-bench waiting-room (join, poll, admission, order) --------------------------
+waiting_room_section() {
+  [ -f "$work/tokens.txt" ] || "$bench" tokens --auth-secret "$secret" --users 50000 --out "$work/tokens.txt"
+  rm -rf "$work/data-queue"
+  start_joopang queue --data-dir "$work/data-queue" --queue-protect "POST /api/v1/orders"
+  "${on_clients[@]}" "$bench" waiting-room --url http://127.0.0.1:$api_port --admin-token $token --users 2000 \
+      --admit-per-second 200 -c 64 -q --json "$out/waiting-room-bench.json" > "$out/waiting-room-bench.txt" 2>&1 \
+      || { cat "$out/waiting-room-bench.txt"; exit 1; }
+  log "waiting-room bench: $(grep -E 'per second|p50|p99|PASS|FAIL' "$out/waiting-room-bench.txt" | sed 's/^ *//' | tr '\n' ';')"
+  # wrk's users 1..50,000 are signed in by tokens signed with the secret (a join needs no
+  # database row); a join is one script call whether it is a user's first (201) or again (200).
+  for r in $(seq 1 "$rounds"); do
+    "${on_clients[@]}" wrk -t1 -c256 -d10s --latency -s tools/bench/wrk/coupon_issue.lua \
+        http://127.0.0.1:$nginx_port -- /api/v1/queue/tokens 50000 "$work/tokens.txt" > "$out/wrk-nginx-join-$r.txt"
+    "${on_clients[@]}" wrk -t1 -c256 -d10s --latency -s tools/bench/wrk/coupon_issue.lua \
+        http://127.0.0.1:$api_port -- /api/v1/queue/tokens 50000 "$work/tokens.txt" > "$out/wrk-join-$r.txt"
+    log "round $r: join $(wrk_rps "$out/wrk-join-$r.txt") req/s (p99 $(wrk_p99 "$out/wrk-join-$r.txt")) vs nginx $(wrk_rps "$out/wrk-nginx-join-$r.txt") req/s (p99 $(wrk_p99 "$out/wrk-nginx-join-$r.txt"))"
+  done
+  local sock="$work/data-queue/redis/redis.sock" sha
+  sha=$(redis-cli -s "$sock" SCRIPT LOAD "$(cat src/infra/redis/lua/queue_common.lua; echo; cat src/infra/redis/lua/queue_join.lua)")
+  redis-cli -s "$sock" CONFIG RESETSTAT >/dev/null
+  "${on_clients[@]}" redis-benchmark -s "$sock" -c 50 -n 200000 -r 100000000 --csv \
+      EVALSHA "$sha" 1 'queue:{queue}:users' __rand_int__ tok__rand_int__ 300000 > "$out/redis-benchmark-join.txt"
+  log "redis-benchmark EVALSHA queue join (-c 50, random users): $(tail -1 "$out/redis-benchmark-join.txt")"
+  stop_joopang
+}
+if want 5; then waiting_room_section; fi
 
 echo; echo "raw outputs in $out"; cat "$out/summary.txt"

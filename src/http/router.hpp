@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/error.hpp"
 #include "http/http_types.hpp"
 
 namespace joopang::obs {
@@ -25,10 +26,15 @@ using RouteHandler = std::function<boost::asio::awaitable<HttpResponse>(RequestC
 /// Who may call a route: anyone; a signed-in user (or the admin acting for one); the admin only.
 enum class Access { kPublic, kUser, kAdmin };
 
+/// A check a route's caller must pass before anything else runs (Idempotency-Key included, so
+/// that a refusal is never replayed): an error is the answer.
+using RouteGuard = std::function<boost::asio::awaitable<Status>(RequestContext&)>;
+
 struct RouteOptions {
     Access access = Access::kPublic;
     bool idempotent = false;  // honours Idempotency-Key
     std::string summary;      // for /openapi.json
+    RouteGuard guard;         // none by default (the waiting room sets some)
 };
 
 struct Route {

@@ -133,6 +133,20 @@ int ParseConfig(int argc, char** argv, Config& c) {
     DurationOpt(app, "--outbox-relay-interval", c.outbox_relay_interval,
                 "how often the outbox (order-paid, order-canceled) is relayed to the event stream "
                 "(one instance at a time)");
+    Opt(app, "--queue-admit-per-second", c.queue_admit_per_second,
+        "waiting-room tokens admitted a second, by all instances together (until PATCH "
+        "/api/v1/admin/queue changes it)")
+        ->check(CLI::Range(std::int64_t{1}, std::int64_t{1'000'000}));
+    Opt(app, "--queue-max-active", c.queue_max_active,
+        "most waiting-room tokens active at once (0 = no cap)")
+        ->check(CLI::Range(std::int64_t{0}, std::int64_t{1'000'000'000}));
+    DurationOpt(app, "--queue-active-ttl", c.queue_active_ttl,
+                "an active waiting-room token unused this long is dropped (each use extends it)");
+    DurationOpt(app, "--queue-waiting-ttl", c.queue_waiting_ttl,
+                "a waiting token its owner has not read this long leaves the line");
+    Opt(app, "--queue-protect", c.queue_protect,
+        "routes that need an active waiting-room token (X-Queue-Token), comma-separated, e.g. "
+        "\"POST /api/v1/orders,POST /api/v1/users/{id}/cart/checkout\"");
     Opt(app, "--threads", c.threads, "HTTP I/O threads (0 = one per core)")
         ->check(CLI::Range(0, 256));
     Opt(app, "--db-pool", c.db_pool, "database connections (and blocking threads)")
@@ -297,6 +311,27 @@ Settings BuildSettings(const Config& c) {
     s.ranking_updater.name = "ranking updater";
     s.ranking_updater.batch = 500;
     s.ranking_updater.lanes = 1;
+    s.queue = {c.queue_admit_per_second, c.queue_max_active, false};
+    s.queue_ttls = {std::max<std::int64_t>(1000, c.queue_waiting_ttl.count()),
+                    std::max<std::int64_t>(1000, c.queue_active_ttl.count())};
+    for (std::size_t from = 0; from < c.queue_protect.size();) {
+        auto comma = c.queue_protect.find(',', from);
+        if (comma == std::string::npos) comma = c.queue_protect.size();
+        auto name = c.queue_protect.substr(from, comma - from);
+        if (name.find_first_not_of(' ') != std::string::npos) s.queue_protect.push_back(name);
+        from = comma + 1;
+    }
+    // Admission is one atomic step on a token bucket in Redis: every instance may take it (the
+    // rate stays the global one), so no lease, and no pause when an instance dies. Dropping
+    // tokens that ran out is bounded work better done once: leased.
+    s.queue_admit = {.name = "queue-admit",
+                     .period = std::chrono::milliseconds(100),
+                     .jitter = 0,
+                     .max_backoff = std::chrono::milliseconds(2000)};
+    s.queue_sweep = {.name = "queue-sweep",
+                     .period = std::chrono::milliseconds(1000),
+                     .max_backoff = std::chrono::milliseconds(5000),
+                     .leased = true};
     s.repair = c.repair;
     return s;
 }

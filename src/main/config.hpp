@@ -5,8 +5,10 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "app/auth_service.hpp"
+#include "app/ports/waiting_line.hpp"
 #include "app/ranking_publisher.hpp"
 #include "app/ranking_reader.hpp"
 #include "app/shop_service.hpp"
@@ -38,8 +40,13 @@ struct Config {
     std::string ranking_weights = "sales=1,revenue=0,views=0.1";
     std::chrono::milliseconds ranking_half_life{24 * 3600 * 1000};
     std::chrono::milliseconds ranking_refresh{1000};
-    int threads = 0;  // HTTP I/O threads; 0 = number of cores
-    int db_pool = 8;  // database connections = blocking threads
+    std::int64_t queue_admit_per_second = 100;
+    std::int64_t queue_max_active = 0;
+    std::chrono::milliseconds queue_active_ttl{5 * 60 * 1000};
+    std::chrono::milliseconds queue_waiting_ttl{5 * 60 * 1000};
+    std::string queue_protect;  // "POST /api/v1/orders,…"
+    int threads = 0;            // HTTP I/O threads; 0 = number of cores
+    int db_pool = 8;            // database connections = blocking threads
     std::chrono::milliseconds order_ttl{15 * 60 * 1000};
     std::chrono::milliseconds order_expiry_interval{1000};
     std::chrono::milliseconds view_flush_interval{1000};
@@ -109,6 +116,13 @@ struct Settings {
     RankingReader::Settings ranking_reader;
     /// A ranking read from Redis gives up after this (then the database answers).
     std::chrono::milliseconds ranking_read_timeout{250};
+    /// The waiting room: the flags' admission settings (until the operator changes them), how
+    /// long tokens live, and the routes it protects.
+    QueueSettings queue;
+    QueueTtls queue_ttls;
+    std::vector<std::string> queue_protect;
+    workers::JobSettings queue_admit;
+    workers::JobSettings queue_sweep;
     bool repair = false;
 };
 

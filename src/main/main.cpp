@@ -20,9 +20,11 @@
 #include "app/shop_service.hpp"
 #include "app/view_counter.hpp"
 #include "app/view_flush.hpp"
+#include "app/waiting_room.hpp"
 #include "http/api.hpp"
 #include "http/auth_routes.hpp"
 #include "http/coupon_routes.hpp"
+#include "http/queue_routes.hpp"
 #include "http/ranking_routes.hpp"
 #include "http/server.hpp"
 #include "http/shop_routes.hpp"
@@ -38,6 +40,7 @@
 #include "infra/redis/redis_ranking_store.hpp"
 #include "infra/redis/redis_revocation_log.hpp"
 #include "infra/redis/redis_supervisor.hpp"
+#include "infra/redis/redis_waiting_line.hpp"
 #include "infra/sql/db.hpp"
 #include "infra/sql/migrations.hpp"
 #include "infra/sql/sql_catalog_repository.hpp"
@@ -174,6 +177,8 @@ int Run(Settings s) {
     RankingPublisher ranking_publisher(rankings, ranking_history, blocking, s.ranking_publisher);
     redis::RedisEventLog order_events(redis, s.order_event_stream, 1'000'000);
     OutboxRelay outbox_relay(outbox, order_events, blocking);
+    redis::RedisWaitingLine waiting_line(redis, s.queue_ttls);
+    WaitingRoom waiting_room(waiting_line, s.queue);
     redis::RedisLeaseStore leases(redis);
     workers::JobRunner jobs(rt.JobExecutor(), &leases, instance);
     if (auth) jobs.Add(s.revocation_sync, [&] { return auth->SyncRevocations(); });
@@ -195,6 +200,34 @@ int Run(Settings s) {
     jobs.Add(s.reconcile, [&coupons, repair = s.repair]() -> boost::asio::awaitable<Status> {
         auto report = co_await coupons.Reconcile(repair);
         if (!report) co_return report.error();
+        co_return Status{};
+    });
+    // The waiting room: admission at the global rate (every instance steps the shared bucket),
+    // and tokens that ran out leave the line in small chunks.
+    jobs.Add(s.queue_admit, [&waiting_room]() -> boost::asio::awaitable<Status> {
+        static auto& waiting = obs::Registry::Global().GetGauge("joopang_queue_waiting",
+                                                                "waiting-room tokens in line");
+        static auto& active =
+            obs::Registry::Global().GetGauge("joopang_queue_active", "waiting-room tokens active");
+        static auto& last_minute = obs::Registry::Global().GetGauge(
+            "joopang_queue_admitted_last_minute",
+            "tokens admitted over the last minute (all instances)");
+        static auto& paused =
+            obs::Registry::Global().GetGauge("joopang_queue_paused", "1 while admission is paused");
+        static auto& admitted = obs::Registry::Global().GetCounter(
+            "joopang_queue_admitted_total", "tokens this instance's admission steps admitted");
+        auto stats = co_await waiting_room.AdmitStep();
+        if (!stats) co_return stats.error();
+        waiting.Set(static_cast<double>(stats->waiting));
+        active.Set(static_cast<double>(stats->active));
+        last_minute.Set(static_cast<double>(stats->admitted_last_minute));
+        paused.Set(stats->settings.paused ? 1 : 0);
+        admitted.Add(static_cast<std::uint64_t>(stats->admitted));
+        co_return Status{};
+    });
+    jobs.Add(s.queue_sweep, [&waiting_room]() -> boost::asio::awaitable<Status> {
+        auto dropped = co_await waiting_room.SweepStep(200, 50);
+        if (!dropped) co_return dropped.error();
         co_return Status{};
     });
     jobs.Start();
@@ -221,6 +254,8 @@ int Run(Settings s) {
         http::RegisterOrderRoutes(api->router(), shop);
         http::RegisterCouponRoutes(api->router(), coupons);
         http::RegisterRankingRoutes(api->router(), ranking_reader);
+        http::RegisterQueueRoutes(api->router(), waiting_room);
+        http::ReleaseOnPayment(api->router(), waiting_room);
         http::RegisterAdminRoutes(api->router(), coupons,
                                   {http::AdminOf(issue_queue), http::AdminOf(*order_events_admin)});
         http::ReadinessProbes probes;
@@ -231,6 +266,9 @@ int Run(Settings s) {
             co_return co_await redis->Ping(quick);
         };
         http::RegisterSystemRoutes(api->router(), probes, obs::Registry::Global());
+        // Last, so that every route can be named.
+        for (const auto& name : http::ProtectRoutes(api->router(), s.queue_protect, waiting_room))
+            spdlog::warn("--queue-protect: no route {} (left unprotected)", name);
         api->Seal();
         server = std::make_unique<http::Server>(
             rt.IoExecutors(), s.server,

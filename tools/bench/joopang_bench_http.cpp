@@ -85,7 +85,8 @@ awaitable<beast::error_code> HttpConnection::Connect() {
 awaitable<HttpResult> HttpConnection::Request(bhttp::verb method,
                                               std::string_view path,
                                               std::string_view body,
-                                              std::string_view bearer) {
+                                              std::string_view bearer,
+                                              std::string_view header_lines) {
     HttpResult result;
     if (!connected_) {
         if (auto ec = co_await Connect()) {
@@ -103,6 +104,7 @@ awaitable<HttpResult> HttpConnection::Request(bhttp::verb method,
     out.append(target_.prefix).append(path).append(" HTTP/1.1\r\nHost: ");
     out.append(target_.host_header).append("\r\nUser-Agent: joopang-bench\r\n");
     if (!bearer.empty()) out.append("Authorization: Bearer ").append(bearer).append("\r\n");
+    out.append(header_lines);
     if (!body.empty()) out.append("Content-Type: application/json\r\n");
     if (!body.empty() || method == bhttp::verb::post || method == bhttp::verb::put ||
         method == bhttp::verb::patch)

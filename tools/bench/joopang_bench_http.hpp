@@ -57,11 +57,13 @@ class HttpConnection {
 
     /// Sends one request and reads the whole response. `body` non-empty adds
     /// `Content-Type: application/json`; `bearer` non-empty adds `Authorization: Bearer ...`.
-    /// `path` is appended to the target's prefix.
+    /// `path` is appended to the target's prefix; `header_lines` ("Name: value\r\n"…) are sent
+    /// as they are.
     boost::asio::awaitable<HttpResult> Request(boost::beast::http::verb method,
                                                std::string_view path,
                                                std::string_view body = {},
-                                               std::string_view bearer = {});
+                                               std::string_view bearer = {},
+                                               std::string_view header_lines = {});
 
     /// Number of TCP connections opened so far (1 + reconnects).
     std::uint64_t connects() const { return connects_; }

@@ -5,6 +5,7 @@
 //                 --coupons 10000 --requests 100000 --connections 256 --json drop.json
 //   joopang-bench shop --url http://127.0.0.1:8080 --data-dir ./data --iterations 5000
 //   joopang-bench ranking --url http://127.0.0.1:8080 --data-dir ./data --duration 10
+//   joopang-bench waiting-room --url http://127.0.0.1:8080 --data-dir ./data --users 2000
 //   joopang-bench tokens --auth-secret S --users 50000 --out tokens.txt
 //   joopang-bench get --url http://127.0.0.1:8080 --path /api/v1/products/1 --duration 10
 #include <CLI/CLI.hpp>
@@ -215,23 +216,31 @@ int main(int argc, char** argv) {
         ->add_option("--settle-timeout", ranking.settle_timeout_s,
                      "seconds to wait for the published rankings to match at the end")
         ->capture_default_str();
-    auto* waiting_cmd =
-        app.add_subcommand("waiting-room", "waiting-room admission (not implemented yet)");
-    waiting_cmd->allow_extras();
+    CommonOptions waiting_common{.connections = 64};
+    WaitingRoomOptions waiting;
+    auto* waiting_cmd = app.add_subcommand(
+        "waiting-room",
+        "N users join the waiting room at once, poll with back-off, are admitted and order; "
+        "verifies positions, first-come-first-admitted and the admission rate");
+    AddCommonOptions(waiting_cmd, waiting_common);
+    waiting_cmd->add_option("--users", waiting.users, "users who join")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 1'000'000));
+    waiting_cmd
+        ->add_option("--admit-per-second", waiting.admit_per_second,
+                     "the admission rate to set (PATCH /api/v1/admin/queue)")
+        ->capture_default_str()
+        ->check(CLI::Range(std::int64_t{1}, std::int64_t{1'000'000}));
+    waiting_cmd->add_option("--max-wait", waiting.max_wait_s, "seconds a user polls at most")
+        ->capture_default_str();
 
     CLI11_PARSE(app, argc, argv);
 
     CLI::App* chosen = app.get_subcommands().front();
-    if (chosen == waiting_cmd) {
-        std::fprintf(stderr,
-                     "joopang-bench: scenario '%s' is not implemented yet (planned: see SPEC "
-                     "section 8); nothing was run.\n",
-                     chosen->get_name().c_str());
-        return kExitNotImplemented;
-    }
     CommonOptions& common = chosen == drop_cmd      ? drop_common
                             : chosen == shop_cmd    ? shop_common
                             : chosen == ranking_cmd ? ranking_common
+                            : chosen == waiting_cmd ? waiting_common
                             : chosen == tokens_cmd  ? tokens_common
                                                     : get_common;
     ResolveSecrets(common);
@@ -251,6 +260,7 @@ int main(int argc, char** argv) {
         if (chosen == drop_cmd) co_return co_await RunCouponDrop(env, drop);
         if (chosen == shop_cmd) co_return co_await RunShop(env, shop);
         if (chosen == ranking_cmd) co_return co_await RunRanking(env, ranking);
+        if (chosen == waiting_cmd) co_return co_await RunWaitingRoom(env, waiting);
         co_return co_await RunGet(env, get);
     };
     auto result = asio::co_spawn(env.control, scenario(), asio::use_future);

@@ -214,8 +214,9 @@ awaitable<HttpResult> Worker::Send(std::size_t step,
                                    std::string_view path,
                                    std::string_view body,
                                    std::string_view bearer,
-                                   std::string* outcome) {
-    auto r = co_await conn.Request(method, path, body, bearer);
+                                   std::string* outcome,
+                                   std::string_view header_lines) {
+    auto r = co_await conn.Request(method, path, body, bearer, header_lines);
     std::int64_t override_ns = -1;
     if (due) {
         // Open loop: count from the scheduled send time (no coordinated omission).

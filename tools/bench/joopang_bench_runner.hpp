@@ -181,7 +181,8 @@ struct Worker {
                                             std::string_view path,
                                             std::string_view body = {},
                                             std::string_view bearer = {},
-                                            std::string* outcome = nullptr);
+                                            std::string* outcome = nullptr,
+                                            std::string_view header_lines = {});
 };
 
 /// One iteration of a scenario for ticket number `ticket` (0-based, unique in the phase).

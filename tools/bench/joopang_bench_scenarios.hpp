@@ -12,8 +12,6 @@ namespace joopang::bench {
 
 /// Exit code when the scenario could not be set up (service unreachable, admin call refused).
 constexpr int kExitSetupFailed = 3;
-/// Exit code of the scenarios that are not implemented yet.
-constexpr int kExitNotImplemented = 2;
 
 /// `coupon-drop`: S coupons, R issue requests from U users; verifies and times persistence.
 struct CouponDropOptions {
@@ -56,6 +54,14 @@ struct RankingOptions {
     int verify_connections = 16;   ///< connections for the setup
 };
 
+/// `waiting-room`: N users join at once, poll with back-off, are admitted, order and pay.
+struct WaitingRoomOptions {
+    int users = 1000;                     ///< users created, each joins once
+    std::int64_t admit_per_second = 200;  ///< set through PATCH /api/v1/admin/queue
+    int max_wait_s = 600;                 ///< a user polls at most this long
+    int setup_connections = 16;           ///< connections for the setup
+};
+
 /// `get`: a wrk-like GET of one path for a fixed time.
 struct GetOptions {
     std::string path = "/healthz";  ///< request target (appended to the URL's path prefix)
@@ -69,6 +75,8 @@ boost::asio::awaitable<int> RunCouponDrop(Env& env, CouponDropOptions options);
 boost::asio::awaitable<int> RunShop(Env& env, ShopOptions options);
 /// Runs `ranking`.
 boost::asio::awaitable<int> RunRanking(Env& env, RankingOptions options);
+/// Runs `waiting-room`.
+boost::asio::awaitable<int> RunWaitingRoom(Env& env, WaitingRoomOptions options);
 /// Runs `get`.
 boost::asio::awaitable<int> RunGet(Env& env, GetOptions options);
 

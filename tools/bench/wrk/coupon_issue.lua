@@ -1,5 +1,7 @@
--- wrk script: POST /api/v1/coupon-templates/<id>/issue as a random signed-in user among `users`.
--- Usage: wrk -t1 -c256 -d10s --latency -s coupon_issue.lua http://127.0.0.1:8080 -- <template id> <users> <tokens file>
+-- wrk script: POST /api/v1/coupon-templates/<id>/issue as a random signed-in user among `users`
+-- (body {"userId":<user>}); a first argument starting with '/' is the path to POST to instead
+-- (e.g. /api/v1/queue/tokens, a waiting-room join).
+-- Usage: wrk -t1 -c256 -d10s --latency -s coupon_issue.lua http://127.0.0.1:8080 -- <template id | path> <users> <tokens file>
 -- The tokens file has one access token per line for users 1..N (joopang-bench tokens --users N).
 -- Every user's request is formatted once in init(); request() only picks one. Building the
 -- request per call (concatenation plus wrk.format) cost wrk ~0.8 µs of CPU per request, and wrk
@@ -8,7 +10,7 @@ local users = 50000
 local requests = {}
 
 function init(args)
-  local template = tonumber(args[1] or "1")
+  local target = args[1] or "1"
   users = tonumber(args[2] or "50000")
   local tokens = {}
   if args[3] then
@@ -19,7 +21,8 @@ function init(args)
     users = math.min(users, #tokens)
   end
   math.randomseed(os.time() + (tonumber(tostring({}):sub(8)) or 0))
-  local path = "/api/v1/coupon-templates/" .. template .. "/issue"
+  local path = target
+  if target:sub(1, 1) ~= "/" then path = "/api/v1/coupon-templates/" .. target .. "/issue" end
   for user = 1, users do
     local headers = {["Content-Type"] = "application/json"}
     if tokens[user] then headers["Authorization"] = "Bearer " .. tokens[user] end
