@@ -77,10 +77,8 @@ boost::asio::awaitable<Result<RankingAnswer>> RankingReader::Read(const RankingQ
         }
     }
     const EpochMs now = now_();
-    auto computed = co_await pool_.Run([&] {
-        Key key{std::string(query.window.name), static_cast<int>(query.metric), query.category_id};
-        return Reused(key, now, [&] { return Compute(query, now); });
-    });
+    auto computed =
+        co_await pool_.Run([&] { return Reused(key, now, [&] { return Compute(query, now); }); });
     if (!computed) co_return computed.error();
     co_return FirstOf(*computed, query.limit);
 }

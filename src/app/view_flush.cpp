@@ -46,7 +46,12 @@ boost::asio::awaitable<Status> ViewFlush::Flush() {
     while (!waiting_.empty()) {
         std::vector<RankingEvent> one{waiting_.front()};
         auto st = co_await rankings_.Apply(one, now_());
-        if (!st) co_return st;
+        if (!st && st.error().code == ErrorCode::kUnavailable) co_return st;  // retried later
+        // Applied — or refused by the store (not an outage), which retrying would not change:
+        // it must not hold up the batches behind it. The database has its views either way.
+        if (!st)
+            spdlog::error("rankings store refused a batch of views from {}: {}",
+                          FormatRfc3339(waiting_.front().at), st.error().message);
         waiting_.pop_front();
     }
     co_return Status{};

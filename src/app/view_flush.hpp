@@ -2,9 +2,11 @@
 /// Writes the product views counted in memory (ViewCounter) to the database and to the rankings,
 /// in one batch per run. The database is written first: if that fails the counts go back to the
 /// counter for the next run. The rankings' batch then waits in a queue until the store has taken
-/// it; each batch carries a key of its own, so that a batch sent again after an unclear failure
-/// (a timeout) counts once. Both therefore see the same views at the same minute. Runs on one
-/// job at a time (not thread-safe); every instance flushes its own counts.
+/// it (while the store is unavailable); each batch carries a key of its own, so that a batch sent
+/// again after an unclear failure (a timeout) counts once. A batch the store refuses outright is
+/// logged and dropped, so that it cannot hold up the ones behind it. Both therefore see the same
+/// views at the same minute. Runs on one job at a time (not thread-safe); every instance flushes
+/// its own counts.
 
 #include <boost/asio/awaitable.hpp>
 #include <cstdint>

@@ -88,8 +88,8 @@ boost::asio::awaitable<Status> WaitingRoom::Leave(const std::string& token, std:
     co_return Status{};
 }
 
-boost::asio::awaitable<Status> WaitingRoom::Admit(std::optional<std::string_view> token,
-                                                  std::int64_t user_id) {
+boost::asio::awaitable<Status> WaitingRoom::CheckActive(std::optional<std::string_view> token,
+                                                        std::int64_t user_id) {
     if (!token || token->empty())
         co_return Error{ErrorCode::kQueueTokenRequired,
                         "this route needs an active waiting-room token: X-Queue-Token"};

@@ -33,8 +33,8 @@ class WaitingRoom {
     boost::asio::awaitable<Status> Leave(const std::string& token, std::int64_t user_id);
     /// A protected route's check: QUEUE_TOKEN_REQUIRED unless `token` is an active token of
     /// `user_id` (whose active time then starts again).
-    boost::asio::awaitable<Status> Admit(std::optional<std::string_view> token,
-                                         std::int64_t user_id);
+    boost::asio::awaitable<Status> CheckActive(std::optional<std::string_view> token,
+                                               std::int64_t user_id);
     /// A completed payment frees the user's active token.
     boost::asio::awaitable<Status> Release(std::int64_t user_id);
 

@@ -231,17 +231,19 @@ awaitable<HttpResponse> Api::Handle(HttpRequest& request) {
         } else {
             auto caller = Identify(request, route->options.access);
             auto key = request.Header("idempotency-key");
+            // The route's guard (the waiting room) runs before Idempotency-Key, so that its
+            // refusal is never replayed.
             Status admitted;
-            if (caller && route->options.guard) {
-                ctx.set_caller(*caller);
-                admitted = co_await route->options.guard(ctx);
+            if (caller) {
+                ctx.set_caller(std::move(*caller));
+                if (route->options.guard) admitted = co_await route->options.guard(ctx);
             }
             if (!caller) {
                 res = ErrorResponse(caller.error(), request.path);
                 res.headers.emplace_back("WWW-Authenticate", "Bearer");
             } else if (!admitted) {
                 res = ErrorResponse(admitted.error(), request.path);
-            } else if (ctx.set_caller(std::move(*caller)); key && route->options.idempotent) {
+            } else if (key && route->options.idempotent) {
                 if (!ValidIdempotencyKey(*key)) {
                     res = ErrorResponse(Error::Validation("Idempotency-Key",
                                                           "Idempotency-Key must be 1..255 "

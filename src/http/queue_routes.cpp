@@ -149,7 +149,7 @@ std::vector<std::string> ProtectRoutes(Router& router,
             route->options.guard = [&room](RequestContext& ctx) -> awaitable<Status> {
                 if (!ctx.caller().is_user()) co_return Status{};  // the admin passes
                 auto token = ctx.request().Header("x-queue-token");
-                co_return co_await room.Admit(token, ctx.caller().user_id);
+                co_return co_await room.CheckActive(token, ctx.caller().user_id);
             };
         }
         if (!found) unmatched.push_back(name);

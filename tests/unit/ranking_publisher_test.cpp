@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "async_test_support.hpp"
+#include "fake_ranking_history.hpp"
 
 namespace joopang {
 namespace {
@@ -55,21 +56,7 @@ class FakeStore final : public RankingStore {
     }
 };
 
-class FakeHistory final : public RankingHistory {
-  public:
-    Result<std::vector<BucketTally>> Buckets(const RankingWindow&, EpochMs, std::int64_t) override {
-        return std::vector<BucketTally>{};
-    }
-    Result<std::vector<std::pair<std::int64_t, std::string>>> Names(
-        const std::vector<std::int64_t>& ids) override {
-        std::vector<std::pair<std::int64_t, std::string>> out;
-        for (auto id : ids) out.emplace_back(id, "product " + std::to_string(id));
-        return out;
-    }
-    Result<std::vector<ProductTally>> TopSellers(EpochMs, std::size_t) override {
-        return std::vector<ProductTally>{};
-    }
-};
+using FakeHistory = test_support::FakeRankingHistory;
 
 class RankingPublisherTest : public testing::Test {
   protected:

@@ -73,11 +73,6 @@ double Answered200(const StepStats& s) {
     return it == s.outcomes.end() ? 0 : static_cast<double>(it->second);
 }
 
-awaitable<void> Sleep(std::chrono::milliseconds d) {
-    asio::steady_timer t(co_await asio::this_coro::executor, d);
-    co_await t.async_wait(asio::use_awaitable);
-}
-
 /// Orders and pays `quantity` of `item` as `token`'s user; true when paid.
 awaitable<bool> Buy(HttpConnection& conn,
                     std::int64_t item,

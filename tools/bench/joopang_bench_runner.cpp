@@ -95,6 +95,11 @@ double SecondsSince(Clock::time_point t0, Clock::time_point t) {
     return std::chrono::duration<double>(t - t0).count();
 }
 
+awaitable<void> Sleep(std::chrono::milliseconds d) {
+    asio::steady_timer t(co_await asio::this_coro::executor, d);
+    co_await t.async_wait(asio::use_awaitable);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Recorder
 

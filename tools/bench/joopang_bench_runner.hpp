@@ -96,6 +96,8 @@ std::optional<std::int64_t> ParseCents(const boost::json::value& v);
 std::string FormatCents(std::int64_t cents);
 /// Seconds since `t0`.
 double SecondsSince(Clock::time_point t0, Clock::time_point t = Clock::now());
+/// Waits `d` on the calling coroutine's executor.
+boost::asio::awaitable<void> Sleep(std::chrono::milliseconds d);
 
 /// Counts finished tasks down and wakes the one coroutine waiting for all of them. Copies share
 /// the count. Done() may be called from any thread; Wait() must run on `strand`.

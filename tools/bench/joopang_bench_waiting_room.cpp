@@ -40,11 +40,6 @@ struct Seat {
     bool admitted = false, ordered = false, paid = false;
 };
 
-awaitable<void> Sleep(std::chrono::milliseconds d) {
-    asio::steady_timer t(co_await asio::this_coro::executor, d);
-    co_await t.async_wait(asio::use_awaitable);
-}
-
 /// Answers the admin PATCH of the queue settings; false (printed) on failure.
 awaitable<bool> SetQueue(Env& env, json::object body) {
     HttpConnection conn(co_await asio::this_coro::executor, env.target,
