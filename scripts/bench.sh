@@ -219,7 +219,7 @@ waiting_room_section() {
   sha=$(redis-cli -s "$sock" SCRIPT LOAD "$(cat src/infra/redis/lua/queue_common.lua; echo; cat src/infra/redis/lua/queue_join.lua)")
   redis-cli -s "$sock" CONFIG RESETSTAT >/dev/null
   "${on_clients[@]}" redis-benchmark -s "$sock" -c 50 -n 200000 -r 100000000 --csv \
-      EVALSHA "$sha" 1 'queue:{queue}:users' __rand_int__ tok__rand_int__ 300000 > "$out/redis-benchmark-join.txt"
+      EVALSHA "$sha" 1 'queue:{queue}:users' 300000 __rand_int__ tok__rand_int__ > "$out/redis-benchmark-join.txt"
   log "redis-benchmark EVALSHA queue join (-c 50, random users): $(tail -1 "$out/redis-benchmark-join.txt")"
   stop_joopang
 }

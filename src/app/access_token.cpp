@@ -3,12 +3,13 @@
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/rand.h>
 
 #include <atomic>
 #include <charconv>
 #include <optional>
 #include <stdexcept>
+
+#include "app/random_bytes.hpp"
 
 namespace joopang {
 namespace {
@@ -191,7 +192,7 @@ Result<AccessClaims> AccessTokenCodec::Verify(std::string_view token, EpochMs no
 
 std::string AccessTokenCodec::NewTokenId() {
     unsigned char raw[16];
-    if (RAND_bytes(raw, sizeof raw) != 1) throw std::runtime_error("RAND_bytes failed");
+    RandomBytes(raw, sizeof raw);
     return Base64Url(raw, sizeof raw);
 }
 

@@ -1,8 +1,6 @@
 #include "app/waiting_room.hpp"
 
-#include <openssl/rand.h>
-
-#include <stdexcept>
+#include "app/random_bytes.hpp"
 
 namespace joopang {
 
@@ -13,7 +11,7 @@ WaitingRoom::WaitingRoom(WaitingLine& line, QueueSettings defaults)
 
 std::string WaitingRoom::NewToken() {
     unsigned char raw[16];
-    if (RAND_bytes(raw, sizeof raw) != 1) throw std::runtime_error("RAND_bytes failed");
+    RandomBytes(raw, sizeof raw);
     static constexpr char kHex[] = "0123456789abcdef";
     std::string out;
     out.reserve(32);

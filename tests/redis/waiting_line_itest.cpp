@@ -5,8 +5,11 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/use_future.hpp>
 #include <chrono>
 #include <cstdio>
+#include <future>
 #include <thread>
 
 #include "infra/redis/redis_waiting_line.hpp"
@@ -90,6 +93,50 @@ TEST_F(WaitingLineRedisTest, TokensAreTheirOwnersAndLeaveTheHeadOfTheLineForActi
     EXPECT_EQ(Read(line, Token(4), 1).second.position, 3);
     EXPECT_EQ(*Run(line.Leave(Token(2), 2)), TokenLookup::kFound);
     EXPECT_EQ(Read(line, Token(3), 3).second.position, 1);
+}
+
+// Joins that arrive together go to Redis in batches (one script call for the joins one event
+// loop turn has read): each is still decided on its own, in order — every new user gets its own
+// place, and a user who appears twice in one batch keeps the token of its first join.
+TEST_F(WaitingLineRedisTest, JoinsArrivingTogetherAreBatchedAndEachDecidedInOrder) {
+    RedisWaitingLine line(client_, QueueTtls{});
+    Must(MakeArgs("CONFIG", "RESETSTAT"));
+    constexpr int kUsers = 300;
+    // Join() keeps a reference to its token until it finishes: the tokens outlive the joins.
+    std::vector<std::string> fresh;
+    std::vector<std::int64_t> users;
+    for (int u = 1; u <= kUsers; ++u) {
+        fresh.push_back(Token(u));
+        users.push_back(u);
+        if (u == 7) {  // user 7 joins twice, a different fresh token each time, in one burst
+            fresh.push_back(Token(9999));
+            users.push_back(7);
+        }
+    }
+    std::vector<std::future<Result<QueueTicket>>> joins;
+    for (std::size_t i = 0; i < fresh.size(); ++i)
+        joins.push_back(
+            boost::asio::co_spawn(io_, line.Join(users[i], fresh[i]), boost::asio::use_future));
+    std::vector<std::int64_t> positions;
+    std::vector<QueueTicket> sevens;
+    for (auto& f : joins) {
+        auto t = f.get();
+        ASSERT_TRUE(t) << t.error().message;
+        if (t->user_id == 7) sevens.push_back(*t);
+        if (t->created) positions.push_back(t->position);
+    }
+    std::sort(positions.begin(), positions.end());
+    ASSERT_EQ(positions.size(), static_cast<std::size_t>(kUsers));
+    for (int i = 0; i < kUsers; ++i) EXPECT_EQ(positions[i], i + 1);
+    ASSERT_EQ(sevens.size(), 2u);
+    EXPECT_EQ(sevens[0].token, sevens[1].token);
+    EXPECT_NE(sevens[0].created, sevens[1].created);  // one created it, the other found it
+    auto stats = Must(MakeArgs("INFO", "commandstats"));
+    const auto at = stats.str.find("cmdstat_evalsha:calls=");
+    ASSERT_NE(at, std::string::npos) << stats.str;
+    const long calls = std::stol(stats.str.substr(at + 22));
+    std::printf("%zu joins went to Redis in %ld script calls\n", joins.size(), calls);
+    EXPECT_LT(calls, static_cast<long>(joins.size()));
 }
 
 TEST_F(WaitingLineRedisTest, TokensUnreadPastTheirTimeLeaveTheLine) {

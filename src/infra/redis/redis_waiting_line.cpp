@@ -14,7 +14,6 @@ Script QueueScript(const char* name, std::string_view text) {
     return Script(name, std::move(body));
 }
 
-const Script kJoin = QueueScript("queue-join", lua::kQueueJoin);
 const Script kRead = QueueScript("queue-read", lua::kQueueRead);
 const Script kLeave = QueueScript("queue-leave", lua::kQueueLeave);
 const Script kUse = QueueScript("queue-use", lua::kQueueUse);
@@ -48,11 +47,18 @@ bool ParseState(const Reply& reply, std::size_t from, QueueTicket& t) {
 
 }  // namespace
 
+RedisWaitingLine::RedisWaitingLine(std::shared_ptr<Client> client, QueueTtls ttls)
+    : client_(client), ttls_(ttls), joins_(client, QueueScript("queue-join", lua::kQueueJoin)) {}
+
+RedisWaitingLine::~RedisWaitingLine() = default;
+
 Awaitable<Result<QueueTicket>> RedisWaitingLine::Join(std::int64_t user_id,
                                                       const std::string& fresh_token) {
-    Args keys{kUsersKey};
-    Args args{std::to_string(user_id), fresh_token, std::to_string(ttls_.waiting_ms)};
-    auto reply = co_await client_->Eval(kJoin, keys, args);
+    Args head_keys{kUsersKey};
+    Args head_args{std::to_string(ttls_.waiting_ms)};
+    Args args{std::to_string(user_id), fresh_token};
+    auto reply =
+        co_await joins_.Call(std::move(head_keys), std::move(head_args), {}, std::move(args));
     if (!reply) co_return reply.error();
     QueueTicket t;
     if (!reply->IsArray() || reply->elements.size() != 5 || !ParseState(*reply, 1, t) ||

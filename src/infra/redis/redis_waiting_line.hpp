@@ -1,19 +1,21 @@
 #pragma once
 /// WaitingLine on Redis: one script per operation (lua/queue_*.lua, each after
 /// lua/queue_common.lua, which lists the keys), all under the hash tag {queue}, all on Redis's
-/// clock.
+/// clock. Joins, the sale's opening rush, are batched: those one I/O thread receives in one turn
+/// of its event loop go as one call of the join script (ScriptBatcher).
 
 #include <memory>
 
 #include "app/ports/waiting_line.hpp"
 #include "infra/redis/client.hpp"
+#include "infra/redis/script_batcher.hpp"
 
 namespace joopang::redis {
 
 class RedisWaitingLine final : public WaitingLine {
   public:
-    RedisWaitingLine(std::shared_ptr<Client> client, QueueTtls ttls)
-        : client_(std::move(client)), ttls_(ttls) {}
+    RedisWaitingLine(std::shared_ptr<Client> client, QueueTtls ttls);
+    ~RedisWaitingLine() override;
 
     Awaitable<Result<QueueTicket>> Join(std::int64_t user_id,
                                         const std::string& fresh_token) override;
@@ -34,6 +36,7 @@ class RedisWaitingLine final : public WaitingLine {
   private:
     std::shared_ptr<Client> client_;
     QueueTtls ttls_;
+    ScriptBatcher joins_;  // the joins one I/O thread receives in one turn: one script call
 };
 
 }  // namespace joopang::redis
