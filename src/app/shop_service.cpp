@@ -141,10 +141,14 @@ Result<StockCheck> ShopService::CheckStock(std::int64_t product_id, std::int64_t
     return out;
 }
 
+Status ShopService::CheckOrderDetails(const std::string& recipient_name, const std::string& memo) {
+    if (auto s = CheckText("recipientName", recipient_name, true, 200); !s) return s;
+    return CheckText("memo", memo, false);
+}
+
 Result<Order> ShopService::PlaceOrder(const PlaceOrderRequest& r) {
     if (r.user_id <= 0) return Error::Validation("userId", "userId must be a positive id");
-    if (auto s = CheckText("recipientName", r.recipient_name, true, 200); !s) return s.error();
-    if (auto s = CheckText("memo", r.memo, false); !s) return s.error();
+    if (auto s = CheckOrderDetails(r.recipient_name, r.memo); !s) return s.error();
     if (r.items.empty()) return Error::Validation("items", "an order needs at least one item");
     if (r.items.size() > kMaxOrderLines)
         return Error::Validation("items", "at most 100 lines per order");

@@ -49,6 +49,8 @@ class ShopService {
     Result<StockCheck> CheckStock(std::int64_t product_id, std::int64_t quantity);
 
     Result<Order> PlaceOrder(const PlaceOrderRequest& request);
+    /// The rules for an order's recipient and memo (shared with the cart's checkout).
+    static Status CheckOrderDetails(const std::string& recipient_name, const std::string& memo);
     /// FORBIDDEN when `user_id` is given and is not the owner.
     Result<Order> GetOrder(std::int64_t order_id, std::optional<std::int64_t> user_id);
     Result<Page<Order>> ListOrders(std::int64_t user_id, std::int64_t page, std::int64_t size);

@@ -12,6 +12,7 @@
 
 #include "app/access_token.hpp"
 #include "app/auth_service.hpp"
+#include "app/cart_service.hpp"
 #include "app/coupon_service.hpp"
 #include "app/order_expiry.hpp"
 #include "app/outbox_relay.hpp"
@@ -23,6 +24,7 @@
 #include "app/waiting_room.hpp"
 #include "http/api.hpp"
 #include "http/auth_routes.hpp"
+#include "http/cart_routes.hpp"
 #include "http/coupon_routes.hpp"
 #include "http/queue_routes.hpp"
 #include "http/ranking_routes.hpp"
@@ -43,6 +45,7 @@
 #include "infra/redis/redis_waiting_line.hpp"
 #include "infra/sql/db.hpp"
 #include "infra/sql/migrations.hpp"
+#include "infra/sql/sql_cart_repository.hpp"
 #include "infra/sql/sql_catalog_repository.hpp"
 #include "infra/sql/sql_coupon_repository.hpp"
 #include "infra/sql/sql_idempotency_store.hpp"
@@ -99,6 +102,7 @@ int Run(Settings s) {
     sql::SqlUserRepository users(**db);
     sql::SqlCatalogRepository catalog(**db);
     sql::SqlOrderRepository orders(**db);
+    sql::SqlCartRepository cart_repo(**db);
     sql::SqlCouponRepository coupon_repo(**db);
     sql::SqlIdempotencyStore idempotency(**db);
     sql::SqlOutboxRepository outbox(**db);
@@ -120,6 +124,7 @@ int Run(Settings s) {
 
     ViewCounter views;
     ShopService shop(users, catalog, orders, views, s.shop);
+    CartService carts(cart_repo, s.shop);
     OrderExpiry order_expiry(orders);
     redis::RedisCouponGate coupon_gate(redis, s.coupon_gate);
     redis::RedisCouponIssueQueue issue_queue(redis);
@@ -252,6 +257,7 @@ int Run(Settings s) {
         http::RegisterUserRoutes(api->router(), shop);
         http::RegisterCatalogRoutes(api->router(), shop);
         http::RegisterOrderRoutes(api->router(), shop);
+        http::RegisterCartRoutes(api->router(), carts);
         http::RegisterCouponRoutes(api->router(), coupons);
         http::RegisterRankingRoutes(api->router(), ranking_reader);
         http::RegisterQueueRoutes(api->router(), waiting_room);

@@ -167,6 +167,16 @@ const std::vector<Migration>& AllMigrations() {
              "CREATE INDEX product_views_minute ON product_views(minute)",
              "CREATE INDEX orders_paid ON orders(status, paid_at)",
          }},
+        {4,
+         "carts",
+         {
+             R"(CREATE TABLE cart_items (
+                  user_id BIGINT NOT NULL REFERENCES users(id),
+                  product_item_id BIGINT NOT NULL REFERENCES product_items(id),
+                  quantity BIGINT NOT NULL CHECK (quantity > 0),
+                  added_at BIGINT NOT NULL,
+                  PRIMARY KEY (user_id, product_item_id)))",
+         }},
     };
     return kMigrations;
 }
