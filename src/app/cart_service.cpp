@@ -30,7 +30,9 @@ Result<Order> CartService::Checkout(const CheckoutRequest& request) {
     if (auto s = ShopService::CheckOrderDetails(request.recipient_name, request.memo); !s)
         return s.error();
     const EpochMs now = now_();
-    return carts_.Checkout(request, now, now + settings_.order_ttl_ms);
+    auto placed = carts_.Checkout(request, now, now + settings_.order_ttl_ms);
+    if (placed && listener_) listener_->Changed(ProductsOf(*placed));
+    return placed;
 }
 
 }  // namespace joopang

@@ -23,10 +23,14 @@ class CartService {
     /// One order (PENDING, expiring after the order TTL) for every line; the cart is then empty.
     Result<Order> Checkout(const CheckoutRequest& request);
 
+    /// Told of the stock a checkout takes (catalog caches); optional.
+    void SetCatalogListener(CatalogListener* listener) { listener_ = listener; }
+
   private:
     CartRepository& carts_;
     ShopSettings settings_;
     std::function<EpochMs()> now_;
+    CatalogListener* listener_ = nullptr;
 };
 
 }  // namespace joopang

@@ -4,6 +4,7 @@
 
 #include <functional>
 
+#include "app/catalog_listener.hpp"
 #include "app/ports/order_repository.hpp"
 #include "common/clock.hpp"
 
@@ -20,10 +21,14 @@ class OrderExpiry {
     /// Expires every due order; returns how many. Blocking (database).
     Result<int> ExpireDue();
 
+    /// Told when orders expired (their stock is back; which products is not reported, so: all).
+    void SetCatalogListener(CatalogListener* listener) { listener_ = listener; }
+
   private:
     OrderRepository& orders_;
     std::function<EpochMs()> now_;
     int chunk_;
+    CatalogListener* listener_ = nullptr;
 };
 
 }  // namespace joopang

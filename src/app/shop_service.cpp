@@ -88,7 +88,9 @@ Result<Product> ShopService::CreateProduct(const NewProduct& in) {
         if (!codes.insert(item.code).second)
             return Error::Validation(f + ".code", "item codes must be unique within a product");
     }
-    return catalog_.CreateProduct(in);
+    auto created = catalog_.CreateProduct(in);
+    if (created) Notify({created->id});  // a cached "not found", and the list pages
+    return created;
 }
 
 Result<Product> ShopService::UpdateProduct(std::int64_t id, const ProductUpdate& u) {
@@ -111,16 +113,9 @@ Result<Product> ShopService::UpdateProduct(std::int64_t id, const ProductUpdate&
         if (!item.id && (!item.name || !item.code || !item.unit_price || !item.stock))
             return Error::Validation(f, "a new item needs name, code, unitPrice and stock");
     }
-    return catalog_.UpdateProduct(id, u);
-}
-
-Result<Product> ShopService::ViewProduct(std::int64_t id) {
-    auto product = catalog_.FindProduct(id);
-    if (!product) return product;
-    views_.Record(id, product->category_id.value_or(0));
-    // Show the views not yet flushed, so a reader sees its own view counted.
-    product->view_count += views_.Pending(id);
-    return product;
+    auto updated = catalog_.UpdateProduct(id, u);
+    if (updated) Notify({id});
+    return updated;
 }
 
 Result<Page<Product>> ShopService::ListProducts(const ProductQuery& q) {
@@ -163,7 +158,9 @@ Result<Order> ShopService::PlaceOrder(const PlaceOrderRequest& r) {
             return Error::Validation(f + ".productItemId", "each item may appear only once");
     }
     const EpochMs now = now_();
-    return orders_.Place(r, now, now + settings_.order_ttl_ms);
+    auto placed = orders_.Place(r, now, now + settings_.order_ttl_ms);
+    if (placed) Notify(ProductsOf(*placed));  // their stock
+    return placed;
 }
 
 Result<Order> ShopService::GetOrder(std::int64_t order_id, std::optional<std::int64_t> user_id) {
@@ -186,7 +183,13 @@ Result<Payment> ShopService::Pay(std::int64_t order_id, std::int64_t user_id) {
 }
 
 Result<Order> ShopService::Cancel(std::int64_t order_id, std::int64_t user_id) {
-    return orders_.Cancel(order_id, user_id, now_());
+    auto canceled = orders_.Cancel(order_id, user_id, now_());
+    if (canceled) Notify(ProductsOf(*canceled));  // their stock is back
+    return canceled;
+}
+
+void ShopService::Notify(const std::vector<std::int64_t>& product_ids) {
+    if (listener_) listener_->Changed(product_ids);
 }
 
 }  // namespace joopang

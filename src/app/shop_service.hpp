@@ -6,11 +6,11 @@
 #include <functional>
 #include <memory>
 
+#include "app/catalog_listener.hpp"
 #include "app/ports/catalog_repository.hpp"
 #include "app/ports/order_repository.hpp"
 #include "app/ports/user_repository.hpp"
 #include "app/shop_types.hpp"
-#include "app/view_counter.hpp"
 #include "common/clock.hpp"
 
 namespace joopang {
@@ -25,13 +25,11 @@ class ShopService {
     ShopService(UserRepository& users,
                 CatalogRepository& catalog,
                 OrderRepository& orders,
-                ViewCounter& views,
                 ShopSettings settings,
                 std::function<EpochMs()> now = NowMs)
         : users_(users),
           catalog_(catalog),
           orders_(orders),
-          views_(views),
           settings_(settings),
           now_(std::move(now)) {}
 
@@ -43,8 +41,6 @@ class ShopService {
     Result<std::vector<Category>> ListCategories();
     Result<Product> CreateProduct(const NewProduct& input);
     Result<Product> UpdateProduct(std::int64_t id, const ProductUpdate& update);
-    /// Reads a product and counts a view for it.
-    Result<Product> ViewProduct(std::int64_t id);
     Result<Page<Product>> ListProducts(const ProductQuery& query);
     Result<StockCheck> CheckStock(std::int64_t product_id, std::int64_t quantity);
 
@@ -57,13 +53,18 @@ class ShopService {
     Result<Payment> Pay(std::int64_t order_id, std::int64_t user_id);
     Result<Order> Cancel(std::int64_t order_id, std::int64_t user_id);
 
+    /// Told of every committed change to products or their stock (catalog caches); optional.
+    void SetCatalogListener(CatalogListener* listener) { listener_ = listener; }
+
   private:
+    void Notify(const std::vector<std::int64_t>& product_ids);
+
     UserRepository& users_;
     CatalogRepository& catalog_;
     OrderRepository& orders_;
-    ViewCounter& views_;
     ShopSettings settings_;
     std::function<EpochMs()> now_;  // the clock orders are placed, paid and canceled by
+    CatalogListener* listener_ = nullptr;
 };
 
 }  // namespace joopang

@@ -54,7 +54,7 @@ Result<ItemUpdate> ParseItemUpdate(const json::value& v, const std::string& pref
 
 }  // namespace
 
-void RegisterCatalogRoutes(Router& router, ShopService& shop) {
+void RegisterCatalogRoutes(Router& router, ShopService& shop, CatalogReader& reader) {
     router.Add("POST", "/api/v1/categories",
                [&shop](RequestContext& ctx) -> awaitable<HttpResponse> {
                    JP_TRY(body, ParseJsonObject(ctx.request().body));
@@ -141,15 +141,16 @@ void RegisterCatalogRoutes(Router& router, ShopService& shop) {
         {.access = Access::kAdmin, .summary = "Update a product, guarded by its version (admin)"});
 
     router.Add("GET", "/api/v1/products/{id}",
-               [&shop](RequestContext& ctx) -> awaitable<HttpResponse> {
+               [&reader](RequestContext& ctx) -> awaitable<HttpResponse> {
                    JP_TRY(id, ctx.PathId(0, "id"));
-                   auto r = co_await ctx.Db([&] { return shop.ViewProduct(id); });
+                   if (auto hit = reader.CachedProduct(id)) co_return Reply(ctx, *hit);
+                   auto r = co_await ctx.Db([&] { return reader.LoadProduct(id); });
                    co_return Reply(ctx, r);
                },
                {.summary = "Read a product (counts a view)"});
 
     router.Add("GET", "/api/v1/products",
-               [&shop](RequestContext& ctx) -> awaitable<HttpResponse> {
+               [&reader](RequestContext& ctx) -> awaitable<HttpResponse> {
                    ProductQuery q;
                    if (auto c = ctx.Query("categoryId"); c && !c->empty()) {
                        JP_TRY(category, ParseQueryInt(*c, "categoryId", 1, INT64_MAX));
@@ -173,7 +174,9 @@ void RegisterCatalogRoutes(Router& router, ShopService& shop) {
                        JP_TRY(size, ParseQueryInt(*s, "size", 1, 100));
                        q.size = size;
                    }
-                   auto r = co_await ctx.Db([&] { return shop.ListProducts(q); });
+                   if (auto hit = reader.CachedList(q))
+                       co_return JsonResponse(200, PageToJson(**hit));
+                   auto r = co_await ctx.Db([&] { return reader.LoadList(q); });
                    if (!r) co_return ErrorResponse(r.error(), ctx.path());
                    co_return JsonResponse(200, PageToJson(*r));
                },

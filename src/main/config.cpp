@@ -152,6 +152,12 @@ int ParseConfig(int argc, char** argv, Config& c) {
     Opt(app, "--db-pool", c.db_pool, "database connections (and blocking threads)")
         ->check(CLI::Range(1, 256));
     DurationOpt(app, "--order-ttl", c.order_ttl, "how long an unpaid order holds its stock");
+    Opt(app, "--catalog-cache-size", c.catalog_cache_size,
+        "most product reads and most product-list pages each kept in memory per instance")
+        ->check(CLI::Range(std::int64_t{1}, std::int64_t{10'000'000}));
+    DurationOpt(app, "--catalog-cache-ttl", c.catalog_cache_ttl,
+                "the longest a cached product read or list page is served (stock shown lags by "
+                "at most this; changes drop entries sooner)");
     DurationOpt(app, "--order-expiry-interval", c.order_expiry_interval,
                 "how often expired orders are released");
     DurationOpt(app, "--view-flush-interval", c.view_flush_interval,
@@ -266,6 +272,13 @@ Settings BuildSettings(const Config& c) {
     s.api.access_log = c.access_log;
 
     s.shop.order_ttl_ms = c.order_ttl.count();
+    s.catalog_cache.capacity = static_cast<std::size_t>(c.catalog_cache_size);
+    s.catalog_cache.max_age_ms = c.catalog_cache_ttl.count();
+    // Every instance follows the catalog's change log: its own cache is its own.
+    s.catalog_sync = {.name = "catalog-sync",
+                      .period = std::chrono::milliseconds(100),
+                      .jitter = 0,
+                      .max_backoff = std::chrono::milliseconds(1000)};
 
     s.coupon_gate.rate_limit_per_second = c.issue_rate_limit;
     s.coupon_gate.issue_batch = static_cast<std::size_t>(c.issue_batch);

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "app/auth_service.hpp"
+#include "app/catalog_reader.hpp"
 #include "app/ports/waiting_line.hpp"
 #include "app/ranking_publisher.hpp"
 #include "app/ranking_reader.hpp"
@@ -48,6 +49,8 @@ struct Config {
     int threads = 0;            // HTTP I/O threads; 0 = number of cores
     int db_pool = 8;            // database connections = blocking threads
     std::chrono::milliseconds order_ttl{15 * 60 * 1000};
+    std::int64_t catalog_cache_size = 10'000;
+    std::chrono::milliseconds catalog_cache_ttl{1000};
     std::chrono::milliseconds order_expiry_interval{1000};
     std::chrono::milliseconds view_flush_interval{1000};
     std::chrono::milliseconds read_timeout{10'000};
@@ -99,6 +102,8 @@ struct Settings {
     http::ServerSettings server;
     http::ApiSettings api;  // admin_token is set once resolved
     ShopSettings shop;
+    CatalogReader::Settings catalog_cache;
+    workers::JobSettings catalog_sync;
     redis::CouponGateSettings coupon_gate;
     workers::StreamConsumerSettings persister;  // consumer is set to the instance name
     workers::JobSettings order_expiry;

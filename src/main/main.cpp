@@ -13,6 +13,8 @@
 #include "app/access_token.hpp"
 #include "app/auth_service.hpp"
 #include "app/cart_service.hpp"
+#include "app/catalog_changes.hpp"
+#include "app/catalog_reader.hpp"
 #include "app/coupon_service.hpp"
 #include "app/order_expiry.hpp"
 #include "app/outbox_relay.hpp"
@@ -32,6 +34,7 @@
 #include "http/shop_routes.hpp"
 #include "http/system_routes.hpp"
 #include "infra/redis/client.hpp"
+#include "infra/redis/redis_catalog_change_log.hpp"
 #include "infra/redis/redis_coupon_gate.hpp"
 #include "infra/redis/redis_coupon_issue_queue.hpp"
 #include "infra/redis/redis_event_log.hpp"
@@ -66,6 +69,24 @@
 using namespace joopang;
 
 namespace {
+
+/// Counts the catalog cache's answers in joopang_cache_requests_total (cache, result).
+CatalogReader::OnRequest CacheRequestCounter() {
+    auto counter = [](const char* cache, const char* result) {
+        return &obs::Registry::Global().GetCounter(
+            "joopang_cache_requests_total",
+            "Requests a cache could answer, by cache and result (hit: answered from it)",
+            {{"cache", cache}, {"result", result}});
+    };
+    auto* product_hit = counter("product", "hit");
+    auto* product_miss = counter("product", "miss");
+    auto* list_hit = counter("product_list", "hit");
+    auto* list_miss = counter("product_list", "miss");
+    return [=](CatalogReader::Cache cache, bool hit) {
+        const bool product = cache == CatalogReader::Cache::kProduct;
+        (product ? (hit ? product_hit : product_miss) : (hit ? list_hit : list_miss))->Add();
+    };
+}
 
 /// A blocking call as a job body: runs on `pool`, resumes on the job runner's executor.
 template <class F>
@@ -123,9 +144,27 @@ int Run(Settings s) {
     const std::string instance = runtime::InstanceName();
 
     ViewCounter views;
-    ShopService shop(users, catalog, orders, views, s.shop);
+    ShopService shop(users, catalog, orders, s.shop);
     CartService carts(cart_repo, s.shop);
+    // Catalog reads from an in-process cache; every change made here or elsewhere drops entries.
+    CatalogReader catalog_reader(shop, catalog, views, s.catalog_cache, CacheRequestCounter());
+    redis::RedisCatalogChangeLog catalog_log(redis);
+    CatalogChanges catalog_changes(catalog_reader, catalog_log);
+    shop.SetCatalogListener(&catalog_changes);
+    carts.SetCatalogListener(&catalog_changes);
+    obs::Registry::Global().AddCollector(
+        "joopang_cache_entries", "Entries a cache holds, by cache", [&catalog_reader] {
+            return std::vector<std::pair<obs::Labels, double>>{
+                {{{"cache", "catalog"}}, static_cast<double>(catalog_reader.size())}};
+        });
+    obs::Registry::Global().AddCollector(
+        "joopang_cache_evicted", "Entries a cache evicted for room since start, by cache",
+        [&catalog_reader] {
+            return std::vector<std::pair<obs::Labels, double>>{
+                {{{"cache", "catalog"}}, static_cast<double>(catalog_reader.evictions())}};
+        });
     OrderExpiry order_expiry(orders);
+    order_expiry.SetCatalogListener(&catalog_changes);
     redis::RedisCouponGate coupon_gate(redis, s.coupon_gate);
     redis::RedisCouponIssueQueue issue_queue(redis);
     CouponService coupons(coupon_repo, users, coupon_gate, issue_queue, blocking);
@@ -187,6 +226,7 @@ int Run(Settings s) {
     redis::RedisLeaseStore leases(redis);
     workers::JobRunner jobs(rt.JobExecutor(), &leases, instance);
     if (auth) jobs.Add(s.revocation_sync, [&] { return auth->SyncRevocations(); });
+    jobs.Add(s.catalog_sync, [&catalog_changes] { return catalog_changes.Sync(); });
     jobs.Add(s.order_expiry, OnPool(blocking, [&] { return order_expiry.ExpireDue(); }));
     jobs.Add(s.view_flush, [&view_flush] { return view_flush.Flush(); });
     jobs.Add(s.template_sync, [&] { return coupons.SyncTemplates(); });
@@ -255,7 +295,7 @@ int Run(Settings s) {
             [a = auth.get()](std::string_view token) { return a->Authenticate(token); });
         http::RegisterAuthRoutes(api->router(), *auth);
         http::RegisterUserRoutes(api->router(), shop);
-        http::RegisterCatalogRoutes(api->router(), shop);
+        http::RegisterCatalogRoutes(api->router(), shop, catalog_reader);
         http::RegisterOrderRoutes(api->router(), shop);
         http::RegisterCartRoutes(api->router(), carts);
         http::RegisterCouponRoutes(api->router(), coupons);

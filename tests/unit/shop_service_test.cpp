@@ -1,10 +1,13 @@
 // ShopService with in-memory fakes of its ports and an injected clock: input rules are checked
 // before any repository call, orders are placed, paid and canceled on the service's clock with
-// the order TTL, another user's order is refused, and a product read counts a view.
+// the order TTL, another user's order is refused, committed changes are reported to the catalog's
+// caches; and the catalog reader answers repeated reads from its cache, counting every view.
 
 #include "app/shop_service.hpp"
 
 #include <gtest/gtest.h>
+
+#include "app/catalog_reader.hpp"
 
 namespace joopang {
 namespace {
@@ -44,7 +47,11 @@ class FakeCatalog final : public CatalogRepository {
         return Product{};
     }
     Result<Product> UpdateProduct(std::int64_t, const ProductUpdate&) override { return Unused(); }
+    int finds = 0;
+    std::int64_t missing = 0;  // FindProduct answers PRODUCT_NOT_FOUND for this id
     Result<Product> FindProduct(std::int64_t id) override {
+        ++finds;
+        if (id == missing) return Error{ErrorCode::kProductNotFound, "no such product"};
         Product p;
         p.id = id;
         p.view_count = 10;  // flushed views
@@ -67,7 +74,15 @@ class FakeOrders final : public OrderRepository {
         expires_at = expires;
         Order o;
         o.user_id = r.user_id;
+        for (const auto& line : r.items) o.lines.push_back(Line(line.product_item_id));
         return o;
+    }
+    /// A line of item `item`, of product item × 10.
+    static OrderLine Line(std::int64_t item) {
+        OrderLine l;
+        l.product_item_id = item;
+        l.product_id = item * 10;
+        return l;
     }
     Result<Order> Find(std::int64_t id) override {
         Order o;
@@ -84,7 +99,9 @@ class FakeOrders final : public OrderRepository {
     }
     Result<Order> Cancel(std::int64_t, std::int64_t, EpochMs now) override {
         canceled_at = now;
-        return Order{};
+        Order o;
+        o.lines.push_back(Line(7));
+        return o;
     }
     Result<int> ExpireDue(EpochMs, int) override { return Unused(); }
 };
@@ -104,7 +121,7 @@ class ShopServiceTest : public testing::Test {
     FakeCatalog catalog;
     FakeOrders orders;
     ViewCounter views;
-    ShopService shop{users, catalog, orders, views, ShopSettings{60'000}, [this] { return now; }};
+    ShopService shop{users, catalog, orders, ShopSettings{60'000}, [this] { return now; }};
 };
 
 TEST_F(ShopServiceTest, OrdersArePlacedPaidAndCanceledOnTheServicesClock) {
@@ -159,11 +176,72 @@ TEST_F(ShopServiceTest, AnotherUsersOrderIsForbidden) {
     EXPECT_EQ(shop.GetOrder(5, 2).error().code, ErrorCode::kForbidden);
 }
 
-TEST_F(ShopServiceTest, AProductReadCountsAViewAndShowsIt) {
-    EXPECT_EQ(shop.ViewProduct(3)->view_count, 11);
-    EXPECT_EQ(shop.ViewProduct(3)->view_count, 12);
+/// Records what the use cases report changed.
+class RecordingListener final : public CatalogListener {
+  public:
+    std::vector<std::vector<std::int64_t>> changes;
+    void Changed(const std::vector<std::int64_t>& ids) override { changes.push_back(ids); }
+};
+
+TEST_F(ShopServiceTest, CommittedChangesToProductsAndStockAreReported) {
+    RecordingListener listener;
+    shop.SetCatalogListener(&listener);
+    ASSERT_TRUE(shop.PlaceOrder(Request()));
+    ASSERT_TRUE(shop.Cancel(5, 1));
+    auto bad = Request();
+    bad.items.clear();
+    ASSERT_FALSE(shop.PlaceOrder(bad));  // refused: nothing changed, nothing reported
+    ASSERT_EQ(listener.changes.size(), 2u);
+    EXPECT_EQ(listener.changes[0], std::vector<std::int64_t>{70});  // the product of item 7
+    EXPECT_EQ(listener.changes[1], std::vector<std::int64_t>{70});
+}
+
+class CatalogReaderTest : public ShopServiceTest {
+  protected:
+    CatalogReader reader{shop,
+                         catalog,
+                         views,
+                         CatalogReader::Settings{.capacity = 100, .max_age_ms = 1000},
+                         [this](CatalogReader::Cache, bool hit) { ++(hit ? hits : misses); },
+                         [this] { return now; }};
+    int hits = 0, misses = 0;
+};
+
+TEST_F(CatalogReaderTest, AProductReadCountsAViewAndShowsItFromTheCacheToo) {
+    EXPECT_FALSE(reader.CachedProduct(3));
+    EXPECT_EQ(reader.LoadProduct(3)->view_count, 11);
+    auto hit = reader.CachedProduct(3);
+    ASSERT_TRUE(hit && *hit);
+    EXPECT_EQ((*hit)->view_count, 12);
     EXPECT_EQ(views.Pending(3), 2);
     EXPECT_EQ(views.Pending(4), 0);
+    EXPECT_EQ(catalog.finds, 1) << "the second read was the cache's";
+    EXPECT_EQ(hits, 1);
+    EXPECT_EQ(misses, 1);
+}
+
+TEST_F(CatalogReaderTest, AChangedOrAgedProductIsReadAgainFromTheDatabase) {
+    reader.LoadProduct(3);
+    reader.LoadProduct(4);
+    reader.Changed({3});
+    EXPECT_FALSE(reader.CachedProduct(3));
+    EXPECT_TRUE(reader.CachedProduct(4));
+    now += 1000;  // max age
+    EXPECT_FALSE(reader.CachedProduct(4));
+    reader.LoadProduct(4);
+    reader.Changed({});  // everything
+    EXPECT_FALSE(reader.CachedProduct(4));
+}
+
+TEST_F(CatalogReaderTest, AnUnknownProductIsAnsweredFromTheCacheToo) {
+    catalog.missing = 9;
+    EXPECT_EQ(reader.LoadProduct(9).error().code, ErrorCode::kProductNotFound);
+    auto hit = reader.CachedProduct(9);
+    ASSERT_TRUE(hit);
+    EXPECT_EQ(hit->error().code, ErrorCode::kProductNotFound);
+    EXPECT_EQ(views.Pending(9), 0);
+    reader.Changed({9});  // created now
+    EXPECT_FALSE(reader.CachedProduct(9));
 }
 
 }  // namespace

@@ -1,0 +1,29 @@
+#pragma once
+/// CatalogChangeLog on Redis: the stream `catalog:changes`, one entry per published batch (field
+/// `ids`: product ids separated by commas, or `*` for all). Every instance reads it with XRANGE
+/// from its last id — no subscription to keep alive. XADD trims the stream to about kKeep
+/// entries on the way: a follower that far behind has had its entries age out of its cache.
+
+#include <memory>
+
+#include "app/ports/catalog_change_log.hpp"
+#include "infra/redis/client.hpp"
+
+namespace joopang::redis {
+
+class RedisCatalogChangeLog final : public CatalogChangeLog {
+  public:
+    explicit RedisCatalogChangeLog(std::shared_ptr<Client> client) : client_(std::move(client)) {}
+
+    Awaitable<Status> Publish(const std::vector<std::int64_t>& product_ids) override;
+    Awaitable<Result<std::vector<std::vector<std::int64_t>>>> ReadAfter(std::string& cursor,
+                                                                        int limit) override;
+
+    static constexpr const char* kKey = "catalog:changes";
+    static constexpr int kKeep = 10'000;
+
+  private:
+    std::shared_ptr<Client> client_;
+};
+
+}  // namespace joopang::redis
