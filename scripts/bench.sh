@@ -78,7 +78,7 @@ stop_joopang() { kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true; uns
 wrk_rps() { awk '/Requests\/sec/ {print $2}' "$1"; }
 wrk_p99() { awk '/ 99%/ {print $2}' "$1"; }
 
-# --- 1. GET /api/v1/products/{id} vs nginx, wrk -t1 -c64 -d10s, interleaved --------------------
+# --- 1. GET /api/v1/products/{id} and the list's first page vs nginx, wrk -t1 -c64 -d10s ------
 if want 1; then
 start_joopang get --data-dir "$work/data-get"
 curl -sf -XPOST localhost:$api_port/api/v1/products -H "Authorization: Bearer $token" \
@@ -86,8 +86,16 @@ curl -sf -XPOST localhost:$api_port/api/v1/products -H "Authorization: Bearer $t
 for r in $(seq 1 "$rounds"); do
   "${on_clients[@]}" wrk -t1 -c64 -d10s --latency http://127.0.0.1:$nginx_port/ > "$out/wrk-nginx-c64-$r.txt"
   "${on_clients[@]}" wrk -t1 -c64 -d10s --latency http://127.0.0.1:$api_port/api/v1/products/1 > "$out/wrk-product-c64-$r.txt"
+  "${on_clients[@]}" wrk -t1 -c64 -d10s --latency "http://127.0.0.1:$api_port/api/v1/products?sort=NEWEST&page=0&size=20" > "$out/wrk-list-c64-$r.txt"
   log "round $r: GET product $(wrk_rps "$out/wrk-product-c64-$r.txt") req/s (p99 $(wrk_p99 "$out/wrk-product-c64-$r.txt")) vs nginx $(wrk_rps "$out/wrk-nginx-c64-$r.txt") req/s (p99 $(wrk_p99 "$out/wrk-nginx-c64-$r.txt"))"
+  log "round $r: GET product list page 0 $(wrk_rps "$out/wrk-list-c64-$r.txt") req/s (p99 $(wrk_p99 "$out/wrk-list-c64-$r.txt"))"
 done
+curl -s localhost:$api_port/metrics | grep -E '^joopang_cache_(requests_total|entries|evicted)\{cache="(product|product_list|catalog)"' > "$out/catalog-cache-metrics.txt"
+log "catalog cache: $(tr '\n' ';' < "$out/catalog-cache-metrics.txt")"
+# The shop through the cart: browse -> cart -> checkout -> pay, verified (stock, orders, wallets).
+"${on_clients[@]}" "$bench" shop --url http://127.0.0.1:$api_port --admin-token $token --cart -c 32 --users 320 \
+    -n 5000 -q --json "$out/shop-cart.json" > "$out/shop-cart.txt" 2>&1 || { cat "$out/shop-cart.txt"; exit 1; }
+log "shop --cart: $(grep -E '^  (browse|cart|checkout|pay|iteration) |paid orders per second|RESULT' "$out/shop-cart.txt" | sed 's/  */ /g' | tr '\n' ';')"
 stop_joopang
 fi
 

@@ -162,6 +162,9 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     shop_cmd->add_option("-d,--duration", shop.duration_s, "seconds, when --iterations is 0")
         ->capture_default_str();
+    shop_cmd->add_flag("--cart", shop.cart,
+                       "order through the cart: PUT the line, then POST checkout (users are "
+                       "split between connections; needs --users >= -c)");
     shop_cmd
         ->add_option("--verify-connections", shop.verify_connections,
                      "connections for setup and verification calls")

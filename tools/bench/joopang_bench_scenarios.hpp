@@ -41,6 +41,9 @@ struct ShopOptions {
     std::uint64_t iterations = 5000;    ///< iterations (0 = use duration)
     double duration_s = 0;              ///< run time when iterations == 0
     int verify_connections = 16;        ///< connections for setup and verification calls
+    /// Order through the cart: put the line in the user's cart, then check out (each connection
+    /// has users of its own, so no cart is shared between connections).
+    bool cart = false;
 };
 
 /// `ranking`: order/pay writers and ranking readers, a freshness probe, exactness at the end.

@@ -1,10 +1,11 @@
 // Scenario `shop`: browse -> order -> pay, measured per step and verified afterwards.
 //
 // Setup creates P products (one item each, stock K) and N users (with a balance) through the API.
-// Each iteration picks a random product and user: GET the product, POST an order for 1..Q units,
-// POST its payment. Verification reads back every order, product and user: no stock is negative,
-// stock taken == units of live (PENDING/PAID) orders, PAID orders == successful payments, and
-// each wallet == initial balance - what it paid.
+// Each iteration picks a random product and user: GET the product, POST an order for 1..Q units
+// (with --cart: PUT the line in the user's cart, then POST the checkout), POST its payment.
+// Verification reads back every order, product and user: no stock is negative, stock taken == units
+// of live (PENDING/PAID) orders, PAID orders == successful payments, and each wallet == initial
+// balance - what it paid.
 #include <boost/beast/http/verb.hpp>
 #include <boost/json/serialize.hpp>
 #include <cinttypes>
@@ -23,7 +24,7 @@ using asio::awaitable;
 
 namespace {
 
-constexpr std::size_t kBrowse = 0, kOrder = 1, kPay = 2, kIteration = 3;
+constexpr std::size_t kBrowse = 0, kOrder = 1, kPay = 2, kIteration = 3, kCart = 4;
 
 /// An order the load phase placed.
 struct PlacedOrder {
@@ -84,7 +85,11 @@ awaitable<int> RunShop(Env& env, ShopOptions o) {
     std::vector<ShopWorkerData> data(static_cast<std::size_t>(env.opt.connections));
     LoadSpec spec;
     spec.phase = "shop";
-    spec.steps = {"browse", "order", "pay", "iteration"};
+    spec.steps = {"browse", o.cart ? "checkout" : "order", "pay", "iteration", "cart"};
+    if (o.cart && o.users < env.opt.connections) {
+        std::fprintf(stderr, "--cart needs --users >= -c (each connection has users of its own)\n");
+        co_return kExitSetupFailed;
+    }
     spec.iterations = o.iterations;
     spec.duration_s = o.iterations ? 0 : o.duration_s;
     spec.connections = env.opt.connections;
@@ -96,6 +101,12 @@ awaitable<int> RunShop(Env& env, ShopOptions o) {
         auto t0 = w.due.value_or(Clock::now());
         std::size_t pi = std::uniform_int_distribution<std::size_t>(0, products.size() - 1)(w.rng);
         std::size_t ui = std::uniform_int_distribution<std::size_t>(0, users.size() - 1)(w.rng);
+        if (o.cart) {  // a user of this connection's own: users w, w + c, w + 2c, …
+            const auto c = static_cast<std::size_t>(env.opt.connections);
+            const auto own = (users.size() - static_cast<std::size_t>(w.index) + c - 1) / c;
+            ui = static_cast<std::size_t>(w.index) +
+                 c * std::uniform_int_distribution<std::size_t>(0, own - 1)(w.rng);
+        }
         std::int64_t qty = std::uniform_int_distribution<std::int64_t>(1, o.max_quantity)(w.rng);
         auto finish = [&] {
             w.rec().RecordLatency(
@@ -119,12 +130,33 @@ awaitable<int> RunShop(Env& env, ShopOptions o) {
             }
         }
 
-        json::object ob{{"userId", users[ui]},
-                        {"recipientName", "Bench User"},
-                        {"items", json::array{json::object{{"productItemId", products[pi].item_id},
-                                                           {"quantity", qty}}}}};
-        r = co_await w.Send(kOrder, bhttp::verb::post, "/api/v1/orders", json::serialize(ob),
-                            tokens[ui], &outcome);
+        if (o.cart) {
+            const std::string cart = "/api/v1/users/" + std::to_string(users[ui]) + "/cart";
+            json::object line{{"productItemId", products[pi].item_id}, {"quantity", qty}};
+            r = co_await w.Send(kCart, bhttp::verb::put, cart + "/items", json::serialize(line),
+                                tokens[ui], &outcome);
+            if (r.status != 200) {
+                if (r.status != 0) ++d.unexpected["cart: " + outcome];
+                co_return finish();
+            }
+            json::object cb{{"recipientName", "Bench User"}};
+            r = co_await w.Send(kOrder, bhttp::verb::post, cart + "/checkout", json::serialize(cb),
+                                tokens[ui], &outcome);
+            // Out of stock leaves the line in the cart: emptied so the next checkout is alone.
+            if (r.status == 409) {
+                json::object remove{{"productItemId", products[pi].item_id}, {"quantity", 0}};
+                const std::string body = json::serialize(remove);
+                co_await w.Send(kCart, bhttp::verb::put, cart + "/items", body, tokens[ui]);
+            }
+        } else {
+            json::object ob{
+                {"userId", users[ui]},
+                {"recipientName", "Bench User"},
+                {"items", json::array{json::object{{"productItemId", products[pi].item_id},
+                                                   {"quantity", qty}}}}};
+            r = co_await w.Send(kOrder, bhttp::verb::post, "/api/v1/orders", json::serialize(ob),
+                                tokens[ui], &outcome);
+        }
         if (r.status == 0) {
             ++d.order_unknown;
             co_return finish();
