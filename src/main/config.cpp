@@ -275,6 +275,10 @@ Settings BuildSettings(const Config& c) {
     s.catalog_cache.capacity = static_cast<std::size_t>(c.catalog_cache_size);
     s.catalog_cache.max_age_ms = c.catalog_cache_ttl.count();
     // Every instance follows the catalog's change log: its own cache is its own.
+    // Every instance samples Redis's health for its own /metrics (cheap: INFO and SLOWLOG LEN).
+    s.redis_health = {.name = "redis-health",
+                      .period = std::chrono::milliseconds(2000),
+                      .max_backoff = std::chrono::milliseconds(10'000)};
     s.catalog_sync = {.name = "catalog-sync",
                       .period = std::chrono::milliseconds(100),
                       .jitter = 0,

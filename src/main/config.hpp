@@ -104,6 +104,7 @@ struct Settings {
     ShopSettings shop;
     CatalogReader::Settings catalog_cache;
     workers::JobSettings catalog_sync;
+    workers::JobSettings redis_health;
     redis::CouponGateSettings coupon_gate;
     workers::StreamConsumerSettings persister;  // consumer is set to the instance name
     workers::JobSettings order_expiry;

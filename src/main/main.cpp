@@ -38,6 +38,7 @@
 #include "infra/redis/redis_coupon_gate.hpp"
 #include "infra/redis/redis_coupon_issue_queue.hpp"
 #include "infra/redis/redis_event_log.hpp"
+#include "infra/redis/redis_health.hpp"
 #include "infra/redis/redis_lease.hpp"
 #include "infra/redis/redis_login_throttle.hpp"
 #include "infra/redis/redis_order_event_group.hpp"
@@ -223,10 +224,12 @@ int Run(Settings s) {
     OutboxRelay outbox_relay(outbox, order_events, blocking);
     redis::RedisWaitingLine waiting_line(redis, s.queue_ttls);
     WaitingRoom waiting_room(waiting_line, s.queue);
+    redis::RedisHealthMonitor redis_health(redis);
     redis::RedisLeaseStore leases(redis);
     workers::JobRunner jobs(rt.JobExecutor(), &leases, instance);
     if (auth) jobs.Add(s.revocation_sync, [&] { return auth->SyncRevocations(); });
     jobs.Add(s.catalog_sync, [&catalog_changes] { return catalog_changes.Sync(); });
+    jobs.Add(s.redis_health, [&redis_health] { return redis_health.Sample(); });
     jobs.Add(s.order_expiry, OnPool(blocking, [&] { return order_expiry.ExpireDue(); }));
     jobs.Add(s.view_flush, [&view_flush] { return view_flush.Flush(); });
     jobs.Add(s.template_sync, [&] { return coupons.SyncTemplates(); });

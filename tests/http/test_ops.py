@@ -112,6 +112,36 @@ class OpsTests(ServiceTestCase):
         after = requests_404(metric_samples(self.api.get("/metrics").body.decode())[0])
         self.assertGreaterEqual(after - before, 4, "request counter did not count new requests")
 
+    def test_redis_health_is_in_metrics_and_follows_redis(self):
+        def health():
+            samples, types = metric_samples(self.api.get("/metrics").body.decode())
+            return {n: v for n, labels, v in samples if n.startswith("joopang_redis_")}, types
+
+        # The redis-health job samples every 2 s; the first sample comes at start-up.
+        wait_until(lambda: health()[0].get("joopang_redis_used_memory_bytes", 0) > 0, 10,
+                   message="joopang_redis_used_memory_bytes > 0")
+        h, types = health()
+        self.assertEqual(types.get("joopang_redis_used_memory_bytes"), "gauge")
+        self.assertEqual(h["joopang_redis_aof_enabled"], 1)  # the embedded Redis appends an AOF
+        self.assertEqual(h["joopang_redis_aof_last_write_ok"], 1)
+        self.assertEqual(h["joopang_redis_connected_replicas"], 0)
+        for name in ("joopang_redis_aof_pending_fsync", "joopang_redis_slowlog_length",
+                     "joopang_redis_replication_offset_bytes", "joopang_redis_aof_delayed_fsync"):
+            self.assertIn(name, h)
+        # Memory follows what Redis holds: a 3 MB probe hash shows within a sample or two.
+        before = h["joopang_redis_used_memory_bytes"]
+        sock = os.path.join(self.svc.data_dir, "redis", "redis.sock")
+        subprocess.run(["redis-cli", "-s", sock, "EVAL",
+                        "for i = 1, 50000 do redis.call('HSET', 'ops:health:probe', i, "
+                        "string.rep('x', 64)) end return 1", "0"],
+                       check=True, capture_output=True)
+        try:
+            wait_until(lambda: health()[0]["joopang_redis_used_memory_bytes"] > before + 2e6, 10,
+                       message="used memory grew by the probe's 3 MB")
+        finally:
+            subprocess.run(["redis-cli", "-s", sock, "DEL", "ops:health:probe"], check=True,
+                           capture_output=True)
+
     def test_openapi_document(self):
         r = self.api.get("/openapi.json")
         self.assertEqual(r.status, 200, r)
