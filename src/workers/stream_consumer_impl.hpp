@@ -227,13 +227,12 @@ struct StreamConsumer<Message, Receipt>::Impl {
         return ids;
     }
 
-    void CountDeadLetter(std::int64_t key) {
-        obs::Registry::Global()
-            .GetCounter("joopang_stream_dead_lettered_total",
-                        "Messages (and malformed entries) dead-lettered",
-                        {{"stream", group.StreamName(key)}})
-            .Add();
+    obs::Counter& DeadLettered(std::int64_t key) {
+        return obs::Registry::Global().GetCounter("joopang_stream_dead_lettered_total",
+                                                  "Messages (and malformed entries) dead-lettered",
+                                                  {{"stream", group.StreamName(key)}});
     }
+    void CountDeadLetter(std::int64_t key) { DeadLettered(key).Add(); }
 
     /// Records the receipts of what was handled and acknowledges the settled entries.
     awaitable<void> Complete(Lane& lane,
@@ -247,11 +246,13 @@ struct StreamConsumer<Message, Receipt>::Impl {
         }
         lane.unavailable = 0;
         if (!handled.empty()) handler.Completed(key, handled.size());
-        if (!handled.empty())
+        if (!handled.empty()) {
             obs::Registry::Global()
                 .GetCounter("joopang_stream_handled_total", "Messages handled and acknowledged",
                             {{"stream", group.StreamName(key)}})
                 .Add(handled.size());
+            DeadLettered(key);  // shown (at 0) from the stream's first handled message on
+        }
     }
 
     awaitable<void> Handle(Lane& lane,

@@ -5,6 +5,7 @@
 #include <map>
 
 #include "infra/redis/call_support.hpp"
+#include "infra/redis/call_timer.hpp"
 #include "infra/redis/command_keys.hpp"
 #include "infra/redis/crc16.hpp"
 #include "infra/redis/resp_writer.hpp"
@@ -78,6 +79,7 @@ Awaitable<Result<std::vector<Reply>>> ClusterClient::SendTo(const Endpoint& endp
         left = std::min(left, options_.connect_timeout);
         if (left.count() > 0) co_await conn->WaitConnected(left, false);
     }
+    CallTimer timer;
     co_return co_await conn->Execute(payload, reply_count, deadline);
 }
 

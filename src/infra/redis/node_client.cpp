@@ -1,6 +1,9 @@
 #include "infra/redis/node_client.hpp"
 
+#include <optional>
+
 #include "infra/redis/call_support.hpp"
+#include "infra/redis/call_timer.hpp"
 #include "infra/redis/resp_writer.hpp"
 
 namespace joopang::redis {
@@ -28,7 +31,9 @@ Awaitable<Result<Reply>> NodeClient::SendEncoded(std::string_view payload,
     (void)slot;  // one node serves every key
     const auto deadline = CallDeadline(opts, options_.command_timeout);
     for (int attempt = 0;; ++attempt) {
+        std::optional<CallTimer> timer(std::in_place);
         auto result = co_await conn_->Execute(payload, 1, deadline);
+        timer.reset();
         if (!result) co_return result.error();
         Reply& reply = result->front();
         // co_await kept out of the && (GCC 12 mis-handles co_await in conditional expressions).
@@ -44,7 +49,9 @@ Awaitable<Result<Reply>> NodeClient::SendEncoded(std::string_view payload,
 Awaitable<Result<Reply>> NodeClient::Command(Args args, CallOptions opts) {
     const auto deadline = CallDeadline(opts, options_.command_timeout);
     for (int attempt = 0;; ++attempt) {
+        std::optional<CallTimer> timer(std::in_place);
         auto result = co_await conn_->Execute(std::span<const Args>(&args, 1), deadline);
+        timer.reset();
         if (!result) co_return result.error();
         Reply& reply = result->front();
         // co_await kept out of the && (GCC 12 mis-handles co_await in conditional expressions).
@@ -69,7 +76,9 @@ Awaitable<Result<std::vector<Reply>>> NodeClient::Batch(std::vector<Args> comman
     const auto deadline = CallDeadline(opts, options_.command_timeout);
     std::string payload;
     for (const auto& c : commands) AppendCommand(payload, c);
+    std::optional<CallTimer> timer(std::in_place);
     auto result = co_await conn_->Execute(payload, commands.size(), deadline);
+    timer.reset();
     if (!result) co_return result.error();
     if (opts.retry_transient) {
         CallOptions retry = opts;

@@ -1,0 +1,95 @@
+"""SPEC §7, /metrics: every figure it lists is there, in Prometheus conventions, and moves while
+a coupon drop, orders, product reads and waiting-room joins go on — request counts and latencies
+per route and status, stream figures, cache hits and misses, coupons reserved and persisted per
+template, ranking refresh durations, Redis and database call latency, waiting-room sizes and
+admission, Redis health."""
+
+import unittest
+
+from harness import ServiceTestCase, uniq, wait_until
+from test_coupons import CouponHelpers
+from test_ops import metric_samples
+
+
+class MetricsDuringADrop(CouponHelpers, ServiceTestCase):
+
+    def scrape(self):
+        samples, types = metric_samples(self.api.get("/metrics").body.decode())
+        return samples, types
+
+    @staticmethod
+    def total(samples, name, **labels):
+        return sum(v for n, ls, v in samples
+                   if n == name and all(ls.get(k) == str(want) for k, want in labels.items()))
+
+    @staticmethod
+    def has(samples, name):
+        return any(n == name for n, _, _ in samples)
+
+    def test_every_spec_figure_is_present_and_moves(self):
+        before, _ = self.scrape()
+        # A drop of 5 among 8 users, all persisted.
+        t = self.create_template(totalQuantity=5)["id"]
+        users = [self.create_user()["id"] for _ in range(8)]
+        won = sum(1 for u in users if self.issue(t, u).status == 202)
+        self.assertEqual(won, 5)
+        self.wait_issued_quantity(t, 5)
+        # Orders, product reads (the second from the cache), a waiting-room join.
+        p = self.create_product(items=(("10.00", 10),))
+        u = self.create_user(balance="1000.00")["id"]
+        o = self.create_order(u, [(p["items"][0]["id"], 1)])
+        self.assertEqual(self.pay(o["orderId"], u).status, 200)
+        self.get_product(p["id"])
+        self.get_product(p["id"])
+        self.assertEqual(self.api.post("/api/v1/queue/tokens", {}, user=u).status, 201)
+
+        def moved(name, **labels):
+            return self.total(self.scrape()[0], name, **labels) > self.total(before, name,
+                                                                              **labels)
+
+        # Jobs run on their own periods (ranking refresh 1 s, redis health 2 s, admission 100 ms).
+        for name, labels in (("joopang_job_duration_seconds_count", {"job": "ranking-refresh"}),
+                             ("joopang_queue_admitted_total", {}),
+                             ("joopang_stream_handled_total", {})):
+            wait_until(lambda: moved(name, **labels), 15, message="%s %s moved" % (name, labels))
+        wait_until(lambda: self.total(self.scrape()[0], "joopang_redis_used_memory_bytes") > 0, 10,
+                   message="Redis health sampled")
+        after, types = self.scrape()
+
+        for name, labels in (
+                ("joopang_http_requests_total", {}),
+                ("joopang_http_request_duration_seconds_count", {}),
+                ("joopang_cache_requests_total", {"cache": "product", "result": "hit"}),
+                ("joopang_cache_requests_total", {"cache": "product", "result": "miss"}),
+                ("joopang_coupon_issue_total", {"template": t}),
+                ("joopang_coupons_persisted_total", {"template": t}),
+                ("joopang_redis_call_duration_seconds_count", {}),
+                ("joopang_db_transaction_duration_seconds_count", {})):
+            self.assertGreater(self.total(after, name, **labels), self.total(before, name, **labels),
+                               "%s %s did not move" % (name, labels))
+        self.assertEqual(self.total(after, "joopang_coupons_persisted_total", template=t), 5)
+        # Requests are labelled by route and status, not by id (bounded cardinality).
+        routes = {ls.get("route") for n, ls, _ in after if n == "joopang_http_requests_total"}
+        self.assertIn("/api/v1/products/{id}", routes)
+        self.assertFalse(any(seg.isdigit() for r in routes if r for seg in r.split("/")), routes)
+        self.assertTrue(any(ls.get("status") == "202" for n, ls, _ in after
+                            if n == "joopang_http_requests_total"))
+        for name in ("joopang_stream_length", "joopang_stream_pending", "joopang_stream_lag",
+                     "joopang_stream_oldest_pending_age_seconds",
+                     "joopang_stream_deliveries_retried", "joopang_stream_dead_letters",
+                     "joopang_stream_dead_lettered_total", "joopang_queue_waiting",
+                     "joopang_queue_active", "joopang_queue_admitted_last_minute",
+                     "joopang_redis_used_memory_bytes", "joopang_redis_aof_last_write_ok",
+                     "joopang_redis_aof_pending_fsync", "joopang_redis_slowlog_length",
+                     "joopang_redis_connected_replicas"):
+            self.assertTrue(self.has(after, name), "%s missing from /metrics" % name)
+        for name in ("joopang_http_request_duration_seconds", "joopang_redis_call_duration_seconds",
+                     "joopang_db_transaction_duration_seconds", "joopang_job_duration_seconds"):
+            self.assertEqual(types.get(name), "histogram", name)
+        for name, kind in types.items():
+            if name.endswith("_total"):
+                self.assertEqual(kind, "counter", name)
+
+
+if __name__ == "__main__":
+    unittest.main()
