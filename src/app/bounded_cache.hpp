@@ -8,6 +8,7 @@
 /// tombstone that remembers when; when a tombstone is evicted, or everything is invalidated, the
 /// cache remembers a floor instead, below which no load may be put.
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <list>
@@ -75,6 +76,18 @@ class BoundedCache {
         Insert(key, Entry{key, std::nullopt, 0, generation_});
     }
 
+    /// Lets `key`'s value be served until `now + keep_ms` at most (sooner if it was older): for a
+    /// change that may show late, so that a stream of them does not empty the cache of a hot key.
+    void Shorten(const std::string& key, EpochMs now, EpochMs keep_ms) {
+        std::lock_guard lock(mu_);
+        auto it = index_.find(key);
+        if (it != index_.end()) ShortenEntry(*it->second, now, keep_ms);
+    }
+    void ShortenAll(EpochMs now, EpochMs keep_ms) {
+        std::lock_guard lock(mu_);
+        for (auto& e : entries_) ShortenEntry(e, now, keep_ms);
+    }
+
     /// Drops every value; no load begun before this call can put one back.
     void InvalidateAll() {
         std::lock_guard lock(mu_);
@@ -99,6 +112,10 @@ class BoundedCache {
         EpochMs loaded_at = 0;
         std::uint64_t generation = 0;  // a value's load, or a tombstone's invalidation
     };
+
+    void ShortenEntry(Entry& e, EpochMs now, EpochMs keep_ms) const {
+        if (e.value) e.loaded_at = std::min(e.loaded_at, now + keep_ms - max_age_ms_);
+    }
 
     void Insert(const std::string& key, Entry entry) {
         entries_.push_front(std::move(entry));

@@ -31,7 +31,7 @@ Result<Order> CartService::Checkout(const CheckoutRequest& request) {
         return s.error();
     const EpochMs now = now_();
     auto placed = carts_.Checkout(request, now, now + settings_.order_ttl_ms);
-    if (placed && listener_) listener_->Changed(ProductsOf(*placed));
+    if (placed && listener_) listener_->Changed(CatalogChange::kStock, ProductsOf(*placed));
     return placed;
 }
 

@@ -23,7 +23,7 @@ class CatalogChanges final : public CatalogListener {
   public:
     CatalogChanges(CatalogReader& reader, CatalogChangeLog& log) : reader_(reader), log_(log) {}
 
-    void Changed(const std::vector<std::int64_t>& product_ids) override;
+    void Changed(CatalogChange kind, const std::vector<std::int64_t>& product_ids) override;
 
     /// Publishes what changed here since the last call, then applies what the others published.
     /// The first call only finds the log's end (this instance's cache starts empty).
@@ -31,11 +31,18 @@ class CatalogChanges final : public CatalogListener {
     boost::asio::awaitable<Status> Sync();
 
   private:
+    /// Changes of one kind not yet published.
+    struct Pending {
+        std::vector<std::int64_t> ids;
+        bool all = false;
+        void Add(const std::vector<std::int64_t>& product_ids);
+    };
+    boost::asio::awaitable<Status> Publish(CatalogChange kind, Pending pending);
+
     CatalogReader& reader_;
     CatalogChangeLog& log_;
     std::mutex mu_;
-    std::vector<std::int64_t> pending_;  // changed here, not yet published
-    bool pending_all_ = false;
+    Pending products_, stock_;  // changed here, not yet published
     std::string cursor_;  // the last entry applied (empty: not found yet; own entries apply too)
 };
 

@@ -4,12 +4,16 @@
 
 namespace joopang {
 
+/// What changed: products themselves (created, updated: their page and the lists they are in),
+/// or only their stock (orders, cancels, checkouts, expiries: stock shown may lag a moment).
+enum class CatalogChange { kProducts, kStock };
+
 /// Told by the use cases after a committed change to products or their stock, so that cached
-/// reads of them are dropped (CatalogChanges). Empty: any or all products.
+/// reads of them are dropped (CatalogChanges). Empty ids: any or all products.
 class CatalogListener {
   public:
     virtual ~CatalogListener() = default;
-    virtual void Changed(const std::vector<std::int64_t>& product_ids) = 0;
+    virtual void Changed(CatalogChange kind, const std::vector<std::int64_t>& product_ids) = 0;
 };
 
 /// The products an order's lines belong to.

@@ -73,13 +73,21 @@ Result<Page<Product>> CatalogReader::LoadList(const ProductQuery& query) {
     return page;
 }
 
-void CatalogReader::Changed(const std::vector<std::int64_t>& product_ids) {
-    if (product_ids.empty()) {
-        products_.InvalidateAll();
-    } else {
-        for (auto id : product_ids) products_.Invalidate(ProductKey(id));
+void CatalogReader::Changed(CatalogChange kind, const std::vector<std::int64_t>& product_ids) {
+    if (kind == CatalogChange::kStock) {
+        const EpochMs now = now_();
+        if (product_ids.empty()) products_.ShortenAll(now, settings_.stock_change_ms);
+        for (auto id : product_ids)
+            products_.Shorten(ProductKey(id), now, settings_.stock_change_ms);
+        return;
     }
-    lists_.InvalidateAll();
+    ChangedHere(kind, product_ids);
+}
+
+void CatalogReader::ChangedHere(CatalogChange kind, const std::vector<std::int64_t>& product_ids) {
+    if (product_ids.empty()) products_.InvalidateAll();
+    for (auto id : product_ids) products_.Invalidate(ProductKey(id));
+    if (kind == CatalogChange::kProducts) lists_.InvalidateAll();
 }
 
 }  // namespace joopang

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "app/bounded_cache.hpp"
+#include "app/catalog_listener.hpp"
 #include "app/ports/catalog_repository.hpp"
 #include "app/shop_service.hpp"
 #include "app/view_counter.hpp"
@@ -24,6 +25,7 @@ class CatalogReader {
         std::size_t capacity = 10'000;  // entries per cache (products; list pages)
         EpochMs max_age_ms = 1000;
         std::int64_t cached_pages = 3;  // list pages 0..cached_pages-1 are cached
+        EpochMs stock_change_ms = 100;  // a stock change shows within this (see Changed)
     };
     enum class Cache { kProduct, kList };
     /// Called for every read a cache could answer, with whether it did.
@@ -46,9 +48,15 @@ class CatalogReader {
     /// Blocking: the page from the database (kept in the cache if it is one of the first).
     Result<Page<Product>> LoadList(const ProductQuery& query);
 
-    /// Drops what the cache holds of these products, and every list page (their order or
-    /// contents may have changed). Empty: everything.
-    void Changed(const std::vector<std::int64_t>& product_ids);
+    /// A change another instance made. kProducts: drops what the cache holds of these products,
+    /// and every list page (their order or contents may have changed). kStock: their entries are
+    /// served at most stock_change_ms longer, so that a hot product's page, ordered from many
+    /// times a second elsewhere, is reloaded here at most that often; list pages show stock
+    /// within their max age. Empty ids: all products.
+    void Changed(CatalogChange kind, const std::vector<std::int64_t>& product_ids);
+    /// A change this instance made: its products are dropped at once whatever the kind, so that
+    /// whoever made it reads it back (an order, then the product's stock); list pages as above.
+    void ChangedHere(CatalogChange kind, const std::vector<std::int64_t>& product_ids);
 
     std::size_t size() const { return products_.size() + lists_.size(); }
     std::uint64_t evictions() const { return products_.evictions() + lists_.evictions(); }

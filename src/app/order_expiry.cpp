@@ -7,7 +7,7 @@ Result<int> OrderExpiry::ExpireDue() {
     int total = 0;
     for (;;) {
         auto n = orders_.ExpireDue(now, chunk_);
-        if (n && *n > 0 && listener_) listener_->Changed({});
+        if (n && *n > 0 && listener_) listener_->Changed(CatalogChange::kStock, {});
         if (!n) return n.error();
         total += *n;
         if (*n < chunk_) return total;

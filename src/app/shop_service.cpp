@@ -89,7 +89,7 @@ Result<Product> ShopService::CreateProduct(const NewProduct& in) {
             return Error::Validation(f + ".code", "item codes must be unique within a product");
     }
     auto created = catalog_.CreateProduct(in);
-    if (created) Notify({created->id});  // a cached "not found", and the list pages
+    if (created) Notify(CatalogChange::kProducts, {created->id});  // a cached "not found"
     return created;
 }
 
@@ -114,7 +114,7 @@ Result<Product> ShopService::UpdateProduct(std::int64_t id, const ProductUpdate&
             return Error::Validation(f, "a new item needs name, code, unitPrice and stock");
     }
     auto updated = catalog_.UpdateProduct(id, u);
-    if (updated) Notify({id});
+    if (updated) Notify(CatalogChange::kProducts, {id});
     return updated;
 }
 
@@ -159,7 +159,7 @@ Result<Order> ShopService::PlaceOrder(const PlaceOrderRequest& r) {
     }
     const EpochMs now = now_();
     auto placed = orders_.Place(r, now, now + settings_.order_ttl_ms);
-    if (placed) Notify(ProductsOf(*placed));  // their stock
+    if (placed) Notify(CatalogChange::kStock, ProductsOf(*placed));
     return placed;
 }
 
@@ -184,12 +184,12 @@ Result<Payment> ShopService::Pay(std::int64_t order_id, std::int64_t user_id) {
 
 Result<Order> ShopService::Cancel(std::int64_t order_id, std::int64_t user_id) {
     auto canceled = orders_.Cancel(order_id, user_id, now_());
-    if (canceled) Notify(ProductsOf(*canceled));  // their stock is back
+    if (canceled) Notify(CatalogChange::kStock, ProductsOf(*canceled));
     return canceled;
 }
 
-void ShopService::Notify(const std::vector<std::int64_t>& product_ids) {
-    if (listener_) listener_->Changed(product_ids);
+void ShopService::Notify(CatalogChange kind, const std::vector<std::int64_t>& product_ids) {
+    if (listener_) listener_->Changed(kind, product_ids);
 }
 
 }  // namespace joopang

@@ -57,7 +57,7 @@ class ShopService {
     void SetCatalogListener(CatalogListener* listener) { listener_ = listener; }
 
   private:
-    void Notify(const std::vector<std::int64_t>& product_ids);
+    void Notify(CatalogChange kind, const std::vector<std::int64_t>& product_ids);
 
     UserRepository& users_;
     CatalogRepository& catalog_;

@@ -57,6 +57,7 @@
 #include "infra/sql/sql_outbox_repository.hpp"
 #include "infra/sql/sql_ranking_history.hpp"
 #include "infra/sql/sql_user_repository.hpp"
+#include "infra/sql/timed_db.hpp"
 #include "main/config.hpp"
 #include "main/secrets.hpp"
 #include "observability/logging.hpp"
@@ -115,20 +116,21 @@ int Run(Settings s) {
         s.redis_url = embedded_redis->Url();
     }
 
-    auto db = sql::OpenDb(s.database_url, s.db_pool);
-    if (!db) throw std::runtime_error("cannot open the database: " + db.error().message);
+    auto opened = sql::OpenDb(s.database_url, s.db_pool);
+    if (!opened) throw std::runtime_error("cannot open the database: " + opened.error().message);
+    const std::unique_ptr<sql::Db> db = sql::Timed(std::move(*opened));  // timed in /metrics
     std::vector<std::string> notices;
-    if (auto st = sql::Migrate(**db, &notices); !st)
+    if (auto st = sql::Migrate(*db, &notices); !st)
         throw std::runtime_error("database migration failed: " + st.error().message);
     for (const auto& notice : notices) spdlog::warn("database migration: {}", notice);
-    sql::SqlUserRepository users(**db);
-    sql::SqlCatalogRepository catalog(**db);
-    sql::SqlOrderRepository orders(**db);
-    sql::SqlCartRepository cart_repo(**db);
-    sql::SqlCouponRepository coupon_repo(**db);
-    sql::SqlIdempotencyStore idempotency(**db);
-    sql::SqlOutboxRepository outbox(**db);
-    sql::SqlRankingHistory ranking_history(**db);
+    sql::SqlUserRepository users(*db);
+    sql::SqlCatalogRepository catalog(*db);
+    sql::SqlOrderRepository orders(*db);
+    sql::SqlCartRepository cart_repo(*db);
+    sql::SqlCouponRepository coupon_repo(*db);
+    sql::SqlIdempotencyStore idempotency(*db);
+    sql::SqlOutboxRepository outbox(*db);
+    sql::SqlRankingHistory ranking_history(*db);
 
     BlockingPool blocking(static_cast<std::size_t>(s.db_pool), "db");
     // The persister's transactions run on threads of their own, one per lane, below the request
@@ -153,6 +155,16 @@ int Run(Settings s) {
     CatalogChanges catalog_changes(catalog_reader, catalog_log);
     shop.SetCatalogListener(&catalog_changes);
     carts.SetCatalogListener(&catalog_changes);
+    // Where the change log ends, before the first read is cached: a change published from then
+    // on reaches this instance's cache (then the catalog-sync job follows the log).
+    if (auto synced =
+            boost::asio::co_spawn(rt.JobExecutor(), catalog_changes.Sync(), boost::asio::use_future)
+                .get();
+        !synced)
+        spdlog::warn(
+            "could not find the catalog change log's end yet ({}); cached reads may "
+            "miss other instances' changes for up to --catalog-cache-ttl until it is found",
+            synced.error().message);
     obs::Registry::Global().AddCollector(
         "joopang_cache_entries", "Entries a cache holds, by cache", [&catalog_reader] {
             return std::vector<std::pair<obs::Labels, double>>{
@@ -308,7 +320,7 @@ int Run(Settings s) {
         http::RegisterAdminRoutes(api->router(), coupons,
                                   {http::AdminOf(issue_queue), http::AdminOf(*order_events_admin)});
         http::ReadinessProbes probes;
-        probes.database = [dbp = db->get()] { return dbp->Ping(); };
+        probes.database = [dbp = db.get()] { return dbp->Ping(); };
         probes.redis = [redis]() -> boost::asio::awaitable<Status> {
             redis::CallOptions quick;
             quick.timeout = std::chrono::milliseconds(500);
@@ -331,7 +343,7 @@ int Run(Settings s) {
         });
         spdlog::info("joopang listening on {} (redis {}, database {})", s.server.listen,
                      redis->Describe(),
-                     (*db)->dialect() == sql::Dialect::kSqlite ? "sqlite" : "postgresql");
+                     db->dialect() == sql::Dialect::kSqlite ? "sqlite" : "postgresql");
     } else {
         spdlog::info("joopang worker running (redis {})", redis->Describe());
     }

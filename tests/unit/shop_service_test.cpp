@@ -57,7 +57,13 @@ class FakeCatalog final : public CatalogRepository {
         p.view_count = 10;  // flushed views
         return p;
     }
-    Result<Page<Product>> ListProducts(const ProductQuery&) override { return Unused(); }
+    std::int64_t page_total = -1;  // ListProducts answers an empty page of this total (-1: unused)
+    Result<Page<Product>> ListProducts(const ProductQuery&) override {
+        if (page_total < 0) return Unused();
+        Page<Product> page;
+        page.total = page_total;
+        return page;
+    }
     Status AddViews(EpochMs, const std::vector<std::pair<std::int64_t, std::int64_t>>&) override {
         return Unused();
     }
@@ -179,8 +185,10 @@ TEST_F(ShopServiceTest, AnotherUsersOrderIsForbidden) {
 /// Records what the use cases report changed.
 class RecordingListener final : public CatalogListener {
   public:
-    std::vector<std::vector<std::int64_t>> changes;
-    void Changed(const std::vector<std::int64_t>& ids) override { changes.push_back(ids); }
+    std::vector<std::pair<CatalogChange, std::vector<std::int64_t>>> changes;
+    void Changed(CatalogChange kind, const std::vector<std::int64_t>& ids) override {
+        changes.emplace_back(kind, ids);
+    }
 };
 
 TEST_F(ShopServiceTest, CommittedChangesToProductsAndStockAreReported) {
@@ -192,8 +200,9 @@ TEST_F(ShopServiceTest, CommittedChangesToProductsAndStockAreReported) {
     bad.items.clear();
     ASSERT_FALSE(shop.PlaceOrder(bad));  // refused: nothing changed, nothing reported
     ASSERT_EQ(listener.changes.size(), 2u);
-    EXPECT_EQ(listener.changes[0], std::vector<std::int64_t>{70});  // the product of item 7
-    EXPECT_EQ(listener.changes[1], std::vector<std::int64_t>{70});
+    const std::vector<std::int64_t> product{70};  // the product of item 7
+    EXPECT_EQ(listener.changes[0], std::pair(CatalogChange::kStock, product));
+    EXPECT_EQ(listener.changes[1], std::pair(CatalogChange::kStock, product));
 }
 
 class CatalogReaderTest : public ShopServiceTest {
@@ -223,13 +232,42 @@ TEST_F(CatalogReaderTest, AProductReadCountsAViewAndShowsItFromTheCacheToo) {
 TEST_F(CatalogReaderTest, AChangedOrAgedProductIsReadAgainFromTheDatabase) {
     reader.LoadProduct(3);
     reader.LoadProduct(4);
-    reader.Changed({3});
+    reader.Changed(CatalogChange::kProducts, {3});
     EXPECT_FALSE(reader.CachedProduct(3));
     EXPECT_TRUE(reader.CachedProduct(4));
     now += 1000;  // max age
     EXPECT_FALSE(reader.CachedProduct(4));
     reader.LoadProduct(4);
-    reader.Changed({});  // everything
+    reader.Changed(CatalogChange::kProducts, {});  // everything
+    EXPECT_FALSE(reader.CachedProduct(4));
+}
+
+TEST_F(CatalogReaderTest, AStockChangeMadeHereShowsAtOnceWithoutDroppingTheLists) {
+    reader.LoadProduct(3);
+    ProductQuery first_page;
+    catalog.page_total = 1;
+    ASSERT_TRUE(reader.LoadList(first_page));
+    reader.ChangedHere(CatalogChange::kStock, {3});
+    EXPECT_FALSE(reader.CachedProduct(3));  // an order here, then its product read: fresh
+    EXPECT_TRUE(reader.CachedList(first_page));
+    reader.ChangedHere(CatalogChange::kProducts, {3});
+    EXPECT_FALSE(reader.CachedList(first_page));
+}
+
+TEST_F(CatalogReaderTest, AStockChangeElsewhereShowsWithinItsShortDelayNotAtOnce) {
+    reader.LoadProduct(3);
+    reader.LoadProduct(4);
+    for (int i = 0; i < 50; ++i) reader.Changed(CatalogChange::kStock, {3});  // a busy product
+    EXPECT_TRUE(reader.CachedProduct(3));  // not emptied by each order
+    now += 99;
+    EXPECT_TRUE(reader.CachedProduct(3));
+    now += 1;  // stock_change_ms (100) after the change
+    EXPECT_FALSE(reader.CachedProduct(3));
+    EXPECT_TRUE(reader.CachedProduct(4));  // another product keeps its full age
+    reader.LoadProduct(3);
+    reader.Changed(CatalogChange::kStock, {});  // an expiry: all products
+    now += 100;
+    EXPECT_FALSE(reader.CachedProduct(3));
     EXPECT_FALSE(reader.CachedProduct(4));
 }
 
@@ -240,7 +278,7 @@ TEST_F(CatalogReaderTest, AnUnknownProductIsAnsweredFromTheCacheToo) {
     ASSERT_TRUE(hit);
     EXPECT_EQ(hit->error().code, ErrorCode::kProductNotFound);
     EXPECT_EQ(views.Pending(9), 0);
-    reader.Changed({9});  // created now
+    reader.Changed(CatalogChange::kProducts, {9});  // created now
     EXPECT_FALSE(reader.CachedProduct(9));
 }
 

@@ -5,24 +5,25 @@
 
 namespace joopang::redis {
 
-Awaitable<Status> RedisCatalogChangeLog::Publish(const std::vector<std::int64_t>& product_ids) {
+Awaitable<Status> RedisCatalogChangeLog::Publish(const CatalogChangeEntry& change) {
     std::string ids;
-    for (auto id : product_ids) {
+    for (auto id : change.product_ids) {
         if (!ids.empty()) ids += ',';
         ids += std::to_string(id);
     }
     if (ids.empty()) ids = "*";
     auto reply = co_await client_->Command(
-        MakeArgs("XADD", kKey, "MAXLEN", "~", std::to_string(kKeep), "*", "ids", ids));
+        MakeArgs("XADD", kKey, "MAXLEN", "~", std::to_string(kKeep), "*", "kind",
+                 change.kind == CatalogChange::kStock ? "stock" : "products", "ids", ids));
     if (!reply) co_return reply.error();
     if (reply->IsError())
         co_return Error::Unavailable("XADD " + std::string(kKey) + ": " + reply->str);
     co_return Status{};
 }
 
-Awaitable<Result<std::vector<std::vector<std::int64_t>>>> RedisCatalogChangeLog::ReadAfter(
+Awaitable<Result<std::vector<CatalogChangeEntry>>> RedisCatalogChangeLog::ReadAfter(
     std::string& cursor, int limit) {
-    using Out = std::vector<std::vector<std::int64_t>>;
+    using Out = std::vector<CatalogChangeEntry>;
     if (cursor.empty()) {  // start at the end: only what is published from now on matters
         auto last = co_await client_->Command(MakeArgs("XREVRANGE", kKey, "+", "-", "COUNT", "1"));
         if (!last) co_return last.error();
@@ -42,8 +43,10 @@ Awaitable<Result<std::vector<std::vector<std::int64_t>>>> RedisCatalogChangeLog:
     if (!entries) co_return entries.error();
     Out out;
     for (const auto& e : *entries) {
-        std::vector<std::int64_t> ids;
+        CatalogChangeEntry change;  // an unknown kind reads as the wider one, products
+        auto& ids = change.product_ids;
         for (const auto& [field, value] : e.fields) {
+            if (field == "kind" && value == "stock") change.kind = CatalogChange::kStock;
             if (field != "ids" || value == "*") continue;
             std::size_t from = 0;
             while (from <= value.size()) {
@@ -54,7 +57,7 @@ Awaitable<Result<std::vector<std::vector<std::int64_t>>>> RedisCatalogChangeLog:
                 from = end + 1;
             }
         }
-        out.push_back(std::move(ids));  // none parsed (or `*`): everything changed
+        out.push_back(std::move(change));  // no ids parsed (or `*`): everything changed
         cursor = e.id;
     }
     co_return out;

@@ -1,8 +1,9 @@
 #pragma once
-/// CatalogChangeLog on Redis: the stream `catalog:changes`, one entry per published batch (field
-/// `ids`: product ids separated by commas, or `*` for all). Every instance reads it with XRANGE
-/// from its last id — no subscription to keep alive. XADD trims the stream to about kKeep
-/// entries on the way: a follower that far behind has had its entries age out of its cache.
+/// CatalogChangeLog on Redis: the stream `catalog:changes`, one entry per published batch (fields
+/// `kind`: `products` or `stock`; `ids`: product ids separated by commas, or `*` for all). Every
+/// instance reads it with XRANGE from its last id — no subscription to keep alive. XADD trims the
+/// stream to about kKeep entries on the way: a follower that far behind has had its entries age out
+/// of its cache.
 
 #include <memory>
 
@@ -15,9 +16,9 @@ class RedisCatalogChangeLog final : public CatalogChangeLog {
   public:
     explicit RedisCatalogChangeLog(std::shared_ptr<Client> client) : client_(std::move(client)) {}
 
-    Awaitable<Status> Publish(const std::vector<std::int64_t>& product_ids) override;
-    Awaitable<Result<std::vector<std::vector<std::int64_t>>>> ReadAfter(std::string& cursor,
-                                                                        int limit) override;
+    Awaitable<Status> Publish(const CatalogChangeEntry& change) override;
+    Awaitable<Result<std::vector<CatalogChangeEntry>>> ReadAfter(std::string& cursor,
+                                                                 int limit) override;
 
     static constexpr const char* kKey = "catalog:changes";
     static constexpr int kKeep = 10'000;
