@@ -4,9 +4,11 @@
 ///
 /// Invalidation is exact against loads in flight: a reader takes Generation() before it loads
 /// from the database and hands it to Put(), which refuses the value if the key was invalidated
-/// after that (the load may have read the row before the change). An invalidated key leaves a
-/// tombstone that remembers when; when a tombstone is evicted, or everything is invalidated, the
-/// cache remembers a floor instead, below which no load may be put.
+/// after that (the load may have read the row before the change) — whether the key then held a
+/// value or not. Each entry remembers its last invalidation; when an entry that was invalidated
+/// is evicted, or everything is invalidated, the cache keeps a floor instead, below which no load
+/// may be put. A shortened key likewise gives a load begun before the shortening only the
+/// shortened life.
 
 #include <algorithm>
 #include <cstddef>
@@ -44,22 +46,26 @@ class BoundedCache {
         return it->second->value;
     }
 
-    /// Keeps `value`, loaded after Generation() returned `loaded_at_generation`, unless `key` was
-    /// invalidated since. Returns whether it was kept.
-    bool Put(const std::string& key, V value, std::uint64_t loaded_at_generation, EpochMs now) {
+    /// Keeps `value`, read from the database after Generation() returned `loaded_at_generation`
+    /// and no earlier than `loaded_at` (its age counts from then), unless `key` was invalidated
+    /// since. Returns whether it was kept.
+    bool Put(const std::string& key,
+             V value,
+             std::uint64_t loaded_at_generation,
+             EpochMs loaded_at) {
         std::lock_guard lock(mu_);
         auto it = index_.find(key);
-        if (it != index_.end()) {
-            Entry& e = *it->second;
-            if (!e.value && e.generation > loaded_at_generation) return false;
-            e.value = std::move(value);
-            e.loaded_at = now;
-            e.generation = loaded_at_generation;
-            entries_.splice(entries_.begin(), entries_, it->second);
-            return true;
+        if (it == index_.end()) {
+            if (loaded_at_generation < floor_) return false;
+            Insert(key, Entry{key});
+            it = index_.find(key);
         }
-        if (loaded_at_generation < floor_) return false;
-        Insert(key, Entry{key, std::move(value), now, loaded_at_generation});
+        Entry& e = *it->second;
+        if (loaded_at_generation < e.invalidated) return false;
+        e.value = std::move(value);
+        e.loaded_at = loaded_at;
+        if (loaded_at_generation < e.shortened) e.loaded_at = std::min(loaded_at, e.shortened_to);
+        entries_.splice(entries_.begin(), entries_, it->second);
         return true;
     }
 
@@ -68,16 +74,17 @@ class BoundedCache {
         std::lock_guard lock(mu_);
         ++generation_;
         auto it = index_.find(key);
-        if (it != index_.end()) {
-            it->second->value.reset();
-            it->second->generation = generation_;
-            return;
+        if (it == index_.end()) {
+            Insert(key, Entry{key});
+            it = index_.find(key);
         }
-        Insert(key, Entry{key, std::nullopt, 0, generation_});
+        it->second->value.reset();
+        it->second->invalidated = generation_;
     }
 
-    /// Lets `key`'s value be served until `now + keep_ms` at most (sooner if it was older): for a
-    /// change that may show late, so that a stream of them does not empty the cache of a hot key.
+    /// Lets `key`'s value be served until `now + keep_ms` at most (sooner if it was older), and a
+    /// load begun before this call no longer: for a change that may show a little late, so that
+    /// a stream of them does not empty the cache of a hot key.
     void Shorten(const std::string& key, EpochMs now, EpochMs keep_ms) {
         std::lock_guard lock(mu_);
         auto it = index_.find(key);
@@ -108,13 +115,17 @@ class BoundedCache {
   private:
     struct Entry {
         std::string key;
-        std::optional<V> value;  // none: a tombstone
-        EpochMs loaded_at = 0;
-        std::uint64_t generation = 0;  // a value's load, or a tombstone's invalidation
+        std::optional<V> value;         // none: invalidated, or a load is on its way
+        EpochMs loaded_at = 0;          // what its age counts from
+        std::uint64_t invalidated = 0;  // the generation of its last invalidation
+        std::uint64_t shortened = 0;    // … of its last shortening, and the age it gave
+        EpochMs shortened_to = 0;
     };
 
-    void ShortenEntry(Entry& e, EpochMs now, EpochMs keep_ms) const {
-        if (e.value) e.loaded_at = std::min(e.loaded_at, now + keep_ms - max_age_ms_);
+    void ShortenEntry(Entry& e, EpochMs now, EpochMs keep_ms) {
+        e.shortened = ++generation_;
+        e.shortened_to = now + keep_ms - max_age_ms_;
+        if (e.value) e.loaded_at = std::min(e.loaded_at, e.shortened_to);
     }
 
     void Insert(const std::string& key, Entry entry) {
@@ -122,7 +133,7 @@ class BoundedCache {
         index_[key] = entries_.begin();
         while (entries_.size() > capacity_) {
             Entry& last = entries_.back();
-            if (!last.value && last.generation > floor_) floor_ = last.generation;
+            floor_ = std::max(floor_, last.invalidated);
             index_.erase(last.key);
             entries_.pop_back();
             ++evictions_;
@@ -134,7 +145,7 @@ class BoundedCache {
     mutable std::mutex mu_;
     std::list<Entry> entries_;  // most recently used first
     std::unordered_map<std::string, typename std::list<Entry>::iterator> index_;
-    std::uint64_t generation_ = 0;  // moved by every invalidation
+    std::uint64_t generation_ = 0;  // moved by every invalidation and shortening
     std::uint64_t floor_ = 0;       // loads older than this may not be put (see above)
     std::uint64_t evictions_ = 0;
 };

@@ -47,11 +47,13 @@ boost::asio::awaitable<Status> CatalogChanges::Sync() {
     }
     auto first = co_await Publish(CatalogChange::kProducts, std::move(products));
     auto second = co_await Publish(CatalogChange::kStock, std::move(stock));
+    // The others' changes are applied even when publishing this instance's failed.
+    auto entries = co_await log_.ReadAfter(cursor_, kReadLimit);
+    if (entries)
+        for (const auto& e : *entries) reader_.Changed(e.kind, e.product_ids);
     if (!first) co_return first;
     if (!second) co_return second;
-    auto entries = co_await log_.ReadAfter(cursor_, kReadLimit);
     if (!entries) co_return entries.error();
-    for (const auto& e : *entries) reader_.Changed(e.kind, e.product_ids);
     co_return Status{};
 }
 

@@ -31,7 +31,7 @@ CatalogReader::CatalogReader(ShopService& shop,
       on_request_(std::move(on_request)),
       now_(std::move(now)),
       products_(settings.capacity, settings.max_age_ms),
-      lists_(settings.capacity, settings.max_age_ms) {}
+      lists_(settings.list_capacity, settings.max_age_ms) {}
 
 Product CatalogReader::Viewed(Product product) {
     views_.Record(product.id, product.category_id.value_or(0));
@@ -50,10 +50,11 @@ std::optional<Result<Product>> CatalogReader::CachedProduct(std::int64_t id) {
 
 Result<Product> CatalogReader::LoadProduct(std::int64_t id) {
     const auto generation = products_.Generation();
+    const EpochMs started = now_();  // its age counts from before the read
     auto product = catalog_.FindProduct(id);
     // Kept: a product, or its absence; not a failure to read it.
     if (product || product.error().code == ErrorCode::kProductNotFound)
-        products_.Put(ProductKey(id), product, generation, now_());
+        products_.Put(ProductKey(id), product, generation, started);
     if (!product) return product;
     return Viewed(std::move(*product));
 }
@@ -68,8 +69,9 @@ std::optional<Result<Page<Product>>> CatalogReader::CachedList(const ProductQuer
 
 Result<Page<Product>> CatalogReader::LoadList(const ProductQuery& query) {
     const auto generation = lists_.Generation();
+    const EpochMs started = now_();
     auto page = shop_.ListProducts(query);
-    if (page && Cacheable(query)) lists_.Put(ListKey(query), *page, generation, now_());
+    if (page && Cacheable(query)) lists_.Put(ListKey(query), *page, generation, started);
     return page;
 }
 

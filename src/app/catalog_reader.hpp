@@ -22,7 +22,8 @@ namespace joopang {
 class CatalogReader {
   public:
     struct Settings {
-        std::size_t capacity = 10'000;  // entries per cache (products; list pages)
+        std::size_t capacity = 10'000;    // products (and "not found") kept
+        std::size_t list_capacity = 256;  // list pages kept (up to 100 products each)
         EpochMs max_age_ms = 1000;
         std::int64_t cached_pages = 3;  // list pages 0..cached_pages-1 are cached
         EpochMs stock_change_ms = 100;  // a stock change shows within this (see Changed)

@@ -153,7 +153,7 @@ int ParseConfig(int argc, char** argv, Config& c) {
         ->check(CLI::Range(1, 256));
     DurationOpt(app, "--order-ttl", c.order_ttl, "how long an unpaid order holds its stock");
     Opt(app, "--catalog-cache-size", c.catalog_cache_size,
-        "most product reads and most product-list pages each kept in memory per instance")
+        "most product reads kept in memory per instance (list pages: 256)")
         ->check(CLI::Range(std::int64_t{1}, std::int64_t{10'000'000}));
     DurationOpt(app, "--catalog-cache-ttl", c.catalog_cache_ttl,
                 "the longest a cached product read or list page is served (stock shown lags by "

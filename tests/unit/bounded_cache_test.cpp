@@ -56,6 +56,36 @@ TEST(BoundedCacheTest, ALoadBegunBeforeAnInvalidationCannotPutItsValueBack) {
     EXPECT_TRUE(cache.Put("c", 7, early, 4));
 }
 
+TEST(BoundedCacheTest, AnOlderLoadFinishingAfterANewerOneCannotReplaceIt) {
+    BoundedCache<int> cache(10, 1000);
+    const auto a = cache.Generation();  // load A reads the row before the change
+    cache.Invalidate("k");
+    const auto b = cache.Generation();  // load B reads it after
+    EXPECT_TRUE(cache.Put("k", 2, b, 1));
+    EXPECT_FALSE(cache.Put("k", 1, a, 2));  // A finishes last: refused
+    EXPECT_EQ(cache.Get("k", 2), 2);
+    // The same once the entry has been evicted and come back.
+    BoundedCache<int> small(1, 1000);
+    const auto early = small.Generation();
+    small.Invalidate("k");
+    small.Put("k", 2, small.Generation(), 1);
+    small.Put("other", 0, small.Generation(), 1);  // evicts "k"
+    EXPECT_FALSE(small.Put("k", 1, early, 2));
+}
+
+TEST(BoundedCacheTest, AShortenedKeyServesItsValueBrieflyAndSoDoesALoadBegunBefore) {
+    BoundedCache<int> cache(10, 1000);
+    cache.Put("k", 1, cache.Generation(), 0);
+    const auto before = cache.Generation();  // a load in flight
+    cache.Shorten("k", 500, 100);
+    EXPECT_EQ(cache.Get("k", 599), 1);
+    EXPECT_FALSE(cache.Get("k", 600));
+    EXPECT_TRUE(cache.Put("k", 1, before, 550));  // kept, but only until 600
+    EXPECT_FALSE(cache.Get("k", 600));
+    EXPECT_TRUE(cache.Put("k", 2, cache.Generation(), 600));  // begun after: a full age
+    EXPECT_EQ(cache.Get("k", 1599), 2);
+}
+
 TEST(BoundedCacheTest, AnEvictedTombstoneStillRefusesOlderLoads) {
     BoundedCache<int> cache(2, 1000);
     const auto before = cache.Generation();

@@ -57,8 +57,9 @@ Awaitable<Result<QueueTicket>> RedisWaitingLine::Join(std::int64_t user_id,
     Args head_keys{kUsersKey};
     Args head_args{std::to_string(ttls_.waiting_ms)};
     Args args{std::to_string(user_id), fresh_token};
-    auto reply =
-        co_await joins_.Call(std::move(head_keys), std::move(head_args), {}, std::move(args));
+    Args no_keys;  // named: GCC 12 mis-handles braced lists inside co_await expressions
+    auto reply = co_await joins_.Call(std::move(head_keys), std::move(head_args),
+                                      std::move(no_keys), std::move(args));
     if (!reply) co_return reply.error();
     QueueTicket t;
     if (!reply->IsArray() || reply->elements.size() != 5 || !ParseState(*reply, 1, t) ||

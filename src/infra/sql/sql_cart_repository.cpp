@@ -114,7 +114,8 @@ Result<Order> SqlCartRepository::Checkout(const CheckoutRequest& request,
                                           EpochMs now,
                                           EpochMs expires_at) {
     return db_.Transact<Order>(TxMode::kWrite, [&](Connection& c) -> Result<Order> {
-        if (auto st = FindUser(c, request.user_id, false); !st) return st.error();
+        // The user's row first, as a cart change takes it: then the cart's lines, then stock.
+        if (auto st = FindUser(c, request.user_id, true); !st) return st.error();
         auto lines = c.Exec(std::string("SELECT product_item_id, quantity FROM cart_items "
                                         "WHERE user_id = ? ORDER BY product_item_id") +
                                 ForUpdate(c),
@@ -129,7 +130,7 @@ Result<Order> SqlCartRepository::Checkout(const CheckoutRequest& request,
         for (const auto& row : lines->rows) order.items.push_back({row.Int(0), row.Int(1)});
         auto placed = PlaceOrderIn(c, order, now, expires_at);
         if (!placed) return placed.error();
-        // Only the lines just ordered: one added meanwhile (not locked above) stays in the cart.
+        // Only the lines just ordered (no other can be added meanwhile: the user's row is held).
         for (const auto& line : order.items) {
             auto d = c.Exec("DELETE FROM cart_items WHERE user_id = ? AND product_item_id = ?",
                             {request.user_id, line.product_item_id});

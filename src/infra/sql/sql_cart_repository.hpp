@@ -8,7 +8,8 @@ namespace joopang::sql {
 ///
 /// Changing a cart locks the user's row first (`FOR UPDATE` on PostgreSQL; SQLite has one writer
 /// at a time anyway), so that two concurrent additions cannot both pass the 100-line limit. A
-/// checkout locks the cart's lines, then places the order exactly as `POST /api/v1/orders` does
+/// checkout takes the same lock, then the cart's lines, then places the order exactly as
+/// `POST /api/v1/orders` does
 /// (order_placement.hpp: conditional stock updates in item-id order) and deletes the lines it
 /// ordered, in the same transaction: out of stock anywhere, and nothing changes.
 class SqlCartRepository final : public CartRepository {
