@@ -1,9 +1,9 @@
 #pragma once
 /// Reading the catalog (SPEC §3) without a database query on the hot path: product reads and the
 /// first pages of the product list are answered from a bounded in-process cache (BoundedCache),
-/// each entry at most `max_age` old (1 s: stock shown lags by at most that), and dropped at once
-/// when this or another instance changes the product (CatalogChanges). A miss is loaded from the
-/// database on a blocking pool. Every read still counts a view, as ShopService::ViewProduct does.
+/// each entry at most `max_age` old (1 s: stock shown lags by at most that), and dropped when
+/// this or another instance changes the product (CatalogChanges; see Changed for stock changes).
+/// A miss is loaded from the database on a blocking pool. Every read still counts a view.
 
 #include <cstdint>
 #include <functional>
