@@ -4,33 +4,19 @@
 
 namespace joopang::http {
 using boost::asio::awaitable;
-namespace json = boost::json;
 
 namespace {
 
-json::value CartJson(const Cart& cart) {
-    json::array items;
-    for (const auto& l : cart.lines) {
-        items.push_back({{"productItemId", l.product_item_id},
-                         {"productId", l.product_id},
-                         {"productName", l.product_name},
-                         {"itemName", l.item_name},
-                         {"unitPrice", l.unit_price.ToString()},
-                         {"quantity", l.quantity},
-                         {"subtotal", l.subtotal.ToString()},
-                         {"available", l.available},
-                         {"availableStock", l.available_stock}});
-    }
-    return {{"userId", cart.user_id},
-            {"items", std::move(items)},
-            {"totalQuantity", cart.total_quantity},
-            {"totalAmount", cart.total_amount.ToString()},
-            {"allAvailable", cart.all_available}};
-}
-
-HttpResponse CartReply(RequestContext& ctx, const Result<Cart>& r) {
-    if (!r) return ErrorResponse(r.error(), ctx.path());
-    return JsonResponse(200, CartJson(*r));
+/// The cart's owner: the path's {id} (the caller itself, or anyone for the admin token); a
+/// "userId" in the body, if given, must name the same user.
+Result<std::int64_t> CartOwner(RequestContext& ctx, const JsonFields& body) {
+    auto user = ctx.PathUser(0);
+    if (!user) return user;
+    auto named = body.OptId("userId");
+    if (!named) return named.error();
+    if (*named && **named != *user)
+        return Error{ErrorCode::kForbidden, "userId is not the cart's owner", "userId"};
+    return user;
 }
 
 }  // namespace
@@ -41,24 +27,19 @@ void RegisterCartRoutes(Router& router, CartService& carts) {
         [&carts](RequestContext& ctx) -> awaitable<HttpResponse> {
             JP_TRY(user, ctx.PathUser(0));
             auto r = co_await ctx.Db([&] { return carts.Read(user); });
-            co_return CartReply(ctx, r);
+            co_return Reply(ctx, r);
         },
         {.access = Access::kUser, .summary = "Read a cart, with prices and stock as they are now"});
 
     router.Add("PUT", "/api/v1/users/{id}/cart/items",
                [&carts](RequestContext& ctx) -> awaitable<HttpResponse> {
-                   JP_TRY(user, ctx.PathUser(0));
                    JP_TRY(body, ParseJsonObject(ctx.request().body));
                    JsonFields f(body);
-                   JP_TRY(named, f.OptId("userId"));
-                   if (named && *named != user)
-                       co_return ErrorResponse(
-                           Error{ErrorCode::kForbidden, "userId is not the cart's owner"},
-                           ctx.path());
+                   JP_TRY(user, CartOwner(ctx, f));
                    JP_TRY(item, f.Id("productItemId"));
                    JP_TRY(quantity, f.Int("quantity", 0, kMaxCartLineQuantity));
                    auto r = co_await ctx.Db([&] { return carts.SetLine(user, item, quantity); });
-                   co_return CartReply(ctx, r);
+                   co_return Reply(ctx, r);
                },
                {.access = Access::kUser, .summary = "Set a cart line's quantity (0 removes it)"});
 
@@ -67,20 +48,15 @@ void RegisterCartRoutes(Router& router, CartService& carts) {
                    JP_TRY(user, ctx.PathUser(0));
                    JP_TRY(item, ctx.PathId(1, "productItemId"));
                    auto r = co_await ctx.Db([&] { return carts.RemoveLine(user, item); });
-                   co_return CartReply(ctx, r);
+                   co_return Reply(ctx, r);
                },
                {.access = Access::kUser, .summary = "Remove a cart line"});
 
     router.Add("POST", "/api/v1/users/{id}/cart/checkout",
                [&carts](RequestContext& ctx) -> awaitable<HttpResponse> {
-                   JP_TRY(user, ctx.PathUser(0));
                    JP_TRY(body, ParseJsonObject(ctx.request().body));
                    JsonFields f(body);
-                   JP_TRY(named, f.OptId("userId"));
-                   if (named && *named != user)
-                       co_return ErrorResponse(
-                           Error{ErrorCode::kForbidden, "userId is not the cart's owner"},
-                           ctx.path());
+                   JP_TRY(user, CartOwner(ctx, f));
                    JP_TRY(recipient, f.Text("recipientName"));
                    JP_TRY(coupon, f.OptId("couponId"));
                    JP_TRY(memo, f.OptFreeText("memo"));

@@ -100,6 +100,26 @@ json::value ToJson(const StockCheck& s) {
             {"requested", s.requested}};
 }
 
+json::value ToJson(const Cart& cart) {
+    json::array items;
+    for (const auto& l : cart.lines) {
+        items.push_back({{"productItemId", l.product_item_id},
+                         {"productId", l.product_id},
+                         {"productName", l.product_name},
+                         {"itemName", l.item_name},
+                         {"unitPrice", l.unit_price.ToString()},
+                         {"quantity", l.quantity},
+                         {"subtotal", l.subtotal.ToString()},
+                         {"available", l.available},
+                         {"availableStock", l.available_stock}});
+    }
+    return {{"userId", cart.user_id},
+            {"items", std::move(items)},
+            {"totalQuantity", cart.total_quantity},
+            {"totalAmount", cart.total_amount.ToString()},
+            {"allAvailable", cart.all_available}};
+}
+
 HttpResponse ReservedIssueResponse(std::int64_t template_id,
                                    std::int64_t user_id,
                                    const IssueOutcome& outcome) {

@@ -4,6 +4,7 @@
 #include <boost/json/value.hpp>
 
 #include "app/shop_types.hpp"
+#include "domain/cart.hpp"
 #include "domain/order.hpp"
 #include "domain/product.hpp"
 #include "domain/user.hpp"
@@ -21,6 +22,7 @@ boost::json::value ToJson(const Product& p);
 boost::json::value ToJson(const Order& o);
 boost::json::value ToJson(const Payment& p);
 boost::json::value ToJson(const StockCheck& s);
+boost::json::value ToJson(const Cart& cart);
 /// "10.00" for 1000 hundredths of a percent.
 std::string PercentString(std::int64_t bp);
 
