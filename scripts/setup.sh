@@ -11,6 +11,7 @@ packages=(
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   redis-server redis-tools postgresql postgresql-client sqlite3
   python3 wrk nginx-light curl procps
+  chromium gnuplot-nox
   clang-14 libclang-rt-14-dev
 )
 missing=()
@@ -26,6 +27,19 @@ if ((${#missing[@]})); then
 fi
 # The distribution's redis-server/postgresql/nginx services are not used: joopang and its tests
 # start private servers on their own ports.
+
+# Front-end packages from the npm registry, pinned by web/package-lock.json: uPlot (embedded into
+# the binary for /dashboard) and playwright-core (drives the chromium above in the browser test; it
+# downloads no browser). Installed again only when the lock file changed. Node.js 20 is expected
+# on the machine; without any Node.js, Debian's is installed.
+if ! command -v npm >/dev/null; then
+  echo "setup: installing nodejs npm"
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends nodejs npm
+fi
+if [ ! web/node_modules/.package-lock.json -nt web/package-lock.json ]; then
+  npm ci --prefix web --no-audit --no-fund --loglevel=error
+fi
 
 build_dir="${JOOPANG_BUILD_DIR:-build}"
 cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE="${JOOPANG_BUILD_TYPE:-Release}" >/dev/null

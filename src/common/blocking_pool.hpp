@@ -6,6 +6,7 @@
 /// lower CPU priority (`nice`): background work such as the coupon persister then yields the
 /// core to the request path when both want it, and takes what is left otherwise.
 
+#include <atomic>
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -43,7 +44,10 @@ class BlockingPool {
         auto executor = context_.get_executor();
         co_await boost::asio::async_initiate<decltype(boost::asio::use_awaitable), void()>(
             [&](auto handler) {
+                waiting_.fetch_add(1, std::memory_order_relaxed);
                 boost::asio::post(executor, [&, handler = std::move(handler)]() mutable {
+                    waiting_.fetch_sub(1, std::memory_order_relaxed);
+                    running_.fetch_add(1, std::memory_order_relaxed);
                     auto start = std::chrono::steady_clock::now();
                     try {
                         out.emplace(f());
@@ -54,6 +58,7 @@ class BlockingPool {
                         *elapsed_ns += std::chrono::duration_cast<std::chrono::nanoseconds>(
                                            std::chrono::steady_clock::now() - start)
                                            .count();
+                    running_.fetch_sub(1, std::memory_order_relaxed);
                     auto ex = boost::asio::get_associated_executor(handler);
                     boost::asio::post(ex, std::move(handler));
                 });
@@ -62,6 +67,12 @@ class BlockingPool {
         if (error) std::rethrow_exception(error);
         co_return std::move(*out);
     }
+
+    /// Threads, calls running now, and calls waiting for a thread (for operators: a pool
+    /// whose calls wait is the bottleneck).
+    std::size_t threads() const { return threads_.size(); }
+    int running() const { return running_.load(std::memory_order_relaxed); }
+    int waiting() const { return waiting_.load(std::memory_order_relaxed); }
 
     /// Abandons queued work; the threads exit as soon as their current call returns.
     void Stop() { context_.stop(); }
@@ -73,6 +84,8 @@ class BlockingPool {
     boost::asio::io_context context_;
     std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
     std::vector<std::thread> threads_;
+    std::atomic<int> running_{0};
+    std::atomic<int> waiting_{0};
 };
 
 }  // namespace joopang

@@ -4,6 +4,7 @@
 #include <map>
 #include <optional>
 
+#include "http/admin_json.hpp"
 #include "http/handler_support.hpp"
 #include "observability/metrics.hpp"
 
@@ -239,25 +240,11 @@ void RegisterAdminRoutes(Router& router,
     router.Add("GET", "/api/v1/admin/streams",
                [families](RequestContext& ctx) -> awaitable<HttpResponse> {
                    auto start = std::chrono::steady_clock::now();
-                   std::vector<StreamStats> all;
-                   for (const auto& family : families) {
-                       auto stats = co_await family.stats();
-                       if (!stats) co_return ErrorResponse(stats.error(), ctx.path());
-                       all.insert(all.end(), stats->begin(), stats->end());
-                   }
+                   auto all = co_await AllStreamStats(families);
+                   if (!all) co_return ErrorResponse(all.error(), ctx.path());
                    ctx.timing().redis_ns += (std::chrono::steady_clock::now() - start).count();
                    json::array streams;
-                   for (const auto& s : all) {
-                       streams.push_back({{"name", s.name},
-                                          {"length", s.length},
-                                          {"pending", s.pending},
-                                          {"lag", s.lag},
-                                          {"oldestPendingAgeMs", s.oldest_pending_age_ms},
-                                          {"deliveriesRetried", s.deliveries_retried},
-                                          {"deadLettered", s.dead_lettered},
-                                          {"deadLetterLength", s.dead_letter_length},
-                                          {"consumers", s.consumers}});
-                   }
+                   for (const auto& s : *all) streams.push_back(ToJson(s));
                    co_return JsonResponse(200, {{"streams", std::move(streams)}});
                },
                {.access = Access::kAdmin,

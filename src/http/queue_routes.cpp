@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "http/admin_json.hpp"
 #include "http/handler_support.hpp"
 
 namespace joopang::http {
@@ -21,15 +22,7 @@ HttpResponse TicketResponse(int status, const QueueView& v) {
     return JsonResponse(status, o);
 }
 
-HttpResponse StatsResponse(const QueueStats& s) {
-    json::object o{{"waiting", s.waiting},
-                   {"active", s.active},
-                   {"admitPerSecond", s.settings.admit_per_second},
-                   {"maxActive", s.settings.max_active},
-                   {"paused", s.settings.paused},
-                   {"admittedLastMinute", s.admitted_last_minute}};
-    return JsonResponse(200, o);
-}
+HttpResponse StatsResponse(const QueueStats& s) { return JsonResponse(200, ToJson(s)); }
 
 /// The user whose token a caller reads or leaves: itself; the admin any (0).
 std::int64_t Reader(const RequestContext& ctx) {

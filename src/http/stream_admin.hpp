@@ -29,4 +29,16 @@ StreamAdmin AdminOf(StreamGroup<Message, Receipt>& group) {
             }};
 }
 
+/// Every family's stream figures, in the families' order.
+inline boost::asio::awaitable<Result<std::vector<StreamStats>>> AllStreamStats(
+    const std::vector<StreamAdmin>& families) {
+    std::vector<StreamStats> all;
+    for (const auto& family : families) {
+        auto stats = co_await family.stats();
+        if (!stats) co_return stats.error();
+        all.insert(all.end(), stats->begin(), stats->end());
+    }
+    co_return all;
+}
+
 }  // namespace joopang::http

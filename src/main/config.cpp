@@ -274,11 +274,15 @@ Settings BuildSettings(const Config& c) {
     s.shop.order_ttl_ms = c.order_ttl.count();
     s.catalog_cache.capacity = static_cast<std::size_t>(c.catalog_cache_size);
     s.catalog_cache.max_age_ms = c.catalog_cache_ttl.count();
-    // Every instance follows the catalog's change log: its own cache is its own.
-    // Every instance samples Redis's health for its own /metrics (cheap: INFO and SLOWLOG LEN).
+    // Every instance samples Redis's health for its own /metrics (cheap: INFO and SLOWLOG LEN),
+    // and the live drops' counters and keys for /metrics and the dashboard (a script per drop).
     s.redis_health = {.name = "redis-health",
                       .period = std::chrono::milliseconds(2000),
                       .max_backoff = std::chrono::milliseconds(10'000)};
+    s.drop_monitor = {.name = "drop-monitor",
+                      .period = std::chrono::milliseconds(1000),
+                      .max_backoff = std::chrono::milliseconds(10'000)};
+    // Every instance follows the catalog's change log: its own cache is its own.
     s.catalog_sync = {.name = "catalog-sync",
                       .period = std::chrono::milliseconds(100),
                       .jitter = 0,

@@ -105,6 +105,7 @@ struct Settings {
     CatalogReader::Settings catalog_cache;
     workers::JobSettings catalog_sync;
     workers::JobSettings redis_health;
+    workers::JobSettings drop_monitor;
     redis::CouponGateSettings coupon_gate;
     workers::StreamConsumerSettings persister;  // consumer is set to the instance name
     workers::JobSettings order_expiry;

@@ -16,6 +16,7 @@
 #include "app/catalog_changes.hpp"
 #include "app/catalog_reader.hpp"
 #include "app/coupon_service.hpp"
+#include "app/drop_monitor.hpp"
 #include "app/order_expiry.hpp"
 #include "app/outbox_relay.hpp"
 #include "app/ranking_publisher.hpp"
@@ -28,6 +29,7 @@
 #include "http/auth_routes.hpp"
 #include "http/cart_routes.hpp"
 #include "http/coupon_routes.hpp"
+#include "http/dashboard_routes.hpp"
 #include "http/queue_routes.hpp"
 #include "http/ranking_routes.hpp"
 #include "http/server.hpp"
@@ -59,6 +61,7 @@
 #include "infra/sql/sql_user_repository.hpp"
 #include "infra/sql/timed_db.hpp"
 #include "main/config.hpp"
+#include "main/operator_metrics.hpp"
 #include "main/secrets.hpp"
 #include "observability/logging.hpp"
 #include "observability/metrics.hpp"
@@ -139,6 +142,8 @@ int Run(Settings s) {
     if (s.runs_persister)
         persist_pool.emplace(static_cast<std::size_t>(s.persister.lanes), "persist",
                              s.runtime.background_nice);
+    RegisterPoolMetrics(obs::Registry::Global(), blocking, "db");
+    if (persist_pool) RegisterPoolMetrics(obs::Registry::Global(), *persist_pool, "persist");
 
     s.runtime.redis_url = s.redis_url;
     runtime::Runtime rt(s.runtime);  // destroyed first: threads join before the pools go
@@ -237,11 +242,14 @@ int Run(Settings s) {
     redis::RedisWaitingLine waiting_line(redis, s.queue_ttls);
     WaitingRoom waiting_room(waiting_line, s.queue);
     redis::RedisHealthMonitor redis_health(redis);
+    DropMonitor drop_monitor(coupon_repo, coupon_gate, blocking);
+    RegisterDropMetrics(obs::Registry::Global(), drop_monitor);
     redis::RedisLeaseStore leases(redis);
     workers::JobRunner jobs(rt.JobExecutor(), &leases, instance);
     if (auth) jobs.Add(s.revocation_sync, [&] { return auth->SyncRevocations(); });
     jobs.Add(s.catalog_sync, [&catalog_changes] { return catalog_changes.Sync(); });
     jobs.Add(s.redis_health, [&redis_health] { return redis_health.Sample(); });
+    jobs.Add(s.drop_monitor, [&drop_monitor] { return drop_monitor.Sample(); });
     jobs.Add(s.order_expiry, OnPool(blocking, [&] { return order_expiry.ExpireDue(); }));
     jobs.Add(s.view_flush, [&view_flush] { return view_flush.Flush(); });
     jobs.Add(s.template_sync, [&] { return coupons.SyncTemplates(); });
@@ -317,8 +325,15 @@ int Run(Settings s) {
         http::RegisterRankingRoutes(api->router(), ranking_reader);
         http::RegisterQueueRoutes(api->router(), waiting_room);
         http::ReleaseOnPayment(api->router(), waiting_room);
-        http::RegisterAdminRoutes(api->router(), coupons,
-                                  {http::AdminOf(issue_queue), http::AdminOf(*order_events_admin)});
+        std::vector<http::StreamAdmin> stream_admins{http::AdminOf(issue_queue),
+                                                     http::AdminOf(*order_events_admin)};
+        http::RegisterAdminRoutes(api->router(), coupons, stream_admins);
+        http::RegisterDashboardRoutes(api->router(), {.metrics = obs::Registry::Global(),
+                                                      .drops = drop_monitor,
+                                                      .streams = stream_admins,
+                                                      .room = waiting_room,
+                                                      .rankings = ranking_reader,
+                                                      .instance = instance});
         http::ReadinessProbes probes;
         probes.database = [dbp = db.get()] { return dbp->Ping(); };
         probes.redis = [redis]() -> boost::asio::awaitable<Status> {

@@ -55,7 +55,7 @@ Registry::Family& Registry::FamilyFor(const std::string& name, Kind kind, const 
 }
 
 template <class T>
-T& Registry::GetOrCreate(std::map<std::string, std::unique_ptr<T>> Family::*series,
+T& Registry::GetOrCreate(SeriesMap<T> Family::*series,
                          Kind kind,
                          const std::string& name,
                          const std::string& help,
@@ -66,13 +66,16 @@ T& Registry::GetOrCreate(std::map<std::string, std::unique_ptr<T>> Family::*seri
         auto f = families_.find(name);
         if (f != families_.end()) {
             auto& m = f->second.*series;
-            if (auto it = m.find(key); it != m.end()) return *it->second;
+            if (auto it = m.find(key); it != m.end()) return *it->second.metric;
         }
     }
     std::unique_lock lock(mu_);
     auto& slot = (FamilyFor(name, kind, help).*series)[key];
-    if (!slot) slot = std::make_unique<T>();
-    return *slot;
+    if (!slot.metric) {
+        slot.labels = labels;
+        slot.metric = std::make_unique<T>();
+    }
+    return *slot.metric;
 }
 
 Counter& Registry::GetCounter(const std::string& name,
@@ -116,35 +119,58 @@ std::string WithLabel(const std::string& rendered, const std::string& extra) {
 }
 }  // namespace
 
+std::vector<FamilySnapshot> Registry::Snapshot() const {
+    std::vector<FamilySnapshot> out;
+    std::shared_lock lock(mu_);
+    out.reserve(families_.size());
+    for (const auto& [name, f] : families_) {
+        FamilySnapshot& family = out.emplace_back();
+        family.name = name;
+        family.help = f.help;
+        family.type = f.kind == Kind::kCounter ? "counter"
+                      : f.kind == Kind::kGauge ? "gauge"
+                                               : "histogram";
+        for (const auto& [key, c] : f.counters)
+            family.series.push_back({c.labels, static_cast<double>(c.metric->Value())});
+        for (const auto& [key, g] : f.gauges)
+            family.series.push_back({g.labels, g.metric->Value()});
+        for (const auto& fn : f.collectors)
+            for (auto& [labels, v] : fn()) family.series.push_back({std::move(labels), v});
+        for (const auto& [key, h] : f.histograms) {
+            SeriesSnapshot& series = family.series.emplace_back();
+            series.labels = h.labels;
+            std::uint64_t cumulative = 0;
+            for (const auto& bucket : h.metric->buckets_) {
+                cumulative += bucket.load(std::memory_order_relaxed);
+                series.buckets.push_back(cumulative);
+            }
+            series.count = h.metric->Count();
+            series.sum =
+                static_cast<double>(h.metric->sum_ns_.load(std::memory_order_relaxed)) / 1e9;
+        }
+    }
+    return out;
+}
+
 std::string Registry::RenderPrometheus() const {
     std::string out;
-    std::shared_lock lock(mu_);
-    for (const auto& [name, f] : families_) {
-        const char* type = f.kind == Kind::kCounter ? "counter"
-                           : f.kind == Kind::kGauge ? "gauge"
-                                                    : "histogram";
-        out += "# HELP " + name + " " + f.help + "\n# TYPE " + name + " " + type + "\n";
-        for (const auto& [labels, c] : f.counters)
-            out += name + labels + " " + std::to_string(c->Value()) + "\n";
-        for (const auto& [labels, g] : f.gauges)
-            out += name + labels + " " + Num(g->Value()) + "\n";
-        for (const auto& fn : f.collectors)
-            for (const auto& [labels, v] : fn())
-                out += name + RenderLabels(labels) + " " + Num(v) + "\n";
-        for (const auto& [labels, h] : f.histograms) {
-            std::uint64_t cumulative = 0;
-            for (std::size_t i = 0; i < Histogram::kBuckets; ++i) {
-                cumulative += h->buckets_[i].load(std::memory_order_relaxed);
+    for (const auto& family : Snapshot()) {
+        const std::string& name = family.name;
+        out += "# HELP " + name + " " + family.help + "\n# TYPE " + name + " " + family.type + "\n";
+        for (const auto& series : family.series) {
+            const std::string labels = RenderLabels(series.labels);
+            if (family.type != "histogram") {
+                out += name + labels + " " + Num(series.value) + "\n";
+                continue;
+            }
+            for (std::size_t i = 0; i < Histogram::kBuckets; ++i)
                 out += name + "_bucket" +
                        WithLabel(labels, "le=\"" + Bound(Histogram::kBounds[i]) + "\"") + " " +
-                       std::to_string(cumulative) + "\n";
-            }
+                       std::to_string(series.buckets[i]) + "\n";
             out += name + "_bucket" + WithLabel(labels, "le=\"+Inf\"") + " " +
-                   std::to_string(h->Count()) + "\n";
-            out += name + "_sum" + labels + " " +
-                   Num(static_cast<double>(h->sum_ns_.load(std::memory_order_relaxed)) / 1e9) +
-                   "\n";
-            out += name + "_count" + labels + " " + std::to_string(h->Count()) + "\n";
+                   std::to_string(series.count) + "\n";
+            out += name + "_sum" + labels + " " + Num(series.sum) + "\n";
+            out += name + "_count" + labels + " " + std::to_string(series.count) + "\n";
         }
     }
     return out;

@@ -54,6 +54,22 @@ class Histogram {
     std::atomic<std::int64_t> sum_ns_{0};
 };
 
+/// One series as read at one moment: a counter's or gauge's value, or a histogram's buckets.
+struct SeriesSnapshot {
+    Labels labels;
+    double value = 0;                    // counters and gauges
+    std::vector<std::uint64_t> buckets;  // histograms: cumulative count ≤ each of kBounds
+    std::uint64_t count = 0;             // histograms: observations (the +Inf bucket)
+    double sum = 0;                      // histograms: seconds observed
+};
+
+struct FamilySnapshot {
+    std::string name;
+    std::string help;
+    std::string type;  // "counter", "gauge" or "histogram"
+    std::vector<SeriesSnapshot> series;
+};
+
 class Registry {
   public:
     Counter& GetCounter(const std::string& name,
@@ -69,6 +85,8 @@ class Registry {
                       const std::string& help,
                       std::function<std::vector<std::pair<Labels, double>>()> fn);
 
+    /// Every family (by name) and series as they read now; collectors run on the calling thread.
+    std::vector<FamilySnapshot> Snapshot() const;
     /// The whole registry in Prometheus text format.
     std::string RenderPrometheus() const;
 
@@ -77,19 +95,27 @@ class Registry {
 
   private:
     enum class Kind { kCounter, kGauge, kHistogram };
+    /// A series with its labels, keyed by the labels rendered.
+    template <class T>
+    struct Series {
+        Labels labels;
+        std::unique_ptr<T> metric;
+    };
+    template <class T>
+    using SeriesMap = std::map<std::string, Series<T>>;
     struct Family {
         Kind kind;
         std::string help;
-        std::map<std::string, std::unique_ptr<Counter>> counters;
-        std::map<std::string, std::unique_ptr<Gauge>> gauges;
-        std::map<std::string, std::unique_ptr<Histogram>> histograms;
+        SeriesMap<Counter> counters;
+        SeriesMap<Gauge> gauges;
+        SeriesMap<Histogram> histograms;
         std::vector<std::function<std::vector<std::pair<Labels, double>>()>> collectors;
     };
     Family& FamilyFor(const std::string& name, Kind kind, const std::string& help);
     /// The series of `labels` in family `name`, created on first use (one code path for every
     /// kind of series).
     template <class T>
-    T& GetOrCreate(std::map<std::string, std::unique_ptr<T>> Family::*series,
+    T& GetOrCreate(SeriesMap<T> Family::*series,
                    Kind kind,
                    const std::string& name,
                    const std::string& help,

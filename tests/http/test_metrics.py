@@ -54,6 +54,10 @@ class MetricsDuringADrop(CouponHelpers, ServiceTestCase):
             wait_until(lambda: moved(name, **labels), 15, message="%s %s moved" % (name, labels))
         wait_until(lambda: self.total(self.scrape()[0], "joopang_redis_used_memory_bytes") > 0, 10,
                    message="Redis health sampled")
+        # The drop as the drop monitor samples it (every second): its counters, each key's
+        # size, TTL and length, and Redis bytes per winner.
+        wait_until(lambda: self.total(self.scrape()[0], "joopang_coupon_drop_persisted",
+                                      template=t) == 5, 10, message="the drop sampled")
         after, types = self.scrape()
 
         for name, labels in (
@@ -68,6 +72,20 @@ class MetricsDuringADrop(CouponHelpers, ServiceTestCase):
             self.assertGreater(self.total(after, name, **labels), self.total(before, name, **labels),
                                "%s %s did not move" % (name, labels))
         self.assertEqual(self.total(after, "joopang_coupons_persisted_total", template=t), 5)
+        self.assertEqual(self.total(after, "joopang_coupon_drop_reserved", template=t), 5)
+        self.assertEqual(self.total(after, "joopang_coupon_drop_remaining", template=t), 0)
+        self.assertEqual(self.total(after, "joopang_coupon_drop_key_length", template=t,
+                                    key="users"), 5)
+        self.assertGreater(self.total(after, "joopang_coupon_drop_key_bytes", template=t,
+                                      key="users"), 0)
+        self.assertEqual(self.total(after, "joopang_coupon_drop_key_ttl_seconds", template=t,
+                                    key="meta"), -1)
+        per_winner = self.total(after, "joopang_redis_memory_per_coupon_winner_bytes", template=t)
+        key_bytes = self.total(after, "joopang_coupon_drop_key_bytes", template=t)
+        self.assertAlmostEqual(per_winner, key_bytes / 5, delta=1e-6)
+        self.assertEqual(self.total(after, "joopang_db_pool_threads", pool="db"), 8)
+        self.assertTrue(self.has(after, "joopang_db_pool_busy"))
+        self.assertTrue(self.has(after, "joopang_db_pool_queued"))
         # Requests are labelled by route and status, not by id (bounded cardinality).
         routes = {ls.get("route") for n, ls, _ in after if n == "joopang_http_requests_total"}
         self.assertIn("/api/v1/products/{id}", routes)

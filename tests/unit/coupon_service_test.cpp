@@ -45,6 +45,9 @@ class FakeGate final : public CouponGate {
     asio::awaitable<Result<TemplateCounters>> Counters(std::int64_t t) override {
         co_return counters[t];
     }
+    asio::awaitable<Result<std::vector<DropKey>>> Footprint(std::int64_t) override {
+        co_return std::vector<DropKey>{};
+    }
     asio::awaitable<Result<bool>> Restore(
         const CouponTemplate& t,
         const TemplateCounters&,

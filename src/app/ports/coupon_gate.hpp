@@ -5,6 +5,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -49,6 +50,16 @@ struct TemplateCounters {
     std::int64_t persisted = 0;
 };
 
+/// One Redis key of a drop as Redis sizes it (for operators: memory per winner, TTLs).
+struct DropKey {
+    std::string role;          // meta, stock, users, seq, requests, failures, stream, dead_letters
+    std::string key;           // the key's name
+    std::string type;          // Redis TYPE
+    std::int64_t bytes = 0;    // MEMORY USAGE (sampled for big hashes)
+    std::int64_t ttl_ms = -1;  // -1: no TTL
+    std::int64_t length = 0;   // hash fields, stream entries, set members, string bytes
+};
+
 class CouponGate {
   public:
     virtual ~CouponGate() = default;
@@ -63,6 +74,9 @@ class CouponGate {
     virtual boost::asio::awaitable<Result<std::optional<IssueRequestState>>> FindRequest(
         std::int64_t template_id, std::int64_t request_id) = 0;
     virtual boost::asio::awaitable<Result<TemplateCounters>> Counters(std::int64_t template_id) = 0;
+    /// The drop's keys that exist, with their sizes and TTLs (one atomic read).
+    virtual boost::asio::awaitable<Result<std::vector<DropKey>>> Footprint(
+        std::int64_t template_id) = 0;
     /// Repair after Redis lost data: republishes the metadata, adds per-user counts Redis forgot,
     /// and sets the position counter to `reserved` and the stock to total − `reserved` — but only
     /// if the position counter still reads `seen` (what Counters() returned), so a drop in

@@ -16,6 +16,9 @@ namespace {
 /// lua/coupon_counters.lua
 const Script kCountersScript("coupon-counters", std::string(lua::kCouponCounters));
 
+/// lua/coupon_footprint.lua
+const Script kFootprintScript("coupon-footprint", std::string(lua::kCouponFootprint));
+
 /// lua/coupon_restore.lua
 const Script kRestoreScript("coupon-restore", std::string(lua::kCouponRestore));
 
@@ -108,6 +111,34 @@ Awaitable<Result<TemplateCounters>> RedisCouponGate::Counters(std::int64_t t) {
     c.has_seq = e[3].integer == 1;
     c.reserved = e[4].integer;
     co_return c;
+}
+
+Awaitable<Result<std::vector<DropKey>>> RedisCouponGate::Footprint(std::int64_t t) {
+    const std::pair<const char*, std::string> roles[] = {
+        {"meta", keys::Meta(t)},         {"stock", keys::Stock(t)},
+        {"users", keys::Users(t)},       {"seq", keys::Seq(t)},
+        {"requests", keys::Requests(t)}, {"failures", keys::Failures(t)},
+        {"stream", keys::Stream(t)},     {"dead_letters", keys::DeadLetters(t)}};
+    std::vector<std::string> script_keys;
+    for (const auto& [role, key] : roles) script_keys.push_back(key);
+    std::vector<std::string> no_args;
+    auto r = co_await client_->Eval(kFootprintScript, script_keys, no_args);
+    if (!r) co_return r.error();
+    if (!r->IsArray() || r->elements.size() != script_keys.size())
+        co_return RedisError("coupon-footprint", *r);
+    std::vector<DropKey> out;
+    for (std::size_t i = 0; i < script_keys.size(); ++i) {
+        const auto& e = r->elements[i];
+        if (!e.IsArray() || e.elements.size() != 4) co_return RedisError("coupon-footprint", *r);
+        if (e.elements[0].str == "none") continue;
+        out.push_back(DropKey{.role = roles[i].first,
+                              .key = roles[i].second,
+                              .type = e.elements[0].str,
+                              .bytes = e.elements[1].integer,
+                              .ttl_ms = e.elements[2].integer,
+                              .length = e.elements[3].integer});
+    }
+    co_return out;
 }
 
 Awaitable<Result<bool>> RedisCouponGate::Restore(

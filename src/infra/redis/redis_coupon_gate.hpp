@@ -2,8 +2,8 @@
 /// CouponGate on Redis: the request path's side of coupon drops. Issue requests go through the
 /// CouponIssueBatcher (one lua/coupon_issue.lua call per batch); publishing, request lookups,
 /// counters and repairs are a command or a script each (lua/coupon_request.lua,
-/// lua/coupon_counters.lua, lua/coupon_restore.lua). Keys: coupon_keys.hpp; formats:
-/// coupon_codec.hpp.
+/// lua/coupon_counters.lua, lua/coupon_footprint.lua, lua/coupon_restore.lua). Keys:
+/// coupon_keys.hpp; formats: coupon_codec.hpp.
 
 #include <memory>
 
@@ -36,6 +36,7 @@ class RedisCouponGate final : public CouponGate {
     Awaitable<Result<std::optional<IssueRequestState>>> FindRequest(
         std::int64_t template_id, std::int64_t request_id) override;
     Awaitable<Result<TemplateCounters>> Counters(std::int64_t template_id) override;
+    Awaitable<Result<std::vector<DropKey>>> Footprint(std::int64_t template_id) override;
     Awaitable<Result<bool>> Restore(
         const CouponTemplate& t,
         const TemplateCounters& seen,

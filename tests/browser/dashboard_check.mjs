@@ -1,0 +1,107 @@
+// Drives /dashboard in Debian's headless Chromium (playwright-core, no browser download) and
+// prints what it saw as one JSON line; tests/http/test_dashboard.py asserts on it.
+//   node tests/browser/dashboard_check.mjs BASE_URL ADMIN_TOKEN [SCREENSHOT.png]
+// Node resolves playwright-core from web/node_modules (installed by scripts/setup.sh).
+import { createRequire } from "node:module";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const require = createRequire(path.join(here, "..", "..", "web", "package.json"));
+const { chromium } = require("playwright-core");
+
+const [base, token, screenshot] = process.argv.slice(2);
+const executablePath = process.env.JOOPANG_CHROMIUM || "/usr/bin/chromium";
+const out = { consoleErrors: [], pageErrors: [] };
+
+const browser = await chromium.launch({ executablePath, headless: true,
+                                        args: ["--no-sandbox", "--disable-gpu"] });
+try {
+  const context = await browser.newContext({ viewport: { width: 1400, height: 1800 } });
+  const page = await context.newPage();
+  // Failed loads are listed with their URLs (below); other console errors as they come.
+  page.on("console", (m) => {
+    if (m.type() === "error" && !m.text().startsWith("Failed to load resource")) out.consoleErrors.push(m.text());
+  });
+  out.failedResponses = [];
+  page.on("response", (r) => {
+    if (r.status() >= 400) out.failedResponses.push(r.status() + " " + new URL(r.url()).pathname);
+  });
+  page.on("pageerror", (e) => out.pageErrors.push(String(e)));
+  const requests = [];
+  page.on("request", (r) => requests.push(r.url()));
+
+  // Without a token: the form, and the data endpoint refuses.
+  await page.goto(base + "/dashboard");
+  await page.waitForSelector("#login:not([hidden])", { timeout: 10000 });
+  out.loginShownWithoutToken = await page.isVisible("#login");
+  out.dataWithoutToken = await page.evaluate(async () =>
+    (await fetch("/api/v1/admin/dashboard", { cache: "no-store" })).status);
+  // A wrong token is refused and the form comes back.
+  await page.fill("#token", "not-the-admin-token");
+  await page.click("#login button[type=submit]");
+  await page.waitForFunction(() => document.querySelector("#login-message").textContent.includes("refused"),
+                             null, { timeout: 10000 });
+  out.wrongTokenRefused = await page.isVisible("#login");
+
+  // With the token in the fragment: kept in sessionStorage, gone from the address bar.
+  await page.goto(base + "/dashboard#token=" + encodeURIComponent(token));
+  await page.waitForFunction(() => Number(document.body.dataset.polls || 0) >= 3, null, { timeout: 20000 });
+  out.urlAfterLoad = page.url();
+  out.tokenInSessionStorage = await page.evaluate(() => sessionStorage.getItem("joopang.adminToken"));
+  out.tokenInLocalStorage = await page.evaluate(() => localStorage.length);
+
+  // What a reader sees, twice, two refreshes apart.
+  const read = () => page.evaluate(() => {
+    const text = (sel) => { const e = document.querySelector(sel); return e ? e.textContent : null; };
+    const drops = [...document.querySelectorAll("#drop-rows tr")].map((tr) => ({
+      template: tr.dataset.template,
+      reserved: tr.querySelector('[data-figure="reserved"]').textContent,
+      remaining: tr.querySelector('[data-figure="remaining"]').textContent,
+      bytesPerWinner: tr.querySelector('[data-figure="bytes-per-winner"]').textContent }));
+    // A chart is drawn when its canvas has pixels that are not blank.
+    const charts = {};
+    for (const el of document.querySelectorAll(".chart")) {
+      const canvas = el.querySelector("canvas");
+      let inked = 0;
+      if (canvas && canvas.width && canvas.height) {
+        const px = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+        for (let i = 3; i < px.length; i += 4) if (px[i] !== 0) inked++;
+      }
+      charts[el.id] = { canvas: !!canvas, inked };
+    }
+    return {
+      polls: Number(document.body.dataset.polls), status: text("#status"), instance: text("#instance"),
+      drops, dropKeys: document.querySelectorAll("#drop-keys tr").length,
+      routes: [...document.querySelectorAll("#routes tr")].map((tr) => tr.dataset.route),
+      streams: [...document.querySelectorAll("#stream-rows tr")].map((tr) => tr.dataset.stream),
+      replayButtons: [...document.querySelectorAll("#stream-rows button")].map((b) => b.dataset.stream),
+      queue: { waiting: text("#queue-waiting"), active: text("#queue-active"), paused: text("#queue-paused") },
+      rankings: [...document.querySelectorAll("#ranking-tables table")].map((t) => ({
+        window: t.dataset.window, rows: [...t.querySelectorAll("tr")].map((tr) => tr.textContent) })),
+      refreshRuns: text("#refresh-runs"),
+      redis: { memory: text("#redis-memory"), aof: text("#redis-aof"), slowlog: text("#redis-slowlog") },
+      pools: document.querySelectorAll("#pool-rows tr").length,
+      charts,
+    };
+  });
+  out.first = await read();
+  const firstPolls = out.first.polls;
+  await page.waitForFunction((n) => Number(document.body.dataset.polls) >= n + 2, firstPolls,
+                             { timeout: 20000 });
+  out.second = await read();
+  if (screenshot) await page.screenshot({ path: screenshot, fullPage: true });
+  // The replay button of the first stream with dead letters re-queues them.
+  const button = await page.$("#stream-rows button");
+  if (button) {
+    out.replayedStream = await button.getAttribute("data-stream");
+    await button.click();
+    await page.waitForFunction((b) => b.textContent.startsWith("replayed") || b.textContent === "failed",
+                               button, { timeout: 10000 });
+    out.replayAnswer = await button.textContent();
+  }
+  out.foreignRequests = requests.filter((u) => !u.startsWith(base));
+} finally {
+  await browser.close();
+}
+console.log(JSON.stringify(out));
