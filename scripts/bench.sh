@@ -3,7 +3,7 @@
 # on the same machine (these machines are shared and noisy; compare ratios, not absolutes).
 #   bash scripts/bench.sh [rounds]        (after scripts/setup.sh; needs nginx, wrk, redis-benchmark)
 #   JOOPANG_BENCH_SECTIONS="1 4" bash scripts/bench.sh   runs only those sections (1 product read,
-#   2 coupon drop, 3 drain rate, 4 rankings, 5 waiting room; default all)
+#   2 coupon drop, 3 drain rate, 4 rankings, 5 waiting room, 6 dashboard polling; default all)
 # Writes raw outputs to bench-out/<time>/ and prints a summary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,7 +26,7 @@ cleanup() {
 }
 trap cleanup EXIT
 log() { echo "== $*" | tee -a "$out/summary.txt"; }
-want() { [[ " ${JOOPANG_BENCH_SECTIONS:-1 2 3 4 5} " == *" $1 "* ]]; }
+want() { [[ " ${JOOPANG_BENCH_SECTIONS:-1 2 3 4 5 6} " == *" $1 "* ]]; }
 
 # CPU placement. With JOOPANG_BENCH_PIN=1 (the default on 2+ cores) the server under test — nginx,
 # joopang, or redis-server for the redis-benchmark reference — runs on the last CPU, and the load
@@ -233,4 +233,13 @@ waiting_room_section() {
 }
 if want 5; then waiting_room_section; fi
 
+# --- 6. the dashboard's data endpoint: CPU per poll against the same processes idle ------------
+if want 6; then
+  bash scripts/dashboard_cost.sh 2000 > "$out/dashboard-cost.txt"
+  log "dashboard: $(tr '\n' ';' < "$out/dashboard-cost.txt")"
+fi
+
 echo; echo "raw outputs in $out"; cat "$out/summary.txt"
+# Plots of these outputs (gnuplot, from scripts/setup.sh): docs/img/bench/ holds the latest.
+python3 scripts/plot_bench.py "$out" --out "$out/plots" >/dev/null && echo "plots in $out/plots" \
+  || echo "scripts/plot_bench.py failed"
