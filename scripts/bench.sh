@@ -59,7 +59,9 @@ NGINX
 # (../shared/LIMITS.md §7: one server thread beside one wrk thread is the best split of two
 # cores). JOOPANG_THREADS=0 measures the service's own default (one per core).
 threads="${JOOPANG_THREADS:-1}"
-log "joopang serve --threads $threads (commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown))"
+commit="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+git diff --quiet HEAD -- src tools 2>/dev/null || commit="$commit with uncommitted changes"
+log "joopang serve --threads $threads (commit $commit)"
 start_joopang() {  # args: name, --data-dir DIR, extra flags...
   local name=$1; shift
   "${on_server[@]}" "$bin" serve --listen 127.0.0.1:$api_port --admin-token $token --auth-secret "$secret" --issue-rate-limit 0 \
@@ -241,5 +243,7 @@ fi
 
 echo; echo "raw outputs in $out"; cat "$out/summary.txt"
 # Plots of these outputs (gnuplot, from scripts/setup.sh): docs/img/bench/ holds the latest.
-python3 scripts/plot_bench.py "$out" --out "$out/plots" >/dev/null && echo "plots in $out/plots" \
-  || echo "scripts/plot_bench.py failed"
+if want 1 || want 2 || want 4 || want 5; then
+  python3 scripts/plot_bench.py "$out" --out "$out/plots" >/dev/null && echo "plots in $out/plots" \
+    || echo "scripts/plot_bench.py failed"
+fi

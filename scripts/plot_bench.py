@@ -238,12 +238,15 @@ def c_label(comparison):
 
 
 def plot_latency(comparisons, series, path, title):
-    subjects = list(dict.fromkeys(c["scenario"] for c in comparisons))
+    subjects = [s for s in dict.fromkeys(c["scenario"] for c in comparisons)
+                if any(p["ms"] for p in series[s].values())]  # (wrk without --latency: none)
+    if not subjects:
+        return False
     ncols = min(3, len(subjects))
     nrows = math.ceil(len(subjects) / ncols)
     script = f"set multiplot layout {nrows},{ncols} title {gp_str(title)}\n"
     script += "set logscale y\nset grid lc rgb '#dddddd'\nset ylabel 'ms' font ',8'\n"
-    script += "set key top left font ',7' samplen 1.5\nset xrange [-0.3:3.3]\n"
+    script += "set key top left font ',7' samplen 1.5\n"
     script += "set xtics (" + ", ".join(f'"{p}" {i}' for i, p in enumerate(PLOTTED_PCTS)) + ")\n"
     for k, subject in enumerate(subjects):
         names = [subject] + [c["reference"] for c in comparisons if c["scenario"] == subject]
@@ -255,6 +258,12 @@ def plot_latency(comparisons, series, path, title):
                 row.append(statistics.fmean(vals) if vals else None)
             rows.append(row)
         script += data_block(f"s{k}", rows)
+        # The x axis ends at the last percentile measured; the top third is left to the key.
+        values = [v for r in rows for v in r[1:] if v]
+        last = max(r[0] for r in rows if any(v for v in r[1:]))
+        low = 10 ** math.floor(math.log10(min(values)))
+        high = max(values) * 10 ** (0.7 * max(1.0, math.log10(max(values) / low)))
+        script += f"set xrange [-0.3:{last + 0.3}]\nset yrange [{low}:{high:.4g}]\n"
         script += f"set title {gp_str(SCENARIO_TITLES.get(subject, subject))} font ',9'\n"
         plots = [f"$s{k} using 1:{j + 2} with linespoints pt 7 ps 0.6 lw 1.5 lc rgb "
                  f"'{color_of(name)}' dt {1 if j == 0 else 2} title {gp_str(SERIES[name][3])}"
@@ -262,6 +271,7 @@ def plot_latency(comparisons, series, path, title):
         script += "plot " + ", ".join(plots) + "\n"
     script += "unset multiplot\n"
     run_gnuplot(script, path, height=int(225 * nrows + 50))
+    return True
 
 
 def plot_bench(docs, path, source):
@@ -337,9 +347,10 @@ def main():
     if comparisons:
         plot_throughput(comparisons, series, out / "throughput.png",
                         f"Throughput, joopang beside its same-run reference (ratio above)\n{source}")
-        plot_latency(comparisons, series, out / "latency.png",
-                     f"Latency percentiles in ms, mean of rounds\n{source}")
-        written += [out / "throughput.png", out / "latency.png"]
+        written.append(out / "throughput.png")
+        if plot_latency(comparisons, series, out / "latency.png",
+                        f"Latency percentiles in ms, mean of rounds\n{source}"):
+            written.append(out / "latency.png")
     for section in sections.values():
         by_scenario = {}
         for doc in section["bench"]:

@@ -9,12 +9,21 @@ boost::asio::awaitable<Status> DropMonitor::Sample() {
     if (!live) co_return live.error();
     DropsSnapshot next;
     next.sampled_at = NowMs();
+    // A drop whose figures cannot be read is left out of this sample (and the run reported
+    // failed), so one bad drop does not freeze the others'.
+    Status failed;
     for (auto& t : *live) {
         DropSample d;
         auto counters = co_await gate_.Counters(t.id);
-        if (!counters) co_return counters.error();
+        if (!counters) {
+            failed = counters.error();
+            continue;
+        }
         auto keys = co_await gate_.Footprint(t.id);
-        if (!keys) co_return keys.error();
+        if (!keys) {
+            failed = keys.error();
+            continue;
+        }
         d.tmpl = std::move(t);
         d.counters = *counters;
         d.keys = std::move(*keys);
@@ -24,9 +33,11 @@ boost::asio::awaitable<Status> DropMonitor::Sample() {
                 static_cast<double>(d.key_bytes) / static_cast<double>(d.counters.reserved);
         next.drops.push_back(std::move(d));
     }
-    std::lock_guard lock(mu_);
-    latest_ = std::move(next);
-    co_return Status{};
+    {
+        std::lock_guard lock(mu_);
+        latest_ = std::move(next);
+    }
+    co_return failed;
 }
 
 DropsSnapshot DropMonitor::Latest() const {

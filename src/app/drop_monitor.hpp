@@ -35,7 +35,9 @@ class DropMonitor {
     DropMonitor(CouponRepository& repo, CouponGate& gate, BlockingPool& pool)
         : repo_(repo), gate_(gate), pool_(pool) {}
 
-    /// Reads every live template's figures; the snapshot is replaced only when all were read.
+    /// Reads every live template's figures into a new snapshot. A drop that could not be read
+    /// is missing from it, and the run fails (so the job counts a failure); when the templates
+    /// cannot be listed the last snapshot stays (its sampled_at says how old it is).
     boost::asio::awaitable<Status> Sample();
     DropsSnapshot Latest() const;
 

@@ -249,7 +249,8 @@ int Run(Settings s) {
     if (auth) jobs.Add(s.revocation_sync, [&] { return auth->SyncRevocations(); });
     jobs.Add(s.catalog_sync, [&catalog_changes] { return catalog_changes.Sync(); });
     jobs.Add(s.redis_health, [&redis_health] { return redis_health.Sample(); });
-    jobs.Add(s.drop_monitor, [&drop_monitor] { return drop_monitor.Sample(); });
+    // Only what serves /metrics and the dashboard reads the drops' sample.
+    if (s.serves_http) jobs.Add(s.drop_monitor, [&drop_monitor] { return drop_monitor.Sample(); });
     jobs.Add(s.order_expiry, OnPool(blocking, [&] { return order_expiry.ExpireDue(); }));
     jobs.Add(s.view_flush, [&view_flush] { return view_flush.Flush(); });
     jobs.Add(s.template_sync, [&] { return coupons.SyncTemplates(); });

@@ -46,6 +46,12 @@ void PerKey(obs::Registry& registry,
 }  // namespace
 
 void RegisterDropMetrics(obs::Registry& registry, const DropMonitor& drops) {
+    registry.AddCollector(
+        "joopang_coupon_drop_sample_age_seconds",
+        "Seconds since the drop monitor last sampled the live drops (the figures' age)", [&drops] {
+            const EpochMs at = drops.Latest().sampled_at;
+            return Samples{{{}, at ? static_cast<double>(NowMs() - at) / 1000.0 : -1.0}};
+        });
     PerDrop(registry, drops, "joopang_coupon_drop_reserved",
             "Winners decided in Redis, per live coupon template",
             [](const DropSample& d) { return static_cast<double>(d.counters.reserved); });

@@ -14,6 +14,7 @@ class Registry;
 
 namespace joopang {
 
+/// joopang_coupon_drop_sample_age_seconds,
 /// joopang_coupon_drop_{reserved,remaining,persisted}{template},
 /// joopang_redis_memory_per_coupon_winner_bytes{template} and
 /// joopang_coupon_drop_key_{bytes,ttl_seconds,length}{template,key}.

@@ -56,17 +56,22 @@ try {
     const text = (sel) => { const e = document.querySelector(sel); return e ? e.textContent : null; };
     const drops = [...document.querySelectorAll("#drop-rows tr")].map((tr) => ({
       template: tr.dataset.template,
+      title: tr.querySelector('[data-figure="title"]').textContent,
+      markup: tr.querySelector('[data-figure="title"]').children.length,
       reserved: tr.querySelector('[data-figure="reserved"]').textContent,
       remaining: tr.querySelector('[data-figure="remaining"]').textContent,
       bytesPerWinner: tr.querySelector('[data-figure="bytes-per-winner"]').textContent }));
-    // A chart is drawn when its canvas has pixels that are not blank.
+    // A chart's data is drawn when its canvas has coloured pixels: series are drawn in the
+    // palette's colours, axes, grid and ticks in greys and black (the legend is HTML).
     const charts = {};
     for (const el of document.querySelectorAll(".chart")) {
       const canvas = el.querySelector("canvas");
       let inked = 0;
       if (canvas && canvas.width && canvas.height) {
         const px = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
-        for (let i = 3; i < px.length; i += 4) if (px[i] !== 0) inked++;
+        for (let i = 0; i < px.length; i += 4)
+          if (px[i + 3] > 200 && Math.max(px[i], px[i + 1], px[i + 2]) - Math.min(px[i], px[i + 1], px[i + 2]) > 60)
+            inked++;
       }
       charts[el.id] = { canvas: !!canvas, inked };
     }
@@ -91,16 +96,20 @@ try {
                              { timeout: 20000 });
   out.second = await read();
   if (screenshot) await page.screenshot({ path: screenshot, fullPage: true });
-  // The replay button of the first stream with dead letters re-queues them.
-  const button = await page.$("#stream-rows button");
-  if (button) {
+  // The replay button of the first stream with dead letters re-queues them (the rows are drawn
+  // again every second: a locator finds the button when it is clicked).
+  const button = page.locator("#stream-rows button").first();
+  if (await button.count()) {
     out.replayedStream = await button.getAttribute("data-stream");
-    await button.click();
-    await page.waitForFunction((b) => b.textContent.startsWith("replayed") || b.textContent === "failed",
-                               button, { timeout: 10000 });
-    out.replayAnswer = await button.textContent();
+    const [answer] = await Promise.all([
+      page.waitForResponse((r) => r.url().includes("/dead-letter/replay"), { timeout: 10000 }),
+      button.click(),
+    ]);
+    out.replayStatus = answer.status();
+    out.replayAnswer = await answer.json();
   }
   out.foreignRequests = requests.filter((u) => !u.startsWith(base));
+  out.requestsWithToken = requests.filter((u) => u.includes(token) || u.includes(encodeURIComponent(token)));
 } finally {
   await browser.close();
 }

@@ -14,7 +14,9 @@
   function takeTokenFromFragment() {
     const m = /(?:^|[#&])token=([^&]*)/.exec(location.hash);
     if (!m) return;
-    sessionStorage.setItem(TOKEN_KEY, decodeURIComponent(m[1]));
+    try {
+      sessionStorage.setItem(TOKEN_KEY, decodeURIComponent(m[1]));
+    } catch (e) { /* a malformed fragment: ask for the token instead */ }
     history.replaceState(null, "", location.pathname + location.search); // out of the address bar
   }
   function showLogin(message) {
@@ -154,11 +156,20 @@
   };
 
   // --- sections ---------------------------------------------------------------------------------
-  let prev = null; // the previous answer, for rates
+  // The previous answer, for rates. Differences are only taken between two answers of the same
+  // process: behind a load balancer, or after a restart, the next answer starts afresh.
+  let prev = null;
+  let prevDrops = null; // the last drop sample before the current one (the job samples each 1 s)
+  let dropRates = new Map();
   function rate(cur, prevValue, curValue) {
     if (!prev || prevValue === null || curValue === null) return null;
     const dt = (cur.nowMs - prev.nowMs) / 1000;
     return dt > 0 ? Math.max(0, (curValue - prevValue) / dt) : null;
+  }
+  function sameProcess(a, b) {
+    if (!a || a.instance !== b.instance) return false;
+    const total = (m) => series(m, "joopang_http_requests_total").reduce((n, s) => n + s.value, 0);
+    return total(b.metrics) >= total(a.metrics); // counters only grow within one process
   }
 
   function drawRequests(cur, t) {
@@ -199,15 +210,27 @@
     charts.latency.push(t, { p50: p(0.5), p99: p(0.99) });
   }
 
+  // Drop figures change when the drop-monitor job samples them: rates are taken between its
+  // samples (and kept until the next one), not between polls.
   function drawDrops(cur, t) {
-    const before = new Map(((prev && prev.drops.items) || []).map((d) => [d.templateId, d]));
+    const sample = cur.drops;
+    if (prevDrops && sample.sampledAtMs > prevDrops.sampledAtMs) {
+      const dt = (sample.sampledAtMs - prevDrops.sampledAtMs) / 1000;
+      const before = new Map(prevDrops.items.map((d) => [d.templateId, d]));
+      dropRates = new Map(sample.items.filter((d) => before.has(d.templateId)).map((d) => [d.templateId, {
+        issued: Math.max(0, (d.reserved - before.get(d.templateId).reserved) / dt),
+        persisted: Math.max(0, (d.persisted - before.get(d.templateId).persisted) / dt) }]));
+    }
+    if (!prevDrops || sample.sampledAtMs !== prevDrops.sampledAtMs) prevDrops = sample;
+    $("drops-age").textContent = sample.sampledAtMs
+      ? "sampled " + num(Math.max(0, cur.nowMs - sample.sampledAtMs) / 1000, 1) + " s ago" : "not sampled yet";
     const rows = [], keys = [], chart = {};
-    for (const d of cur.drops.items) {
-      const p = before.get(d.templateId);
-      const issued = p ? rate(cur, p.reserved, d.reserved) : null;
-      const persisted = p ? rate(cur, p.persisted, d.persisted) : null;
+    for (const d of sample.items) {
+      const r = dropRates.get(d.templateId);
+      const issued = r ? r.issued : null;
+      const persisted = r ? r.persisted : null;
       rows.push(row([
-        "#" + d.templateId + " " + d.title, d.status, num(d.totalQuantity),
+        { text: "#" + d.templateId + " " + d.title, figure: "title" }, d.status, num(d.totalQuantity),
         { text: num(d.reserved), figure: "reserved" }, { text: num(d.persisted), figure: "persisted" },
         { text: num(d.remaining), figure: "remaining" }, num(issued, 1), num(persisted, 1),
         bytes(d.keyBytes), { text: d.reserved ? num(d.bytesPerWinner, 1) : "–", figure: "bytes-per-winner" },
@@ -337,15 +360,18 @@
     return fetch(path, { method, cache: "no-store", credentials: "omit",
                          headers: { Authorization: "Bearer " + sessionStorage.getItem(TOKEN_KEY) } });
   }
-  let timer = null, polls = 0;
+  let timer = null, polling = false, polls = 0;
   async function poll() {
     timer = null;
+    if (polling) return; // one loop at a time
     if (!sessionStorage.getItem(TOKEN_KEY)) return showLogin();
+    polling = true;
     try {
       const res = await api("GET", "/api/v1/admin/dashboard?metric=" + $("ranking-metric").value);
       if (res.status === 401 || res.status === 403) return showLogin("The token was refused. Give the admin token.");
       if (!res.ok) throw new Error("HTTP " + res.status);
       const cur = await res.json();
+      if (!sameProcess(prev, cur)) prev = null;
       const t = cur.nowMs / 1000;
       $("instance").textContent = "instance " + cur.instance;
       drawRequests(cur, t);
@@ -361,16 +387,20 @@
       setStatus("updated " + new Date(cur.nowMs).toLocaleTimeString(), false);
     } catch (e) {
       setStatus("cannot reach the service: " + e.message + " (retrying)", true);
+    } finally {
+      polling = false;
     }
-    timer = setTimeout(poll, PERIOD_MS);
+    if (!timer && sessionStorage.getItem(TOKEN_KEY)) timer = setTimeout(poll, PERIOD_MS);
   }
   function start() {
     $("login").hidden = true;
     $("board").hidden = false;
     $("forget").hidden = false;
-    if (!timer) poll();
+    if (!timer && !polling) poll();
   }
-  $("ranking-metric").addEventListener("change", () => { if (timer) { clearTimeout(timer); poll(); } });
+  $("ranking-metric").addEventListener("change", () => {
+    if (timer) { clearTimeout(timer); timer = null; poll(); }
+  });
 
   // A #token=… link opened in a tab already on the page changes only the fragment.
   window.addEventListener("hashchange", () => {
