@@ -34,10 +34,12 @@ url="http://127.0.0.1:$port/api/v1/admin/dashboard?metric=score"
 # Reference: the same processes idle (their jobs only) for as long as the polls take.
 start=$(date +%s.%N)
 j0=$(ticks $pid); r0=$(ticks "$redis_pid")
-# curl's --parallel-max 1 with one URL repeated keeps one connection and one request at a time.
-printf 'url = "%s"\noutput = /dev/null\nheader = "Authorization: Bearer %s"\n' "$url" "$token" > "$work/curl.cfg"
-for _ in $(seq 2 "$polls"); do printf 'next\nurl = "%s"\noutput = /dev/null\nheader = "Authorization: Bearer %s"\n' "$url" "$token"; done >> "$work/curl.cfg"
-curl -s -w '%{http_code}\n' -K "$work/curl.cfg" > "$work/codes"
+# curl sends the polls one after another on one kept-alive connection.
+# Each poll's options (a `next` starts a poll's own set), its status code written out.
+group='url = "%s"\noutput = /dev/null\nwrite-out = "%%{http_code}\\n"\nheader = "Authorization: Bearer %s"\n'
+printf "$group" "$url" "$token" > "$work/curl.cfg"
+for _ in $(seq 2 "$polls"); do printf "next\n$group" "$url" "$token"; done >> "$work/curl.cfg"
+curl -s -K "$work/curl.cfg" > "$work/codes"
 j1=$(ticks $pid); r1=$(ticks "$redis_pid")
 took=$(echo "$(date +%s.%N) - $start" | bc)
 sleep "$took"
