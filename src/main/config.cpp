@@ -221,6 +221,14 @@ int ParseConfig(int argc, char** argv, Config& c) {
                 "once a template is sold out, each I/O thread answers users it has already heard "
                 "about (409/410) from memory for this long after Redis confirmed the sell-out; "
                 "the longest another instance's pause or restore can go unseen (0 = off)");
+    Opt(app, "--issue-durability", c.issue_durability,
+        "when a coupon win is answered 202: replica = once a Redis replica has it (WAIT; a "
+        "failover then loses no acknowledged win), local = once the master decided, auto = "
+        "replica when the master has replicas at start")
+        ->check(CLI::IsMember({"auto", "replica", "local"}));
+    DurationOpt(app, "--issue-replica-timeout", c.issue_replica_timeout,
+                "how long a win waits for a replica (replica durability); unconfirmed, it is "
+                "answered 503 with its outcome unknown");
     DurationOpt(app, "--reconcile-interval", c.reconcile_interval,
                 "how often Redis and the database are compared per template");
     FlagOpt(app, "--repair", c.repair,
@@ -292,6 +300,8 @@ Settings BuildSettings(const Config& c) {
     s.coupon_gate.issue_batch = static_cast<std::size_t>(c.issue_batch);
     s.coupon_gate.issue_in_flight = static_cast<std::size_t>(c.issue_in_flight);
     s.coupon_gate.sold_out_memo = c.sold_out_memo;
+    s.coupon_gate.wait_timeout = c.issue_replica_timeout;
+    s.issue_durability = c.issue_durability;
 
     s.persister.name = "coupon persister";
     s.persister.batch = c.persist_batch;

@@ -78,6 +78,8 @@ struct Config {
     int issue_batch = 128;
     int issue_in_flight = 2;
     std::chrono::milliseconds sold_out_memo{50};
+    std::string issue_durability = "auto";
+    std::chrono::milliseconds issue_replica_timeout{100};
     std::chrono::milliseconds reconcile_interval{60'000};
     bool repair = false;
     std::chrono::milliseconds template_sync_interval{30'000};
@@ -106,7 +108,8 @@ struct Settings {
     workers::JobSettings catalog_sync;
     workers::JobSettings redis_health;
     workers::JobSettings drop_monitor;
-    redis::CouponGateSettings coupon_gate;
+    redis::CouponGateSettings coupon_gate;      // wait_replicas is set once Redis is reached
+    std::string issue_durability;               // auto | replica | local
     workers::StreamConsumerSettings persister;  // consumer is set to the instance name
     workers::JobSettings order_expiry;
     workers::JobSettings view_flush;

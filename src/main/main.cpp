@@ -93,6 +93,30 @@ CatalogReader::OnRequest CacheRequestCounter() {
     };
 }
 
+/// How many Redis replicas must have a coupon win before it is answered (--issue-durability):
+/// 1 for `replica`, and for `auto` when the master the client reaches has a replica now.
+int IssueReplicas(runtime::Runtime& rt, redis::Client& redis, const std::string& durability) {
+    if (durability == "local") {
+        spdlog::info("issue durability: local (a win is answered once the Redis master decided)");
+        return 0;
+    }
+    auto replicas = boost::asio::co_spawn(rt.JobExecutor(), redis::ConnectedReplicas(redis),
+                                          boost::asio::use_future)
+                        .get();
+    const std::int64_t now = replicas ? *replicas : 0;
+    if (!replicas) spdlog::warn("could not read Redis's replicas ({})", replicas.error().message);
+    if (durability == "auto" && now == 0) {
+        spdlog::info("issue durability: local (auto: the Redis master has no replica)");
+        return 0;
+    }
+    if (now == 0)
+        spdlog::warn(
+            "issue durability: replica, but the Redis master has no replica now: wins "
+            "are answered 503 until one connects");
+    spdlog::info("issue durability: replica (a win is answered once a Redis replica has it)");
+    return 1;
+}
+
 /// A blocking call as a job body: runs on `pool`, resumes on the job runner's executor.
 template <class F>
 workers::JobBody OnPool(BlockingPool& pool, F f) {
@@ -183,6 +207,7 @@ int Run(Settings s) {
         });
     OrderExpiry order_expiry(orders);
     order_expiry.SetCatalogListener(&catalog_changes);
+    s.coupon_gate.wait_replicas = IssueReplicas(rt, *redis, s.issue_durability);
     redis::RedisCouponGate coupon_gate(redis, s.coupon_gate);
     redis::RedisCouponIssueQueue issue_queue(redis);
     CouponService coupons(coupon_repo, users, coupon_gate, issue_queue, blocking);

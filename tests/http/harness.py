@@ -596,6 +596,11 @@ class ExternalRedis:
     def url(self):
         return "redis://127.0.0.1:%d" % self.port
 
+    @property
+    def cli_args(self):
+        """redis-cli's arguments to reach it."""
+        return ["-p", str(self.port)]
+
     def stop(self, keep_data=False):
         """Stops redis-server (SIGTERM: with AOF on, it writes its data first). keep_data: the
         directory stays, so that start() brings the data back."""

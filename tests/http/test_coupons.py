@@ -1010,13 +1010,18 @@ class MultiProcessCase(CouponHelpers, ServiceTestCase):
                 cls.pg_db_name, cls.database = create_pg_database()
             else:
                 cls.database = "sqlite://" + os.path.join(cls.tmp, "shared.db")
-            cls.redis = ExternalRedis(appendonly=cls.REDIS_APPENDONLY).start()
+            cls.redis = cls.make_redis().start()
             cls.start_processes()
         except BaseException:
             cls._cleanup()
             raise
         cls.svc = cls.services[0]
         cls.api = cls.svc.client()
+
+    @classmethod
+    def make_redis(cls):
+        """The Redis the processes share (a Redis Cluster in test_cluster.py)."""
+        return ExternalRedis(appendonly=cls.REDIS_APPENDONLY)
 
     @classmethod
     def start_processes(cls):

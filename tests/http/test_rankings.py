@@ -170,7 +170,7 @@ class TwoInstances(MultiProcessCase):
             cls.start_service(name, ("--outbox-relay-interval", "50ms") + cls.EXTRA_ARGS)
 
     def redis_args(self):
-        return ["-p", str(self.redis.port)]
+        return self.redis.cli_args
 
     def outbox_rows(self):
         rows = sqlite_rows(self.database[len("sqlite://"):],

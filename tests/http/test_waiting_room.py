@@ -20,7 +20,7 @@ QUEUE_KEYS = ["queue:{queue}:" + k for k in
 class QueueHelpers:
     def reset_queue(self):
         """An empty line with the flags' settings (each test starts from nothing)."""
-        redis_cmd(["-p", str(self.redis.port)], "DEL", *QUEUE_KEYS)
+        redis_cmd(self.redis.cli_args, "DEL", *QUEUE_KEYS)
         time.sleep(0.3)  # every instance's admission step has seen it
 
     def admin_queue(self, client=None):

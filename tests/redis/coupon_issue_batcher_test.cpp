@@ -34,6 +34,12 @@ class ThrowingClient final : public Client {
     Awaitable<Result<Reply>> SendEncoded(std::string_view, int, CallOptions) override {
         throw Boom();
     }
+    Awaitable<Result<std::vector<Reply>>> SendPipeline(std::string_view,
+                                                       std::size_t,
+                                                       int,
+                                                       CallOptions) override {
+        throw Boom();
+    }
     bool RoutesBySlot() const override { return false; }
 
   private:

@@ -78,6 +78,46 @@ Awaitable<Result<Reply>> Client::Eval(const Script& script,
     return RunEval(script, std::move(payload), argc, slot, opts);
 }
 
+Awaitable<Result<Client::DurableReply>> Client::EvalThenWait(const Script& script,
+                                                             ArgList keys,
+                                                             ArgList args,
+                                                             int replicas,
+                                                             std::chrono::milliseconds timeout) {
+    int slot = -1;
+    if (RoutesBySlot()) {
+        slot = SlotOfKeys(keys);
+        if (slot == kMixedSlots)
+            co_return Error::Internal("redis cluster: refused script " + script.name() +
+                                      " before sending: its keys hash to different slots");
+    }
+    std::string payload;
+    AppendEvalHead(payload, 3 + keys.size() + args.size(), "EVALSHA", script.sha1());
+    std::string numkeys;
+    AppendDecimal(numkeys, static_cast<std::int64_t>(keys.size()));
+    AppendBulk(payload, numkeys);
+    AppendBulks(payload, keys);
+    AppendBulks(payload, args);
+    const std::string wait_replicas = std::to_string(replicas);
+    const std::string wait_ms = std::to_string(timeout.count());
+    AppendCommand(payload, {std::string_view("WAIT"), wait_replicas, wait_ms});
+    CallOptions opts;
+    opts.timeout = timeout + std::chrono::milliseconds(2000);  // WAIT answers at `timeout`
+    for (int attempt = 0;; ++attempt) {
+        auto replies = co_await SendPipeline(payload, 2, slot, opts);
+        if (!replies) co_return replies.error();
+        if ((*replies)[0].IsErrorCode("NOSCRIPT") && attempt == 0) {
+            Args load{"SCRIPT", "LOAD", script.source()};  // named: GCC 12 and braced temporaries
+            auto loaded = co_await CommandOnSlotNode(std::move(load), slot, opts);
+            if (!loaded) co_return loaded.error();
+            continue;
+        }
+        DurableReply out;
+        out.replicas = (*replies)[1].IsInteger() ? (*replies)[1].integer : 0;
+        out.reply = std::move((*replies)[0]);
+        co_return out;
+    }
+}
+
 Awaitable<Result<Reply>> Client::RunEval(
     const Script& script, std::string payload, std::size_t argc, int slot, CallOptions opts) {
     auto reply = co_await SendEncoded(payload, slot, opts);

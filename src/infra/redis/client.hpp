@@ -86,6 +86,23 @@ class Client {
                                   ArgList args,
                                   CallOptions opts = {});
 
+    /// The script's reply, and how many replicas had its writes when WAIT answered.
+    struct DurableReply {
+        Reply reply;
+        std::int64_t replicas = 0;
+    };
+    /// Eval(), then `WAIT replicas timeout` in the same write on the same connection, so the
+    /// count covers the script's own writes (a WAIT sent later could go out on a reconnected
+    /// socket and count nothing of ours). Never sent twice: a script refused as not executed
+    /// (MOVED, ASK, TRYAGAIN, CLUSTERDOWN, LOADING) is returned as its error reply, with 0
+    /// replicas, for the caller to answer "try again"; NOSCRIPT loads the script and sends the
+    /// pair once more. The connection is blocked until WAIT answers (at most `timeout`).
+    Awaitable<Result<DurableReply>> EvalThenWait(const Script& script,
+                                                 ArgList keys,
+                                                 ArgList args,
+                                                 int replicas,
+                                                 std::chrono::milliseconds timeout);
+
     /// SCRIPT LOAD on every master, e.g. at start-up. Optional: Eval() loads on demand.
     virtual Awaitable<Status> LoadScript(const Script& script, CallOptions opts = {}) = 0;
 
@@ -113,6 +130,12 @@ class Client {
     virtual Awaitable<Result<Reply>> SendEncoded(std::string_view payload,
                                                  int slot,
                                                  CallOptions opts) = 0;
+    /// Sends `count` encoded commands in one write to the node serving `slot` and returns their
+    /// replies, with no retry and no redirection (the caller decides what a refusal means).
+    virtual Awaitable<Result<std::vector<Reply>>> SendPipeline(std::string_view payload,
+                                                               std::size_t count,
+                                                               int slot,
+                                                               CallOptions opts) = 0;
     /// True when commands are routed by key slot (a cluster): Eval() then computes its slot and
     /// refuses keys that hash to different slots.
     virtual bool RoutesBySlot() const = 0;

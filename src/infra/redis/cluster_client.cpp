@@ -245,6 +245,25 @@ Awaitable<Result<Reply>> ClusterClient::SendEncoded(std::string_view payload,
     co_return co_await Routed(payload, slot, opts, deadline);
 }
 
+Awaitable<Result<std::vector<Reply>>> ClusterClient::SendPipeline(std::string_view payload,
+                                                                  std::size_t count,
+                                                                  int slot,
+                                                                  CallOptions opts) {
+    const auto deadline = CallDeadline(opts, options_.command_timeout);
+    auto target = Route(slot);
+    if (!target) {
+        TriggerRefresh();
+        co_return target.error();
+    }
+    CallTimer timer;
+    auto replies = co_await SendTo(*target, payload, count, deadline);
+    // A redirection or a lost node means the map is stale: learn the new one in the background.
+    if (!replies || (!replies->empty() && (replies->front().IsErrorCode("MOVED") ||
+                                           replies->front().IsErrorCode("ASK"))))
+        TriggerRefresh();
+    co_return replies;
+}
+
 Awaitable<Result<std::vector<Reply>>> ClusterClient::Batch(std::vector<Args> commands,
                                                            CallOptions opts) {
     const auto deadline = CallDeadline(opts, options_.command_timeout);

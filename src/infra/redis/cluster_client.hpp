@@ -43,6 +43,10 @@ class ClusterClient final : public Client, public std::enable_shared_from_this<C
     Awaitable<Result<Reply>> SendEncoded(std::string_view payload,
                                          int slot,
                                          CallOptions opts) override;
+    Awaitable<Result<std::vector<Reply>>> SendPipeline(std::string_view payload,
+                                                       std::size_t count,
+                                                       int slot,
+                                                       CallOptions opts) override;
     bool RoutesBySlot() const override { return true; }
 
   private:

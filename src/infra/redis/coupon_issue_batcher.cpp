@@ -133,6 +133,8 @@ struct CouponIssueBatcher::State {
     SoldOutMemo::Settings memo;                // ttl 0 = no memo
     SoldOutMemo::Clock::duration memo_idle{};  // unused this long: dropped (see Sweep)
     std::atomic<std::uint64_t> epoch{0};       // moved by ForgetSoldOut
+    int wait_replicas = 0;                     // RequireReplicas: 0 = answer once Redis decided
+    std::chrono::milliseconds wait_timeout{0};
     obs::Counter* memo_hits = nullptr;    // requests to a sold-out template answered from memory
     obs::Counter* memo_misses = nullptr;  // … and those sent to Redis
 
@@ -260,6 +262,20 @@ asio::awaitable<void> LoadRoster(std::shared_ptr<State> s,
         if (key.template_id == t) memo.SetRoster(generation, roster.users);
 }
 
+/// Wins whose writes did not reach the replicas asked for in time: a failover now would lose
+/// them, so they are not answered as wins (503, outcome unknown: asking again answers the truth,
+/// COUPON_ALREADY_ISSUED if the win survived).
+void Unconfirmed(std::vector<Result<IssueDecision>>& answers, std::int64_t had, int wanted) {
+    for (auto& a : answers) {
+        if (!a || a->kind != IssueDecision::Kind::kReserved) continue;
+        Error e = Error::Unavailable("the coupon was reserved, but only " + std::to_string(had) +
+                                     " of " + std::to_string(wanted) +
+                                     " Redis replicas confirmed it in time; ask again");
+        e.outcome_unknown = true;
+        a = std::move(e);
+    }
+}
+
 /// Runs one batch's script call and hands every request its answer on the requests' executor.
 /// This coroutine runs there too (Flush and Join spawn it on that executor), so dispatch resumes
 /// each request at once, up to its next wait (the response's write), instead of queueing a
@@ -269,8 +285,20 @@ asio::awaitable<void> Send(std::shared_ptr<State> s, std::unique_ptr<Batch> b) {
     std::optional<Result<Reply>> reply;
     b->sent = SoldOutMemo::Clock::now();
     b->epoch = s->epoch.load(std::memory_order_acquire);
+    std::int64_t replicated = 0;  // replicas that had the call's writes (RequireReplicas)
     try {
-        reply = co_await s->client->Eval(kIssueScript, b->keys, b->args);
+        if (s->wait_replicas > 0) {
+            auto durable = co_await s->client->EvalThenWait(kIssueScript, b->keys, b->args,
+                                                            s->wait_replicas, s->wait_timeout);
+            if (durable) {
+                replicated = durable->replicas;
+                reply.emplace(std::move(durable->reply));
+            } else {
+                reply.emplace(durable.error());
+            }
+        } else {
+            reply = co_await s->client->Eval(kIssueScript, b->keys, b->args);
+        }
     } catch (const std::exception& e) {
         // Not expected (the client returns its errors), but every request of the batch must
         // still hear an answer: a thrown exception would end this detached coroutine and drop
@@ -292,6 +320,7 @@ asio::awaitable<void> Send(std::shared_ptr<State> s, std::unique_ptr<Batch> b) {
         for (std::size_t i = 0; i < n; ++i) answers.emplace_back(e);
     } else {
         for (std::size_t i = 0; i < n; ++i) answers.push_back(DecisionOf(r->elements[i]));
+        if (replicated < s->wait_replicas) Unconfirmed(answers, replicated, s->wait_replicas);
         if (s->memo.ttl > SoldOutMemo::Clock::duration::zero()) {
             const std::int64_t generation = r->elements[n].integer;
             std::lock_guard lock(s->mu);
@@ -410,6 +439,11 @@ CouponIssueBatcher::CouponIssueBatcher(std::shared_ptr<Client> client,
     };
     state_->memo_hits = counter("hit");
     state_->memo_misses = counter("miss");
+}
+
+void CouponIssueBatcher::RequireReplicas(int replicas, std::chrono::milliseconds timeout) {
+    state_->wait_replicas = replicas;
+    state_->wait_timeout = timeout;
 }
 
 void CouponIssueBatcher::ForgetSoldOut() { state_->epoch.fetch_add(1, std::memory_order_acq_rel); }

@@ -57,6 +57,12 @@ class CouponIssueBatcher {
     /// The decision for one request, from the batch it joins on the calling thread.
     Awaitable<Result<IssueDecision>> Issue(std::int64_t template_id, std::int64_t user_id);
 
+    /// A win is answered only once `replicas` Redis replicas have its writes (WAIT, sent with
+    /// each script call on its connection, at most `timeout`); one not confirmed in time is
+    /// answered 503 with its outcome unknown. 0 (the default): once the master decided. Call
+    /// before the first Issue().
+    void RequireReplicas(int replicas, std::chrono::milliseconds timeout);
+
     /// Drops every sold-out answer remembered so far; called after this process changes a
     /// template's metadata or counters in Redis, so that its next request sees the change.
     void ForgetSoldOut();

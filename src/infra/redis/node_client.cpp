@@ -45,6 +45,16 @@ Awaitable<Result<Reply>> NodeClient::SendEncoded(std::string_view payload,
     }
 }
 
+Awaitable<Result<std::vector<Reply>>> NodeClient::SendPipeline(std::string_view payload,
+                                                               std::size_t count,
+                                                               int slot,
+                                                               CallOptions opts) {
+    (void)slot;  // one node serves every key
+    const auto deadline = CallDeadline(opts, options_.command_timeout);
+    CallTimer timer;
+    co_return co_await conn_->Execute(payload, count, deadline);
+}
+
 // The hot path: `args` are encoded on the connection's executor, straight into the write buffer.
 Awaitable<Result<Reply>> NodeClient::Command(Args args, CallOptions opts) {
     const auto deadline = CallDeadline(opts, options_.command_timeout);

@@ -34,6 +34,10 @@ class NodeClient final : public Client {
     Awaitable<Result<Reply>> SendEncoded(std::string_view payload,
                                          int slot,
                                          CallOptions opts) override;
+    Awaitable<Result<std::vector<Reply>>> SendPipeline(std::string_view payload,
+                                                       std::size_t count,
+                                                       int slot,
+                                                       CallOptions opts) override;
     bool RoutesBySlot() const override { return false; }
 
   private:

@@ -64,6 +64,13 @@ std::string PerThreadClient::Describe() const {
            " connections, one per I/O thread)";
 }
 
+Awaitable<Result<std::vector<Reply>>> PerThreadClient::SendPipeline(std::string_view payload,
+                                                                    std::size_t count,
+                                                                    int slot,
+                                                                    CallOptions opts) {
+    return Mine().SendPipeline(payload, count, slot, opts);
+}
+
 Awaitable<Result<Reply>> PerThreadClient::CommandOnSlotNode(Args args, int slot, CallOptions opts) {
     return Mine().CommandOnSlotNode(std::move(args), slot, opts);
 }

@@ -37,6 +37,10 @@ class PerThreadClient final : public Client {
     Awaitable<Result<Reply>> SendEncoded(std::string_view payload,
                                          int slot,
                                          CallOptions opts) override;
+    Awaitable<Result<std::vector<Reply>>> SendPipeline(std::string_view payload,
+                                                       std::size_t count,
+                                                       int slot,
+                                                       CallOptions opts) override;
     bool RoutesBySlot() const override;
 
   private:

@@ -37,7 +37,10 @@ RedisCouponGate::RedisCouponGate(std::shared_ptr<Client> client, CouponGateSetti
                                                     settings.rate_limit_per_second,
                                                     settings.issue_batch,
                                                     settings.issue_in_flight,
-                                                    settings.sold_out_memo)) {}
+                                                    settings.sold_out_memo)) {
+    if (settings.wait_replicas > 0)
+        batcher_->RequireReplicas(settings.wait_replicas, settings.wait_timeout);
+}
 
 RedisCouponGate::~RedisCouponGate() = default;
 

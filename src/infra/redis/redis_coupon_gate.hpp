@@ -23,6 +23,10 @@ struct CouponGateSettings {
     /// How long sold-out answers are given from memory after Redis confirmed them (0 = never;
     /// see SoldOutMemo).
     std::chrono::milliseconds sold_out_memo = CouponIssueBatcher::kDefaultSoldOutMemo;
+    /// Replicas that must have a win before it is answered 202 (0 = the master's decision is
+    /// enough; see CouponIssueBatcher::RequireReplicas), and how long to wait for them.
+    int wait_replicas = 0;
+    std::chrono::milliseconds wait_timeout{100};
 };
 
 class RedisCouponGate final : public CouponGate {

@@ -80,6 +80,13 @@ RedisHealth HealthFromInfo(const std::map<std::string, std::string>& info,
 RedisHealthMonitor::RedisHealthMonitor(std::shared_ptr<Client> client)
     : client_(std::move(client)) {}
 
+Awaitable<Result<std::int64_t>> ConnectedReplicas(Client& client) {
+    auto info = co_await client.Command(MakeArgs("INFO", "replication"));
+    if (!info) co_return info.error();
+    if (!info->IsString()) co_return Error::Unavailable("INFO answered " + info->ToString());
+    co_return IntField(ParseInfo(info->str), "connected_slaves");
+}
+
 Awaitable<Status> RedisHealthMonitor::Sample() {
     auto info = co_await client_->Command(MakeArgs("INFO"));
     if (!info) co_return info.error();

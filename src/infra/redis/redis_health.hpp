@@ -42,6 +42,10 @@ std::map<std::string, std::string> ParseInfo(std::string_view text);
 RedisHealth HealthFromInfo(const std::map<std::string, std::string>& info,
                            std::int64_t slowlog_length);
 
+/// Replicas connected to the master the client reaches without a key (INFO replication's
+/// connected_slaves): whether wins can be confirmed on a replica (--issue-durability auto).
+Awaitable<Result<std::int64_t>> ConnectedReplicas(Client& client);
+
 class RedisHealthMonitor {
   public:
     explicit RedisHealthMonitor(std::shared_ptr<Client> client);
