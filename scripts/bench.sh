@@ -3,7 +3,8 @@
 # on the same machine (these machines are shared and noisy; compare ratios, not absolutes).
 #   bash scripts/bench.sh [rounds]        (after scripts/setup.sh; needs nginx, wrk, redis-benchmark)
 #   JOOPANG_BENCH_SECTIONS="1 4" bash scripts/bench.sh   runs only those sections (1 product read,
-#   2 coupon drop, 3 drain rate, 4 rankings, 5 waiting room, 6 dashboard polling; default all)
+#   2 coupon drop, 3 drain rate, 4 rankings, 5 waiting room, 6 dashboard polling, 7 issue durability;
+#   default all)
 # Writes raw outputs to bench-out/<time>/ and prints a summary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,7 +27,7 @@ cleanup() {
 }
 trap cleanup EXIT
 log() { echo "== $*" | tee -a "$out/summary.txt"; }
-want() { [[ " ${JOOPANG_BENCH_SECTIONS:-1 2 3 4 5 6} " == *" $1 "* ]]; }
+want() { [[ " ${JOOPANG_BENCH_SECTIONS:-1 2 3 4 5 6 7} " == *" $1 "* ]]; }
 
 # CPU placement. With JOOPANG_BENCH_PIN=1 (the default on 2+ cores) the server under test — nginx,
 # joopang, or redis-server for the redis-benchmark reference — runs on the last CPU, and the load
@@ -69,7 +70,8 @@ start_joopang() {  # args: name, --data-dir DIR, extra flags...
   pids+=($!)
   for _ in $(seq 1 200); do
     if curl -sf localhost:$api_port/readyz >/dev/null; then
-      to_clients "$(cat "$2/redis/redis.pid")"  # its embedded Redis (see CPU placement)
+      # its embedded Redis, if it has one (see CPU placement)
+      [ -f "$2/redis/redis.pid" ] && to_clients "$(cat "$2/redis/redis.pid")"
       return 0
     fi
     sleep 0.05
@@ -234,6 +236,36 @@ waiting_room_section() {
   stop_joopang
 }
 if want 5; then waiting_room_section; fi
+
+# --- 7. acknowledged wins on a replica: the issue under wrk with --issue-durability replica and
+# local, against a Redis master with one replica (AOF on), beside nginx ---------------------------
+durability_section() {
+  [ -f "$work/tokens.txt" ] || "$bench" tokens --auth-secret "$secret" --users 50000 --out "$work/tokens.txt"
+  local m="$work/redis-master" r="$work/redis-replica" mport=18091 rport=18092
+  rm -rf "$m" "$r"; mkdir -p "$m" "$r"
+  "${on_clients[@]}" redis-server --port $mport --bind 127.0.0.1 --dir "$m" --appendonly yes --save '' \
+      --daemonize yes --pidfile "$m/pid" --logfile "$m/log"
+  "${on_clients[@]}" redis-server --port $rport --bind 127.0.0.1 --dir "$r" --appendonly yes --save '' \
+      --replicaof 127.0.0.1 $mport --daemonize yes --pidfile "$r/pid" --logfile "$r/log"
+  for _ in $(seq 1 100); do redis-cli -p $mport info replication | grep -q 'connected_slaves:1' && break; sleep 0.1; done
+  for r_ in $(seq 1 "$rounds"); do
+    for mode in replica local; do
+      redis-cli -p $mport FLUSHALL >/dev/null
+      rm -rf "$work/data-dur"
+      start_joopang "durability-$mode-$r_" --data-dir "$work/data-dur" --redis "redis://127.0.0.1:$mport" \
+          --issue-durability $mode
+      curl -sf -XPOST localhost:$api_port/api/v1/coupon-templates -H "Authorization: Bearer $token" \
+        -d '{"title":"wrk drop","type":"AMOUNT","value":"1000.00","totalQuantity":10000}' >/dev/null
+      "${on_clients[@]}" wrk -t1 -c256 -d10s --latency -s tools/bench/wrk/coupon_issue.lua \
+          http://127.0.0.1:$api_port -- 1 50000 "$work/tokens.txt" > "$out/wrk-issue-$mode-$r_.txt"
+      stop_joopang
+    done
+    "${on_clients[@]}" wrk -t1 -c256 -d10s --latency http://127.0.0.1:$nginx_port/ > "$out/wrk-nginx-dur-$r_.txt"
+    log "round $r_: issue with a replica: durability replica $(wrk_rps "$out/wrk-issue-replica-$r_.txt") req/s (p99 $(wrk_p99 "$out/wrk-issue-replica-$r_.txt")), local $(wrk_rps "$out/wrk-issue-local-$r_.txt") req/s (p99 $(wrk_p99 "$out/wrk-issue-local-$r_.txt")); nginx $(wrk_rps "$out/wrk-nginx-dur-$r_.txt") req/s (p99 $(wrk_p99 "$out/wrk-nginx-dur-$r_.txt"))"
+  done
+  kill "$(cat "$r/pid")" "$(cat "$m/pid")" 2>/dev/null || true
+}
+if want 7; then durability_section; fi
 
 # --- 6. the dashboard's data endpoint: CPU per poll against the same processes idle ------------
 if want 6; then
