@@ -247,7 +247,9 @@ durability_section() {
       --daemonize yes --pidfile "$m/pid" --logfile "$m/log"
   "${on_clients[@]}" redis-server --port $rport --bind 127.0.0.1 --dir "$r" --appendonly yes --save '' \
       --replicaof 127.0.0.1 $mport --daemonize yes --pidfile "$r/pid" --logfile "$r/log"
-  for _ in $(seq 1 100); do redis-cli -p $mport info replication | grep -q 'connected_slaves:1' && break; sleep 0.1; done
+  # Online, not only connected: a full sync first waits repl-diskless-sync-delay (5 s), and WAIT
+  # counts no replica until it is done.
+  for _ in $(seq 1 300); do redis-cli -p $mport info replication | grep -q 'state=online' && break; sleep 0.1; done
   for r_ in $(seq 1 "$rounds"); do
     for mode in replica local; do
       redis-cli -p $mport FLUSHALL >/dev/null
