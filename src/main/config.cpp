@@ -2,6 +2,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cctype>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 
@@ -78,8 +79,12 @@ int ParseConfig(int argc, char** argv, Config& c) {
         "joopang — a commerce backend for high-traffic sales events.\n"
         "Every flag can also be set by the environment variable shown (JOOPANG_*) or in the "
         "--config file (TOML/INI, keys named like the flags without dashes prefix)."};
-    app.set_config("--config", "", "read settings from this TOML/INI file")
-        ->envname("JOOPANG_CONFIG");
+    // JOOPANG_CONFIG names the file when --config does not: CLI11 reads the file before any
+    // environment variable, so an envname() on --config itself would never be seen.
+    const char* config_env = std::getenv("JOOPANG_CONFIG");
+    app.set_config("--config", config_env ? config_env : "",
+                   "read settings from this TOML/INI file (or the one JOOPANG_CONFIG names)",
+                   config_env != nullptr && *config_env != '\0');
     app.fallthrough(true);
     app.require_subcommand(0, 1);
     app.add_subcommand("serve", "run the HTTP API together with the background jobs (default)");

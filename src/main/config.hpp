@@ -1,6 +1,7 @@
 #pragma once
-/// All settings of joopang, parsed once from flags, JOOPANG_* environment variables and an optional
-/// config file (in that order of precedence), then handed out as typed parts.
+/// All settings of joopang, parsed once from flags, an optional config file (--config, or the
+/// file JOOPANG_CONFIG names) and JOOPANG_* environment variables, in that order of precedence
+/// (CLI11 reads the file before the environment), then handed out as typed parts.
 
 #include <chrono>
 #include <cstdint>

@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <cstdio>
+#include <string>
+
 using namespace joopang;
 
 TEST(Config, ParsesDurationsWithUnits) {
@@ -32,6 +35,30 @@ TEST(Config, FlagsOverrideDefaultsAndEnvironmentFillsTheRest) {
     EXPECT_EQ(c.order_ttl.count(), 2000);
     unsetenv("JOOPANG_ORDER_TTL");
     unsetenv("JOOPANG_LISTEN");
+}
+
+TEST(Config, ReadsTheFileJoopangConfigNamesAndItWinsOverTheEnvironment) {
+    const std::string path = ::testing::TempDir() + "joopang-config-test.toml";
+    {
+        std::FILE* f = std::fopen(path.c_str(), "w");
+        ASSERT_NE(f, nullptr);
+        std::fputs("order-ttl = \"7s\"\nthreads = 5\n", f);
+        std::fclose(f);
+    }
+    setenv("JOOPANG_CONFIG", path.c_str(), 1);
+    setenv("JOOPANG_ORDER_TTL", "2s", 1);
+    const char* argv[] = {"joopang", "serve", "--threads", "3"};
+    Config c;
+    EXPECT_EQ(ParseConfig(4, const_cast<char**>(argv), c), -1);
+    EXPECT_EQ(c.order_ttl.count(), 7000);  // the file, not the environment
+    EXPECT_EQ(c.threads, 3);               // the flag, not the file
+    // A file that JOOPANG_CONFIG names but that is missing is an error, not silence.
+    setenv("JOOPANG_CONFIG", (path + ".missing").c_str(), 1);
+    Config d;
+    EXPECT_NE(ParseConfig(4, const_cast<char**>(argv), d), -1);
+    unsetenv("JOOPANG_CONFIG");
+    unsetenv("JOOPANG_ORDER_TTL");
+    std::remove(path.c_str());
 }
 
 TEST(Config, RejectsBadValues) {
