@@ -49,6 +49,26 @@ std::size_t EncodedSize(Client::ArgList list) {
     return n;
 }
 
+/// The EVALSHA call of `script` on `keys` and `args`, encoded.
+std::string EncodeEvalSha(const Script& script, Client::ArgList keys, Client::ArgList args) {
+    std::string payload;
+    payload.reserve(64 + script.sha1().size() + EncodedSize(keys) + EncodedSize(args));
+    AppendEvalHead(payload, 3 + keys.size() + args.size(), "EVALSHA", script.sha1());
+    std::string numkeys;
+    AppendDecimal(numkeys, static_cast<std::int64_t>(keys.size()));
+    AppendBulk(payload, numkeys);
+    AppendBulks(payload, keys);
+    AppendBulks(payload, args);
+    return payload;
+}
+
+/// The refusal of a script whose keys hash to different cluster slots.
+Error CrossSlotScript(const Script& script) {
+    return Error::Internal("redis cluster: refused script " + script.name() +
+                           " before sending: its keys hash to different slots (give keys that "
+                           "must go together the same {hash tag})");
+}
+
 }  // namespace
 
 // Not a coroutine: `keys` and `args` are encoded here, before the caller's temporaries go.
@@ -59,23 +79,10 @@ Awaitable<Result<Reply>> Client::Eval(const Script& script,
     int slot = -1;
     if (RoutesBySlot()) {
         slot = SlotOfKeys(keys);
-        if (slot == kMixedSlots) {
-            return Refused(Error::Internal(
-                "redis cluster: refused script " + script.name() +
-                " before sending: its keys hash to different slots (give keys that must go "
-                "together the same {hash tag})"));
-        }
+        if (slot == kMixedSlots) return Refused(CrossSlotScript(script));
     }
-    const std::size_t argc = 3 + keys.size() + args.size();
-    std::string payload;
-    payload.reserve(64 + script.sha1().size() + EncodedSize(keys) + EncodedSize(args));
-    AppendEvalHead(payload, argc, "EVALSHA", script.sha1());
-    std::string numkeys;
-    AppendDecimal(numkeys, static_cast<std::int64_t>(keys.size()));
-    AppendBulk(payload, numkeys);
-    AppendBulks(payload, keys);
-    AppendBulks(payload, args);
-    return RunEval(script, std::move(payload), argc, slot, opts);
+    return RunEval(script, EncodeEvalSha(script, keys, args), 3 + keys.size() + args.size(), slot,
+                   opts);
 }
 
 Awaitable<Result<Client::DurableReply>> Client::EvalThenWait(const Script& script,
@@ -86,17 +93,9 @@ Awaitable<Result<Client::DurableReply>> Client::EvalThenWait(const Script& scrip
     int slot = -1;
     if (RoutesBySlot()) {
         slot = SlotOfKeys(keys);
-        if (slot == kMixedSlots)
-            co_return Error::Internal("redis cluster: refused script " + script.name() +
-                                      " before sending: its keys hash to different slots");
+        if (slot == kMixedSlots) co_return CrossSlotScript(script);
     }
-    std::string payload;
-    AppendEvalHead(payload, 3 + keys.size() + args.size(), "EVALSHA", script.sha1());
-    std::string numkeys;
-    AppendDecimal(numkeys, static_cast<std::int64_t>(keys.size()));
-    AppendBulk(payload, numkeys);
-    AppendBulks(payload, keys);
-    AppendBulks(payload, args);
+    std::string payload = EncodeEvalSha(script, keys, args);
     const std::string wait_replicas = std::to_string(replicas);
     const std::string wait_ms = std::to_string(timeout.count());
     AppendCommand(payload, {std::string_view("WAIT"), wait_replicas, wait_ms});
