@@ -93,7 +93,8 @@ TEST_F(DurableIssueTest, AWinNoReplicaConfirmsIsNotAnsweredAsAWin) {
         CouponGateSettings settings;
         settings.rate_limit_per_second = 0;
         settings.wait_replicas = 1;
-        settings.wait_timeout = 200ms;
+        // Generous: a loaded CI machine can take well over 200 ms to have the replica ack.
+        settings.wait_timeout = 2000ms;
         RedisCouponGate gate(*c, settings);
         CouponTemplate t;
         t.id = 7;
@@ -103,7 +104,9 @@ TEST_F(DurableIssueTest, AWinNoReplicaConfirmsIsNotAnsweredAsAWin) {
         Require(published.has_value(), "publish");
 
         auto confirmed = co_await gate.TryIssue(7, 1);
-        Require(confirmed && confirmed->kind == IssueDecision::Kind::kReserved,
+        Require(confirmed.has_value(), "a win the replica has: " +
+                                           (confirmed ? std::string() : confirmed.error().message));
+        Require(confirmed->kind == IssueDecision::Kind::kReserved,
                 "a win the replica has is answered reserved");
 
         // The replica stops taking the master's writes: the next win is decided on the master,
@@ -114,7 +117,7 @@ TEST_F(DurableIssueTest, AWinNoReplicaConfirmsIsNotAnsweredAsAWin) {
         Require(!unconfirmed, "an unconfirmed win answered as a win");
         Require(unconfirmed.error().code == ErrorCode::kUnavailable, unconfirmed.error().message);
         Require(unconfirmed.error().outcome_unknown, "outcome_unknown not set");
-        Require(std::chrono::steady_clock::now() - started >= 150ms, "WAIT did not wait");
+        Require(std::chrono::steady_clock::now() - started >= 1500ms, "WAIT did not wait");
         // Asked again, the user learns the truth: the master kept the win.
         auto asked_again = co_await gate.TryIssue(7, 2);
         Require(asked_again && asked_again->kind == IssueDecision::Kind::kAlreadyIssued,
