@@ -132,9 +132,9 @@ for r in $(seq 1 "$rounds"); do
   sha=$(redis-cli -s "$rdir/r.sock" SCRIPT LOAD "$(cat src/infra/redis/lua/coupon_issue.lua)")
   # One user per call (a batch of one: redis-benchmark cannot coalesce), so this is the cost of
   # the script as a service without batching would pay it.
-  "${on_clients[@]}" redis-benchmark -s "$rdir/r.sock" --csv -c 256 -n 100000 -r 50000 EVALSHA "$sha" 5 \
+  "${on_clients[@]}" redis-benchmark -s "$rdir/r.sock" --csv -c 256 -n 100000 -r 50000 EVALSHA "$sha" 6 \
       'coupon:{999}:meta' 'coupon:{999}:stock' 'coupon:{999}:users' 'coupon:{999}:seq' \
-      'coupon-issue:{999}' 0 __rand_int__ \
+      'coupon-issue:{999}' 'coupon:{999}:won' 0 __rand_int__ \
       > "$out/redis-benchmark-evalsha-$r.csv"
   won=$(redis-cli -s "$rdir/r.sock" GET 'coupon:{999}:seq')
   kill "$(cat "$rdir/r.pid")"

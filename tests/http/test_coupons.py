@@ -763,6 +763,33 @@ class CouponIssueTests(CouponHelpers, ServiceTestCase):
             self.fail("/metrics lacks %s; per-stream samples for %s: %r; per-template samples: %r"
                       % (found.get("missing"), s["name"], found.get("stream"), found.get("template")))
 
+    def test_repair_after_redis_lost_a_drop_gives_every_winner_their_count_back(self):
+        """Redis forgets a drop (its keys deleted): the repair restores stock, positions and each
+        winner's count from the database, so nobody can win past the per-user limit again."""
+        u1, u2, u3 = (self.create_user()["id"] for _ in range(3))
+        one = self.create_template(totalQuantity=5, perUserLimit=1)["id"]
+        two = self.create_template(totalQuantity=5, perUserLimit=2)["id"]
+        self.issue_ok(one, u1)
+        self.issue_ok(two, u1)
+        self.issue_ok(two, u1)
+        self.issue_ok(two, u2)
+        self.wait_issued_quantity(one, 1, timeout=30)
+        self.wait_issued_quantity(two, 3, timeout=30)
+        for tid in (one, two):
+            self.wait_stream_settled(tid)
+            self.redis_cli("DEL", *("coupon:{%d}:%s" % (tid, k)
+                                    for k in ("meta", "stock", "seq", "users", "won")))
+        report = self.reconcile(repair=True)
+        for tid in (one, two):
+            line = self.report_entry(report, tid)
+            self.assertTrue(line["repairs"], line)
+        self.assert_error(self.issue(one, u1), 409, "COUPON_ALREADY_ISSUED")
+        self.assert_error(self.issue(two, u1), 409, "COUPON_ALREADY_ISSUED")
+        self.assertEqual(self.issue_ok(two, u2)["position"], 4)  # one of two held: one more
+        self.assert_error(self.issue(two, u2), 409, "COUPON_ALREADY_ISSUED")
+        self.assertEqual(self.issue_ok(one, u3)["position"], 2)
+        self.assertEqual(self.get_template(one)["remainingQuantity"], 3)
+
     def test_reconciliation_after_a_clean_drop_reports_no_difference(self):
         users = [self.create_user()["id"] for _ in range(6)]
         t = self.create_template(totalQuantity=10)

@@ -23,8 +23,9 @@ class MetricsDuringADrop(CouponHelpers, ServiceTestCase):
                    if n == name and all(ls.get(k) == str(want) for k, want in labels.items()))
 
     @staticmethod
-    def has(samples, name):
-        return any(n == name for n, _, _ in samples)
+    def has(samples, name, **labels):
+        return any(n == name and all(ls.get(k) == str(v) for k, v in labels.items())
+                   for n, ls, _ in samples)
 
     def test_every_spec_figure_is_present_and_moves(self):
         before, _ = self.scrape()
@@ -74,10 +75,14 @@ class MetricsDuringADrop(CouponHelpers, ServiceTestCase):
         self.assertEqual(self.total(after, "joopang_coupons_persisted_total", template=t), 5)
         self.assertEqual(self.total(after, "joopang_coupon_drop_reserved", template=t), 5)
         self.assertEqual(self.total(after, "joopang_coupon_drop_remaining", template=t), 0)
-        self.assertEqual(self.total(after, "joopang_coupon_drop_key_length", template=t,
-                                    key="users"), 5)
+        # Five winners with one coupon each: five bits of the bitmap (its length in bytes reaches
+        # the highest winner's id), nothing in the per-user hash.
+        self.assertGreaterEqual(self.total(after, "joopang_coupon_drop_key_length", template=t,
+                                           key="won"), 1)
         self.assertGreater(self.total(after, "joopang_coupon_drop_key_bytes", template=t,
-                                      key="users"), 0)
+                                      key="won"), 0)
+        self.assertFalse(self.has(after, "joopang_coupon_drop_key_bytes", template=t,
+                                  key="users"))
         self.assertEqual(self.total(after, "joopang_coupon_drop_key_ttl_seconds", template=t,
                                     key="meta"), -1)
         per_winner = self.total(after, "joopang_redis_memory_per_coupon_winner_bytes", template=t)

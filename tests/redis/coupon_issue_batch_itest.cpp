@@ -194,11 +194,12 @@ TEST_F(CouponIssueBatchTest, RequestsReadInOneTurnAreOneScriptCallDecidedInArriv
         Client& c = *loop.client;
         EXPECT_EQ((co_await Must(c, MakeArgs("GET", coupon_keys::Stock(1)))).str, "0");
         EXPECT_EQ((co_await Must(c, MakeArgs("GET", coupon_keys::Seq(1)))).str, "3");
-        Reply users = co_await Must(c, MakeArgs("HGETALL", coupon_keys::Users(1)));
-        std::map<std::string, std::string> held;
-        for (std::size_t i = 0; i + 1 < users.elements.size(); i += 2)
-            held[users.elements[i].str] = users.elements[i + 1].str;
-        EXPECT_EQ(held, (std::map<std::string, std::string>{{"1", "1"}, {"2", "1"}, {"3", "1"}}));
+        // Each winner holds one: a bit each in the bitmap, nothing in the hash.
+        EXPECT_EQ((co_await Must(c, MakeArgs("EXISTS", coupon_keys::Users(1)))).integer, 0);
+        Reply bits = co_await Must(c, MakeArgs("BITFIELD_RO", coupon_keys::Won(1), "GET", "u5",
+                                               "0"));  // users 0..4
+        Require(bits.elements.size() == 1, "BITFIELD_RO");
+        EXPECT_EQ(bits.elements[0].integer, 0b01110) << "bits of users 1, 2 and 3";
         Reply entries = co_await Must(c, MakeArgs("XRANGE", coupon_keys::Stream(1), "-", "+"));
         Require(entries.elements.size() == 1, "one stream entry for the call");
         const auto& entry = entries.elements[0];
@@ -276,8 +277,10 @@ TEST_F(CouponIssueBatchTest, AUserWithALimitOfTwoWinsTwiceInOneBatch) {
         ExpectWin(d[2], 3, 7);
         ExpectLoss(d[3], Kind::kAlreadyIssued);
         Client& c = *loop.client;
+        // A second coupon goes to the hash (it wins over the bit); a first is the user's bit.
         EXPECT_EQ((co_await Must(c, MakeArgs("HGET", coupon_keys::Users(2), "7"))).str, "2");
-        EXPECT_EQ((co_await Must(c, MakeArgs("HGET", coupon_keys::Users(2), "8"))).str, "1");
+        EXPECT_TRUE((co_await Must(c, MakeArgs("HGET", coupon_keys::Users(2), "8"))).IsNil());
+        EXPECT_EQ((co_await Must(c, MakeArgs("GETBIT", coupon_keys::Won(2), "8"))).integer, 1);
         // The entries carry each win's own count of the user's coupons (the persister's unique
         // key), not the batch's final one.
         Reply entries = co_await Must(c, MakeArgs("XRANGE", coupon_keys::Stream(2), "-", "+"));
@@ -291,6 +294,36 @@ TEST_F(CouponIssueBatchTest, AUserWithALimitOfTwoWinsTwiceInOneBatch) {
         ExpectLoss(e[1], Kind::kAlreadyIssued);
         ExpectLoss(e[2], Kind::kAlreadyIssued);
         EXPECT_EQ((co_await Must(c, MakeArgs("HGET", coupon_keys::Users(2), "8"))).str, "2");
+    });
+}
+
+TEST_F(CouponIssueBatchTest, UsersPastTheBitmapAndCountsWrittenToTheHashAreHeldToo) {
+    OnOneLoop(0, CouponIssueBatcher::kDefaultMaxBatch, [](Loop& loop) -> asio::awaitable<void> {
+        co_await Warm(loop);
+        co_await Publish(loop, 41, 10);
+        Client& c = *loop.client;
+        // A count in the hash, as a drop published before the bitmap existed left it.
+        co_await Must(c, MakeArgs("HSET", coupon_keys::Users(41), "11", "1"));
+        const std::int64_t big = 134'217'728;  // 2^27: the first id past the bitmap
+        auto issue = [&loop](std::int64_t u) { return loop.gate->TryIssue(41, u); };
+        const std::vector<std::int64_t> first{11, big, big + 1, 12};
+        auto d = co_await IssueTogether(issue, first);
+        ExpectLoss(d[0], Kind::kAlreadyIssued);
+        ExpectWin(d[1], 1, 9);
+        ExpectWin(d[2], 2, 8);
+        ExpectWin(d[3], 3, 7);
+        EXPECT_EQ(
+            (co_await Must(c, MakeArgs("HGET", coupon_keys::Users(41), std::to_string(big)))).str,
+            "1");
+        EXPECT_EQ(
+            (co_await Must(c, MakeArgs("HGET", coupon_keys::Users(41), std::to_string(big + 1))))
+                .str,
+            "1");
+        EXPECT_EQ((co_await Must(c, MakeArgs("STRLEN", coupon_keys::Won(41)))).integer, 2)
+            << "the bitmap reaches user 12 only";
+        const std::vector<std::int64_t> again{big, 12, big + 1, 11};
+        auto e = co_await IssueTogether(issue, again);
+        for (const auto& answer : e) ExpectLoss(answer, Kind::kAlreadyIssued);
     });
 }
 
@@ -486,6 +519,36 @@ TEST_F(CouponIssueBatchTest, OnceSoldOutEvenUsersNeverHeardOfAreAnsweredFromTheR
             ExpectLoss(co_await loop.gate->TryIssue(23, 1), Kind::kAlreadyIssued);
             ExpectLoss(co_await loop.gate->TryIssue(23, 2), Kind::kSoldOut);  // 1 of 2
             ExpectLoss(co_await loop.gate->TryIssue(23, 99), Kind::kSoldOut);
+            EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(200));
+            EXPECT_EQ(co_await ScriptCalls(*loop.client), calls);
+        },
+        CouponIssueBatcher::kDefaultMaxInFlight, std::chrono::milliseconds(2000));
+}
+
+TEST_F(CouponIssueBatchTest, ARosterOfALimitOfOneComesFromTheBitmapAndTheHash) {
+    OnOneLoop(
+        0, CouponIssueBatcher::kDefaultMaxBatch,
+        [](Loop& loop) -> asio::awaitable<void> {
+            co_await Warm(loop);
+            co_await Publish(loop, 26, 4);
+            auto issue = [&loop](std::int64_t u) { return loop.gate->TryIssue(26, u); };
+            // Bits on several 8 KiB pages of the bitmap, and one user past it, in the hash.
+            const std::int64_t big = 134'217'728 + 5;
+            const std::vector<std::int64_t> winners{3, 70'000, 600'000, big};
+            for (const auto& d : co_await IssueTogether(issue, winners))
+                ExpectLoss(d, Kind::kReserved);
+            ExpectLoss(co_await loop.gate->TryIssue(26, 4), Kind::kSoldOut);  // reads the roster
+            asio::steady_timer timer(co_await asio::this_coro::executor);
+            timer.expires_after(std::chrono::milliseconds(300));
+            co_await timer.async_wait(asio::use_awaitable);
+            const long long calls = co_await ScriptCalls(*loop.client);
+            co_await Must(*loop.client, MakeArgs("CLIENT", "PAUSE", "400", "ALL"));
+            const auto start = std::chrono::steady_clock::now();
+            for (std::int64_t u : winners)
+                ExpectLoss(co_await loop.gate->TryIssue(26, u), Kind::kAlreadyIssued);
+            const std::vector<std::int64_t> losers{2, 69'999, 600'001, big + 1};
+            for (std::int64_t u : losers)
+                ExpectLoss(co_await loop.gate->TryIssue(26, u), Kind::kSoldOut);
             EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(200));
             EXPECT_EQ(co_await ScriptCalls(*loop.client), calls);
         },

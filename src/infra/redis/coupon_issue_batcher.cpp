@@ -177,6 +177,32 @@ void Answered(const std::shared_ptr<State>& s, const OpenKey& key) {
 /// Redis ~360 µs each during a drop, 200 take ~75 µs (a drop of 1,000,000 coupons reads in 5,000
 /// steps).
 constexpr int kRosterStep = 200;
+/// … and this many bytes of the bitmap per GETRANGE (65,536 users: a copy of a few µs).
+constexpr std::int64_t kRosterBitmapStep = 8192;
+
+/// Adds to `roster` the users whose bit is set in the bitmap of template `t` (each holds one
+/// coupon, unless the hash says otherwise: hash users are added by the caller, by count). False if
+/// the roster would pass `max_users`.
+asio::awaitable<Result<bool>> ReadRosterBits(Client& client,
+                                             std::int64_t t,
+                                             std::size_t max_users,
+                                             SoldOutMemo::Roster& roster) {
+    for (std::int64_t from = 0;; from += kRosterBitmapStep) {
+        auto page = co_await client.Command(MakeArgs("GETRANGE", keys::Won(t), std::to_string(from),
+                                                     std::to_string(from + kRosterBitmapStep - 1)));
+        if (!page) co_return page.error();
+        if (!page->IsString()) co_return false;
+        const std::string& bytes = page->str;
+        for (std::size_t i = 0; i < bytes.size(); ++i) {
+            const auto byte = static_cast<unsigned char>(bytes[i]);
+            for (int bit = 0; bit < 8; ++bit)  // Redis numbers a byte's bits from its top
+                if (byte & (0x80u >> bit))
+                    roster.insert((from + static_cast<std::int64_t>(i)) * 8 + bit);
+        }
+        if (roster.size() > max_users) co_return false;
+        if (static_cast<std::int64_t>(bytes.size()) < kRosterBitmapStep) co_return true;
+    }
+}
 
 /// Reads the roster of template `t`: every user whose count has reached the per-user limit. Valid
 /// only if the template's generation reads `generation` before and after the scan — no count can
@@ -205,6 +231,11 @@ asio::awaitable<Result<std::shared_ptr<const SoldOutMemo::Roster>>> ReadRoster(
         co_return Out{};
     auto roster = std::make_shared<SoldOutMemo::Roster>();
     roster->reserve(static_cast<std::size_t>(size->integer));
+    if (*limit == 1) {  // every user with a bit holds one: at the limit
+        auto bits = co_await ReadRosterBits(client, t, max_users, *roster);
+        if (!bits) co_return bits.error();
+        if (!*bits) co_return Out{};
+    }
     std::string cursor = "0";
     do {
         auto page = co_await client.Command(
@@ -217,9 +248,13 @@ asio::awaitable<Result<std::shared_ptr<const SoldOutMemo::Roster>>> ReadRoster(
             auto user = ParseInteger(fields[i].str);
             auto count = ParseInteger(fields[i + 1].str);
             if (!user || !count) co_return Out{};  // not a roster this code wrote: given up
-            if (*count >= *limit) roster->insert(*user);
+            if (*count >= *limit)
+                roster->insert(*user);
+            else
+                roster->erase(*user);  // the hash's count wins over the bit
         }
     } while (cursor != "0");
+    if (roster->size() > max_users) co_return Out{};
     auto after = co_await head();
     if (!after) co_return after.error();
     if (!after->IsArray() || after->elements.size() != 2 || generation_of(*after) != generation)
@@ -393,7 +428,7 @@ void Join(const std::shared_ptr<State>& s,
             open->executor = ex;
             open->keys = MakeArgs(keys::Meta(template_id), keys::Stock(template_id),
                                   keys::Users(template_id), keys::Seq(template_id),
-                                  keys::Stream(template_id));
+                                  keys::Stream(template_id), keys::Won(template_id));
             open->args.push_back(s->rate);
             asio::post(ex, [s, key, id = open->id] { Flush(s, key, id); });
         }

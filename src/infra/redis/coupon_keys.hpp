@@ -20,12 +20,15 @@ inline std::string Tag(std::int64_t t) {
 inline std::string Meta(std::int64_t t) { return "coupon:" + Tag(t) + ":meta"; }
 /// Coupons left.
 inline std::string Stock(std::int64_t t) { return "coupon:" + Tag(t) + ":stock"; }
-/// HASH user id → coupons won.
+/// Coupons held per user, in two keys (the rule is in lua/coupon_issue.lua): the bitmap Won, a 1
+/// at the user id's bit for a user below 2^27 holding exactly one, and the HASH Users, user id →
+/// coupons won for every other count (when present, it is the count whatever the bit says).
 inline std::string Users(std::int64_t t) { return "coupon:" + Tag(t) + ":users"; }
+inline std::string Won(std::int64_t t) { return "coupon:" + Tag(t) + ":won"; }
 /// Winners so far (the position counter).
 inline std::string Seq(std::int64_t t) { return "coupon:" + Tag(t) + ":seq"; }
-/// HASH request id → request state "R:user:pos", "I:user:pos:coupon", "F:user:pos"; and entry
-/// id → "p;user:coupon,..." for the persisted wins of an entry (see coupon-request).
+/// HASH request id → state of a request Redis still answers for: "F:user:pos" (dead-lettered),
+/// "R:user:pos" (replayed, until persisted). A persisted win's state is its database row.
 inline std::string Requests(std::int64_t t) { return "coupon:" + Tag(t) + ":req"; }
 /// HASH request id → failures to write that win alone.
 inline std::string Failures(std::int64_t t) { return "coupon:" + Tag(t) + ":fail"; }

@@ -22,6 +22,12 @@ const Script kFootprintScript("coupon-footprint", std::string(lua::kCouponFootpr
 /// lua/coupon_restore.lua
 const Script kRestoreScript("coupon-restore", std::string(lua::kCouponRestore));
 
+/// lua/coupon_restore_counts.lua
+const Script kRestoreCountsScript("coupon-restore-counts", std::string(lua::kCouponRestoreCounts));
+
+/// Users per coupon-restore-counts call: a repair of millions of users never blocks Redis long.
+constexpr std::size_t kRestoreCountsStep = 500;
+
 /// lua/coupon_request.lua
 const Script kRequestScript("coupon-request", std::string(lua::kCouponRequest));
 
@@ -117,11 +123,15 @@ Awaitable<Result<TemplateCounters>> RedisCouponGate::Counters(std::int64_t t) {
 }
 
 Awaitable<Result<std::vector<DropKey>>> RedisCouponGate::Footprint(std::int64_t t) {
-    const std::pair<const char*, std::string> roles[] = {
-        {"meta", keys::Meta(t)},         {"stock", keys::Stock(t)},
-        {"users", keys::Users(t)},       {"seq", keys::Seq(t)},
-        {"requests", keys::Requests(t)}, {"failures", keys::Failures(t)},
-        {"stream", keys::Stream(t)},     {"dead_letters", keys::DeadLetters(t)}};
+    const std::pair<const char*, std::string> roles[] = {{"meta", keys::Meta(t)},
+                                                         {"stock", keys::Stock(t)},
+                                                         {"users", keys::Users(t)},
+                                                         {"won", keys::Won(t)},
+                                                         {"seq", keys::Seq(t)},
+                                                         {"requests", keys::Requests(t)},
+                                                         {"failures", keys::Failures(t)},
+                                                         {"stream", keys::Stream(t)},
+                                                         {"dead_letters", keys::DeadLetters(t)}};
     std::vector<std::string> script_keys;
     for (const auto& [role, key] : roles) script_keys.push_back(key);
     std::vector<std::string> no_args;
@@ -152,13 +162,17 @@ Awaitable<Result<bool>> RedisCouponGate::Restore(
     if (auto st = co_await Publish(t, reserved); !st) co_return st.error();
     // Users Redis forgot get their database count back; a count Redis still has is left alone
     // (it may include a win that is still in the stream).
-    if (!user_counts.empty()) {
-        std::vector<Args> batch;
-        for (const auto& [user, count] : user_counts)
-            batch.push_back(
-                MakeArgs("HSETNX", keys::Users(t.id), std::to_string(user), std::to_string(count)));
-        auto r = co_await client_->Batch(std::move(batch));
+    const std::vector<std::string> count_keys{keys::Users(t.id), keys::Won(t.id)};
+    for (std::size_t begin = 0; begin < user_counts.size(); begin += kRestoreCountsStep) {
+        std::vector<std::string> pairs;
+        const std::size_t end = std::min(user_counts.size(), begin + kRestoreCountsStep);
+        for (std::size_t i = begin; i < end; ++i) {
+            pairs.push_back(std::to_string(user_counts[i].first));
+            pairs.push_back(std::to_string(user_counts[i].second));
+        }
+        auto r = co_await client_->Eval(kRestoreCountsScript, count_keys, pairs);
         if (!r) co_return r.error();
+        if (!r->IsInteger()) co_return RedisError("coupon-restore-counts", *r);
     }
     std::vector<std::string> script_keys;
     script_keys.push_back(keys::Seq(t.id));

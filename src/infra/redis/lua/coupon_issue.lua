@@ -15,8 +15,8 @@
 -- numbered s >= 1000 (a thousand XADDs to one stream in one ms, only possible while dead letters
 -- are replayed) is added again as the first entry of the next ms.
 --
--- KEYS: meta stock users seq stream, then, only when a rate limit is set, each request's
---       rate-limit counter (KEYS[5 + i] for request i)
+-- KEYS: meta stock users seq stream won, then, only when a rate limit is set, each request's
+--       rate-limit counter (KEYS[6 + i] for request i)
 -- ARGV: rate limit per second ('0' = none), then one user id per request
 -- Returns one answer per request, in order:
 --   {1, position, remaining, entry id, backlog, k} | -1 already issued | -2 sold out
@@ -31,12 +31,21 @@
 -- the writes of a win go to the AOF as one MULTI/EXEC per call; a batch pays that once
 -- (docs/benchmarks.md has the measurements). A batch of one is the single-request call.
 --
+-- Who holds how many, in two keys, so that a drop of millions costs about a bit per user
+-- instead of a hash field (docs/benchmarks.md, "Memory per winner"): a user id below
+-- BITMAP_BELOW holding exactly one coupon is a 1 bit in the bitmap 'won' (at the user id's
+-- offset); any other count, or any user at or above BITMAP_BELOW, is a field of the hash 'users'.
+-- A hash field, when present, is the count whatever the bit says (a second win of a per-user limit
+-- over 1 leaves the bit set; hashes written before the bitmap existed stay valid).
+-- lua/coupon_restore_counts.lua writes by the same rule.
+--
 -- The meta field 'gate' is the per-user limit when the template is ACTIVE without an issue
 -- window (written with the other fields, in the same HSET), else empty or absent: then, and only
 -- then, status and window are read and checked. Once the stock is seen at zero, 'gate' holds
 -- the limit negated, so sold-out losers skip the stock read; every write that can raise the
 -- stock again (the restore script) turns it positive in the same script. The per-user check
 -- still comes first: a user at the limit hears 409, not 410, whatever the stock.
+local BITMAP_BELOW = 134217728  -- 2^27: the bitmap never grows past 16 MiB
 local n = #ARGV - 1
 local out = {}
 local head = redis.call('HMGET', KEYS[1], 'gate', 'restores')
@@ -72,13 +81,33 @@ else
   end
 end
 -- Every user's count of coupons held, read at once: each redis.call has a fixed cost (~0.25 us),
--- and one HMGET for the batch replaces an HGET per request (docs/benchmarks.md §2, "Batching").
+-- and one HMGET plus one BITFIELD_RO for the batch replace a read per request (docs/benchmarks.md
+-- §2, "Batching").
 local counts = {}   -- user -> coupons held, as read, then as won in this batch
 if not inactive and n > 0 then
   local held = redis.call('HMGET', KEYS[3], unpack(ARGV, 2, n + 1))
+  local bit_reads = {}  -- BITFIELD_RO arguments for the users the hash does not list
+  local bit_users = {}  -- those users, in the same order
   for i = 1, n do
     local user = ARGV[i + 1]
-    if not counts[user] then counts[user] = held[i] and tonumber(held[i]) or 0 end
+    if not counts[user] then
+      if held[i] then
+        counts[user] = tonumber(held[i])
+      else
+        counts[user] = 0
+        local id = tonumber(user)
+        if id < BITMAP_BELOW then
+          bit_users[#bit_users + 1] = user
+          bit_reads[#bit_reads + 1] = 'GET'
+          bit_reads[#bit_reads + 1] = 'u1'
+          bit_reads[#bit_reads + 1] = id  -- as a number: no leading zeros for Redis to refuse
+        end
+      end
+    end
+  end
+  if #bit_users > 0 then
+    local bits = redis.call('BITFIELD_RO', KEYS[6], unpack(bit_reads))
+    for j, user in ipairs(bit_users) do counts[user] = bits[j] end
   end
 end
 local winners = {}  -- users who won in this batch, each once, in order
@@ -91,7 +120,7 @@ for i = 1, n do
   local user = ARGV[i + 1]
   local answer
   if rate then
-    local key = KEYS[5 + i]
+    local key = KEYS[6 + i]
     local c = redis.call('INCR', key)
     if c == 1 then redis.call('PEXPIRE', key, 1000) end
     if c > rate then answer = {-5, redis.call('PTTL', key)} end
@@ -146,12 +175,22 @@ if #winners > 0 then
   end
   redis.call('DECRBY', KEYS[2], seq - first_seq)
   redis.call('INCRBY', KEYS[4], seq - first_seq)
-  local fields = {}
+  local fields = {}  -- HSET: the counts the bitmap cannot hold
+  local bits = {}    -- BITFIELD SET: first coupons of users below BITMAP_BELOW
   for _, user in ipairs(winners) do
-    fields[#fields + 1] = user
-    fields[#fields + 1] = counts[user]
+    local id = tonumber(user)
+    if counts[user] == 1 and id < BITMAP_BELOW then
+      bits[#bits + 1] = 'SET'
+      bits[#bits + 1] = 'u1'
+      bits[#bits + 1] = id
+      bits[#bits + 1] = 1
+    else
+      fields[#fields + 1] = user
+      fields[#fields + 1] = counts[user]
+    end
   end
-  redis.call('HSET', KEYS[3], unpack(fields))
+  if #bits > 0 then redis.call('BITFIELD', KEYS[6], unpack(bits)) end
+  if #fields > 0 then redis.call('HSET', KEYS[3], unpack(fields)) end
   local persisted = tonumber(redis.call('HGET', KEYS[1], 'persisted') or '0')
   for _, a in ipairs(answers) do
     a[4] = id
