@@ -136,11 +136,22 @@ CouponService::Awaitable<Result<IssueRequestState>> CouponService::RequestStatus
         r = co_await gate_.FindRequest(template_id, request_id);
     }
     if (!r) co_return r.error();
-    if (!*r)
+    if (*r) co_return **r;
+    // Not on its way in Redis: persisted (the database row comes before the stream entry goes),
+    // or never made.
+    auto issued = co_await pool_.Run([&] { return repo_.FindByRequest(template_id, request_id); },
+                                     &timing.db_ns);
+    if (!issued) co_return issued.error();
+    if (!*issued)
         co_return Error{ErrorCode::kNotFound, "issue request " + std::to_string(request_id) +
                                                   " of template " + std::to_string(template_id) +
                                                   " not found"};
-    co_return **r;
+    IssueRequestState state;
+    state.kind = IssueRequestState::Kind::kIssued;
+    state.user_id = (*issued)->user_id;
+    state.position = (*issued)->position;
+    state.coupon_id = (*issued)->coupon_id;
+    co_return state;
 }
 
 CouponService::Awaitable<Result<std::vector<std::pair<Coupon, std::string>>>>

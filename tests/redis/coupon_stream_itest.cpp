@@ -285,9 +285,11 @@ TEST_F(CouponStreamTest, AWinIsDeadLetteredOnceAndItsRequestReadsFailed) {
     EXPECT_EQ((*other)->kind, IssueRequestState::Kind::kReserved);
 }
 
-TEST_F(CouponStreamTest, PersistedWinsAreFoundByRequestIdAfterTheirEntryIsGone) {
-    // Wins 0 and 2 of an entry land, win 1 waits for a retry and is then dead-lettered: every
-    // request keeps answering, before and after the entry is acknowledged and trimmed.
+TEST_F(CouponStreamTest, RedisAnswersForAWinUntilItsEntryIsAcknowledged) {
+    // Wins 0 and 2 of an entry land, win 1 waits for a retry and is then dead-lettered. Redis
+    // answers for each win while its entry is in the stream; once acknowledged, a persisted win
+    // is the database's to answer (CouponService::RequestStatus) and Redis keeps nothing of it,
+    // while a dead-lettered one keeps its state.
     Drop(26, 0);
     const std::string id =
         Must(MakeArgs("XADD", coupon_keys::Stream(26), "*", "p", "41", "w", "5:1,6:1,7:2")).str;
@@ -301,26 +303,36 @@ TEST_F(CouponStreamTest, PersistedWinsAreFoundByRequestIdAfterTheirEntryIsGone) 
         return std::string(s.kind == IssueRequestState::Kind::kIssued   ? "I"
                            : s.kind == IssueRequestState::Kind::kFailed ? "F"
                                                                         : "R") +
-               ":" + std::to_string(s.user_id) + ":" + std::to_string(s.position) + ":" +
-               std::to_string(s.coupon_id);
+               ":" + std::to_string(s.user_id) + ":" + std::to_string(s.position);
     };
-    EXPECT_EQ(state(1), "R:6:42:0");
+    EXPECT_EQ(state(1), "R:6:42");
     std::vector<IssueEntry> landed{wins[0], wins[2]};
     std::vector<PersistedCoupon> ids{{wins[0].coupon.request_id, 900},
                                      {wins[2].coupon.request_id, 902}};
     ASSERT_TRUE(Run(queue_->Complete(26, {}, ids, landed)));  // the entry waits for win 1
-    EXPECT_EQ(state(0), "I:5:41:900");
-    EXPECT_EQ(state(1), "R:6:42:0");
-    EXPECT_EQ(state(2), "I:7:43:902");
+    EXPECT_EQ(state(0), "R:5:41");
+    EXPECT_EQ(state(1), "R:6:42");
+    EXPECT_EQ(state(2), "R:7:43");
     ASSERT_TRUE(Run(queue_->DeadLetter(26, wins[1], "poison")));
     ASSERT_TRUE(Run(queue_->Complete(26, {id}, ids, landed)));  // redelivered, then settled
     EXPECT_TRUE(Left(26).empty());
-    EXPECT_EQ(state(0), "I:5:41:900");
-    EXPECT_EQ(state(1), "F:6:42:0");
-    EXPECT_EQ(state(2), "I:7:43:902");
+    EXPECT_EQ(state(0), "none");
+    EXPECT_EQ(state(1), "F:6:42");
+    EXPECT_EQ(state(2), "none");
     EXPECT_EQ(state(3), "none");
-    // One field for the entry, one for the dead letter.
-    EXPECT_EQ(Must(MakeArgs("HLEN", coupon_keys::Requests(26))).integer, 2);
+    // Only the dead letter's state is kept.
+    EXPECT_EQ(Must(MakeArgs("HLEN", coupon_keys::Requests(26))).integer, 1);
+    // Replayed, it is RESERVED by a state of its own, which its persisting drops.
+    auto replayed = Run(queue_->Replay(coupon_keys::Stream(26)));
+    ASSERT_TRUE(replayed && *replayed == 1);
+    EXPECT_EQ(state(1), "R:6:42");
+    auto again = ReadNew(26, "A", 10);
+    ASSERT_EQ(again.size(), 1u);
+    EXPECT_EQ(again[0].coupon.request_id, wins[1].coupon.request_id);
+    std::vector<PersistedCoupon> again_ids{{again[0].coupon.request_id, 901}};
+    ASSERT_TRUE(Run(queue_->Complete(26, {again[0].entry_id}, again_ids, again)));
+    EXPECT_EQ(state(1), "none");
+    EXPECT_EQ(Must(MakeArgs("EXISTS", coupon_keys::Requests(26))).integer, 0);
 }
 
 }  // namespace

@@ -48,6 +48,9 @@ class MemoryCoupons final : public CouponRepository {
         }
         return out;
     }
+    Result<std::optional<IssuedRequest>> FindByRequest(std::int64_t, std::int64_t) override {
+        return Unused();
+    }
     Result<std::vector<std::pair<Coupon, std::string>>> ListByUser(std::int64_t) override {
         return Unused();
     }

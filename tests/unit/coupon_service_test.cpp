@@ -133,6 +133,9 @@ class FakeCoupons final : public CouponRepository {
                                                       const std::vector<IssuedCoupon>&) override {
         return Unused();
     }
+    Result<std::optional<IssuedRequest>> FindByRequest(std::int64_t, std::int64_t) override {
+        return std::optional<IssuedRequest>{};
+    }
     Result<std::vector<std::pair<Coupon, std::string>>> ListByUser(std::int64_t) override {
         return std::vector<std::pair<Coupon, std::string>>{};
     }

@@ -25,6 +25,13 @@ struct PersistedCoupon {
     std::int64_t coupon_id = 0;
 };
 
+/// A win the database holds, found by its issue request id.
+struct IssuedRequest {
+    std::int64_t coupon_id = 0;
+    std::int64_t user_id = 0;
+    std::int64_t position = 0;
+};
+
 /// Coupon templates and coupons in the system of record. Blocking; thread-safe.
 class CouponRepository {
   public:
@@ -47,6 +54,9 @@ class CouponRepository {
     /// every input, in input order.
     virtual Result<std::vector<PersistedCoupon>> PersistBatch(
         const CouponTemplate& t, const std::vector<IssuedCoupon>& coupons) = 0;
+    /// The coupon a request of template `template_id` became, if persisted.
+    virtual Result<std::optional<IssuedRequest>> FindByRequest(std::int64_t template_id,
+                                                               std::int64_t request_id) = 0;
     /// A user's coupons, newest first.
     virtual Result<std::vector<std::pair<Coupon, std::string>>> ListByUser(
         std::int64_t user_id) = 0;

@@ -132,11 +132,6 @@ std::string ReservedState(std::int64_t user_id, std::int64_t position) {
     return "R:" + std::to_string(user_id) + ":" + std::to_string(position);
 }
 
-std::string IssuedState(std::int64_t user_id, std::int64_t position, std::int64_t coupon_id) {
-    return "I:" + std::to_string(user_id) + ":" + std::to_string(position) + ":" +
-           std::to_string(coupon_id);
-}
-
 std::string FailedState(std::int64_t user_id, std::int64_t position) {
     return "F:" + std::to_string(user_id) + ":" + std::to_string(position);
 }

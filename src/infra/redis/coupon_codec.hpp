@@ -14,9 +14,9 @@
 /// entry's own fields plus the notes. A replay moves all but the notes back.
 ///
 /// Request states (hash coupon:{T}:req, read by lua/coupon_request.lua): request id →
-/// "R:user:pos" (reserved; a replayed win), "I:user:pos:coupon" (issued), "F:user:pos" (failed,
-/// dead-lettered); and entry id → "p;user:coupon,..." for an entry's persisted wins (the k-th
-/// item is the k-th win's, empty for a win recorded on its own).
+/// "R:user:pos" (reserved; a replayed win, until persisted) or "F:user:pos" (failed,
+/// dead-lettered). A win waiting in the stream is read from its entry, a persisted one from the
+/// database.
 
 #include <cstdint>
 #include <optional>
@@ -51,9 +51,9 @@ StreamFields DeadLetterFields(const IssuedCoupon& win,
                               const std::string& reason);
 
 std::string ReservedState(std::int64_t user_id, std::int64_t position);
-std::string IssuedState(std::int64_t user_id, std::int64_t position, std::int64_t coupon_id);
 std::string FailedState(std::int64_t user_id, std::int64_t position);
-/// A request state as stored; nullopt when it is not one.
+/// A request state as stored; nullopt when it is not one. "I:user:pos:coupon" (issued) is read
+/// too: versions before the database answered for persisted requests wrote it.
 std::optional<IssueRequestState> ParseRequestState(std::string_view state);
 
 }  // namespace joopang::redis::coupon_codec

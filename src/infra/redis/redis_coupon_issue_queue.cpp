@@ -111,68 +111,31 @@ Awaitable<Status> RedisCouponIssueQueue::Complete(std::int64_t t,
                                                   const std::vector<IssueEntry>& wins) {
     if (entry_ids.empty() && wins.empty()) co_return Status{};
     // One pipeline, but no command over stream_ops::kChunk wins or entries: Redis runs each command
-    // whole, so the issue requests in flight wait at most one chunk. The states go first, the
-    // acknowledgements after them (a request's state must exist before its entry can go).
+    // whole, so the issue requests in flight wait at most one chunk. A persisted win keeps no
+    // state in Redis: its status is read from the database row (which exists before the entry
+    // is acknowledged; see CouponService::RequestStatus). Only a replayed win — its request id
+    // is not its entry's — has a state of its own ("R:…", written by Replay), dropped here before
+    // the acknowledgement.
     std::vector<Args> batch;
     const std::size_t n = std::min(wins.size(), persisted.size());
-    // One state per entry for the wins at their place in it (one hash field instead of one per
-    // win: ~90 fewer per entry in a drop), one per win for any other (a replayed win, whose
-    // request id is not its entry's).
-    Args states = MakeArgs("HSET", keys::Requests(t));
-    std::size_t state_wins = 0;  // wins in `states`
-    auto flush = [&](bool force) {
-        if (state_wins > 0 && (force || state_wins >= stream_ops::kChunk)) {
-            batch.push_back(std::move(states));
-            states = MakeArgs("HSET", keys::Requests(t));
-            state_wins = 0;
+    // HDEL `fields` of `key`, at most stream_ops::kChunk per command.
+    auto forget = [&batch](const std::string& key, const std::vector<std::string>& fields) {
+        for (std::size_t begin = 0; begin < fields.size(); begin += stream_ops::kChunk) {
+            Args del = MakeArgs("HDEL", key);
+            const std::size_t end = std::min(fields.size(), begin + stream_ops::kChunk);
+            del.insert(del.end(), fields.begin() + begin, fields.begin() + end);
+            batch.push_back(std::move(del));
         }
     };
-    for (std::size_t begin = 0; begin < n;) {
-        std::size_t end = begin;
-        while (end < n && wins[end].entry_id == wins[begin].entry_id) ++end;
-        const std::int64_t base = coupon_codec::RequestIdOf(wins[begin].entry_id, 0);
-        std::string items;         // item k is the k-th win's "user:coupon", or empty
-        std::int64_t items_k = 0;  // the next item's k (items holds items_k - 1 commas)
-        std::int64_t first_position = 0;
-        for (std::size_t i = begin; i < end; ++i) {
-            const auto& c = wins[i].coupon;
-            const std::int64_t k = c.request_id - base;
-            const bool in_place = base > 0 && k >= items_k && k < 1000 &&
-                                  (items_k == 0 || c.position - k == first_position);
-            if (!in_place) {
-                states.push_back(std::to_string(c.request_id));
-                states.push_back(
-                    coupon_codec::IssuedState(c.user_id, c.position, persisted[i].coupon_id));
-                ++state_wins;
-                continue;
-            }
-            if (items_k == 0) first_position = c.position - k;
-            for (std::int64_t commas = std::max<std::int64_t>(0, items_k - 1); commas < k; ++commas)
-                items += ',';  // up to item k, past wins not recorded here
-            items_k = k + 1;
-            AppendDecimal(items, c.user_id);
-            items += ':';
-            AppendDecimal(items, persisted[i].coupon_id);
-            ++state_wins;
-        }
-        if (items_k > 0) {
-            states.push_back(wins[begin].entry_id);
-            std::string value;
-            AppendDecimal(value, first_position);
-            value += ';';
-            value += items;
-            states.push_back(std::move(value));
-        }
-        flush(false);
-        begin = end;
+    std::vector<std::string> requests, replayed;
+    for (std::size_t i = 0; i < n; ++i) {
+        const auto& c = wins[i].coupon;
+        requests.push_back(std::to_string(c.request_id));
+        if (coupon_codec::EntryIdOf(c.request_id) != wins[i].entry_id)
+            replayed.push_back(requests.back());
     }
-    flush(true);
-    for (std::size_t begin = 0; begin < n; begin += stream_ops::kChunk) {
-        Args fails = MakeArgs("HDEL", keys::Failures(t));
-        for (std::size_t i = begin; i < std::min(n, begin + stream_ops::kChunk); ++i)
-            fails.push_back(std::to_string(wins[i].coupon.request_id));
-        batch.push_back(std::move(fails));
-    }
+    forget(keys::Requests(t), replayed);
+    forget(keys::Failures(t), requests);
     if (n > 0) batch.push_back(MakeArgs("HINCRBY", keys::Meta(t), "persisted", std::to_string(n)));
     stream_ops::AppendAcks(batch, keys::Stream(t), keys::kGroup, entry_ids);
     auto r = co_await client_->Batch(std::move(batch));

@@ -177,6 +177,13 @@ const std::vector<Migration>& AllMigrations() {
                   added_at BIGINT NOT NULL,
                   PRIMARY KEY (user_id, product_item_id)))",
          }},
+        {5,
+         "coupons found by their issue request id",
+         {
+             // The status of a persisted issue request is read from here: Redis keeps only the
+             // requests still on their way (docs/architecture.md, "Issue request states").
+             "CREATE INDEX coupons_request ON coupons(template_id, request_id)",
+         }},
     };
     return kMigrations;
 }

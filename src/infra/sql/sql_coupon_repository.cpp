@@ -270,6 +270,21 @@ Result<std::vector<PersistedCoupon>> SqlCouponRepository::PersistBatch(
     });
 }
 
+Result<std::optional<IssuedRequest>> SqlCouponRepository::FindByRequest(std::int64_t template_id,
+                                                                        std::int64_t request_id) {
+    using Out = std::optional<IssuedRequest>;
+    return db_.Transact<Out>(TxMode::kNone, [&](Connection& c) -> Result<Out> {
+        auto r = c.Exec(
+            "SELECT id, user_id, position FROM coupons WHERE template_id = ? AND request_id = ?",
+            {template_id, request_id});
+        if (!r) return r.error();
+        if (r->rows.empty()) return Out{};
+        const Row& row = r->rows.front();
+        return Out{IssuedRequest{
+            .coupon_id = row.Int(0), .user_id = row.Int(1), .position = row.OptInt(2).value_or(0)}};
+    });
+}
+
 Result<std::vector<std::pair<Coupon, std::string>>> SqlCouponRepository::ListByUser(
     std::int64_t user_id) {
     using Out = std::vector<std::pair<Coupon, std::string>>;

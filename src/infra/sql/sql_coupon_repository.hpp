@@ -17,6 +17,8 @@ class SqlCouponRepository final : public CouponRepository {
         std::int64_t template_id) override;
     Result<std::vector<PersistedCoupon>> PersistBatch(
         const CouponTemplate& t, const std::vector<IssuedCoupon>& coupons) override;
+    Result<std::optional<IssuedRequest>> FindByRequest(std::int64_t template_id,
+                                                       std::int64_t request_id) override;
     Result<std::vector<std::pair<Coupon, std::string>>> ListByUser(std::int64_t user_id) override;
 
   private:
