@@ -183,28 +183,26 @@ CouponService::Awaitable<Result<ReconcileReport>> CouponService::Reconcile(bool 
         ReconcileLine line;
         line.template_id = t.id;
         line.total = t.total_quantity;
-        // Read Redis, then the stream, then the database: a winner moves only in that direction,
-        // so a drop in progress can be counted twice (never) but not missed.
+        // Read Redis, then the stream (its wins, not its entries), then the dead letters and the
+        // database: a winner moves only in that direction, so a drop in progress can be counted
+        // twice but not missed (a replay, moving dead letters back, is the exception).
         auto counters = co_await gate_.Counters(t.id);
         if (!counters) co_return counters.error();
+        auto waiting = co_await queue_.WinsWaiting(t.id);
+        if (!waiting) co_return waiting.error();
         auto streams = co_await queue_.Stats();
         if (!streams) co_return streams.error();
         auto issued = co_await pool_.Run([&] { return repo_.CountRows(t.id); });
         if (!issued) co_return issued.error();
-        auto counter = co_await pool_.Run([&] { return repo_.CountIssued(t.id); });
-        if (!counter) co_return counter.error();
-        line.database_issued = *issued;
-        if (*counter != *issued)
-            line.differences.push_back("issued counter " + std::to_string(*counter) +
-                                       " != coupon rows " + std::to_string(*issued));
+        line.database_issued = issued->rows;
+        if (issued->counter != issued->rows)
+            line.differences.push_back("issued counter " + std::to_string(issued->counter) +
+                                       " != coupon rows " + std::to_string(issued->rows));
         line.redis_reserved = counters->reserved;
         line.redis_stock = counters->stock;
-        for (const auto& s : *streams) {
-            if (s.key == t.id) {
-                line.in_stream = s.length;
-                line.dead_letters = s.dead_letter_length;
-            }
-        }
+        line.in_stream = *waiting;
+        for (const auto& s : *streams)
+            if (s.key == t.id) line.dead_letters = s.dead_letter_length;
         // Every winner is either persisted, on its way (in the stream) or dead-lettered.
         line.missing_in_database =
             line.redis_reserved - line.database_issued - line.in_stream - line.dead_letters;

@@ -285,6 +285,20 @@ TEST_F(CouponStreamTest, AWinIsDeadLetteredOnceAndItsRequestReadsFailed) {
     EXPECT_EQ((*other)->kind, IssueRequestState::Kind::kReserved);
 }
 
+TEST_F(CouponStreamTest, WinsWaitingCountsTheWinsOfEveryEntryNotTheEntries) {
+    Drop(27, 0);
+    const std::string stream = coupon_keys::Stream(27);
+    for (int i = 0; i < 1200; ++i)  // past one XRANGE step: 1,200 entries of three wins
+        Must(MakeArgs("XADD", stream, "*", "p", std::to_string(3 * i + 1), "w", "5:1,6:1,7:1"));
+    Must(MakeArgs("XADD", stream, "*", "u", "8", "s", "1", "p", "3601", "t", "1", "r", "1"));
+    auto waiting = Run(queue_->WinsWaiting(27));
+    ASSERT_TRUE(waiting) << waiting.error().message;
+    EXPECT_EQ(*waiting, 3601);
+    auto none = Run(queue_->WinsWaiting(28));  // no stream at all
+    ASSERT_TRUE(none) << none.error().message;
+    EXPECT_EQ(*none, 0);
+}
+
 TEST_F(CouponStreamTest, RedisAnswersForAWinUntilItsEntryIsAcknowledged) {
     // Wins 0 and 2 of an entry land, win 1 waits for a retry and is then dead-lettered. Redis
     // answers for each win while its entry is in the stream; once acknowledged, a persisted win

@@ -666,7 +666,8 @@ class CouponPersistTest : public DbTest {
     void ExpectCounts(std::int64_t template_id, std::int64_t n) {
         auto rows = repo_->CountRows(template_id);
         ASSERT_TRUE(rows) << rows.error().message;
-        EXPECT_EQ(*rows, n) << "rows";
+        EXPECT_EQ(rows->rows, n) << "rows";
+        EXPECT_EQ(rows->counter, n) << "the counter, read with the rows";
         auto issued = repo_->CountIssued(template_id);
         ASSERT_TRUE(issued) << issued.error().message;
         EXPECT_EQ(*issued, n) << "issued_count: the rows inserted, not the rows sent";

@@ -32,7 +32,7 @@ class MemoryCoupons final : public CouponRepository {
     }
     Result<std::vector<CouponTemplate>> ListLiveTemplates() override { return Unused(); }
     Result<std::int64_t> CountIssued(std::int64_t) override { return Unused(); }
-    Result<std::int64_t> CountRows(std::int64_t) override { return Unused(); }
+    Result<RowCount> CountRows(std::int64_t) override { return Unused(); }
     Result<std::vector<std::pair<std::int64_t, std::int64_t>>> CountByUser(std::int64_t) override {
         return Unused();
     }

@@ -58,10 +58,12 @@ class FakeGate final : public CouponGate {
     }
 };
 
-/// Only Stats() is used by the service (reconciliation).
+/// Only Stats() and WinsWaiting() are used by the service (reconciliation).
 class FakeQueue final : public CouponIssueQueue {
   public:
     std::vector<StreamStats> stats;
+    std::map<std::int64_t, std::int64_t> waiting;  // wins in the stream, by template
+    Awaitable<Result<std::int64_t>> WinsWaiting(std::int64_t t) override { co_return waiting[t]; }
     std::string StreamName(std::int64_t key) const override { return "s" + std::to_string(key); }
     Awaitable<Result<std::vector<std::int64_t>>> Streams() override { co_return Unused(); }
     Awaitable<Status> EnsureGroup(std::int64_t) override { co_return Unused(); }
@@ -125,7 +127,9 @@ class FakeCoupons final : public CouponRepository {
         return out;
     }
     Result<std::int64_t> CountIssued(std::int64_t t) override { return rows[t]; }
-    Result<std::int64_t> CountRows(std::int64_t t) override { return rows[t]; }
+    Result<RowCount> CountRows(std::int64_t t) override {
+        return RowCount{.rows = rows[t], .counter = rows[t]};
+    }
     Result<std::vector<std::pair<std::int64_t, std::int64_t>>> CountByUser(std::int64_t) override {
         return std::vector<std::pair<std::int64_t, std::int64_t>>{{1, 1}, {2, 1}};
     }
@@ -222,9 +226,10 @@ TEST_F(CouponServiceTest, ReconciliationCountsEveryWinnerPersistedInTheStreamOrD
     repo.rows[t.id] = 80;
     StreamStats s;
     s.key = t.id;
-    s.length = 10;
+    s.length = 2;  // entries: one carries a whole issue call's wins
     s.dead_letter_length = 5;
     queue.stats = {s};
+    queue.waiting[t.id] = 10;
     auto report = Run(service.Reconcile(false));
     ASSERT_TRUE(report);
     ASSERT_EQ(report->templates.size(), 1u);

@@ -24,6 +24,13 @@ struct IssueEntry {
 
 /// Receipts are the coupon rows written; a win whose row was written is recorded ISSUED with
 /// its coupon id, and a failed win FAILED with its dead letter.
-using CouponIssueQueue = StreamGroup<IssueEntry, PersistedCoupon>;
+class CouponIssueQueue : public StreamGroup<IssueEntry, PersistedCoupon> {
+  public:
+    /// Wins still in template `key`'s stream — not entries: one entry carries a whole issue
+    /// call's wins. Read in bounded steps from the oldest entry on, so a win that leaves the
+    /// stream meanwhile (persisted, or dead-lettered) may be missed here: read the places a win
+    /// moves to after this.
+    virtual Awaitable<Result<std::int64_t>> WinsWaiting(std::int64_t key) = 0;
+};
 
 }  // namespace joopang

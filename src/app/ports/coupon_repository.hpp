@@ -44,8 +44,13 @@ class CouponRepository {
     virtual Result<std::vector<CouponTemplate>> ListLiveTemplates() = 0;
     /// Coupons persisted for a template (the counter kept with every insert; O(1)).
     virtual Result<std::int64_t> CountIssued(std::int64_t template_id) = 0;
-    /// Coupon rows of a template, counted (for reconciliation).
-    virtual Result<std::int64_t> CountRows(std::int64_t template_id) = 0;
+    /// Coupon rows of a template, counted, and its issued counter, read at one instant (for
+    /// reconciliation, while a drain may be inserting).
+    struct RowCount {
+        std::int64_t rows = 0;
+        std::int64_t counter = 0;
+    };
+    virtual Result<RowCount> CountRows(std::int64_t template_id) = 0;
     /// Per-user coupon counts of a template (for reconciliation and repair).
     virtual Result<std::vector<std::pair<std::int64_t, std::int64_t>>> CountByUser(
         std::int64_t template_id) = 0;

@@ -41,6 +41,7 @@ class RedisCouponIssueQueue final : public CouponIssueQueue {
                                                         std::int64_t min_idle_ms) override;
     Awaitable<Result<std::int64_t>> Replay(const std::string& stream) override;
     Awaitable<Result<std::vector<StreamStats>>> Stats() override;
+    Awaitable<Result<std::int64_t>> WinsWaiting(std::int64_t t) override;
 
   private:
     Awaitable<Result<std::vector<IssueEntry>>> ReadGroup(std::int64_t template_id,

@@ -139,11 +139,20 @@ Result<std::int64_t> SqlCouponRepository::CountIssued(std::int64_t template_id) 
     });
 }
 
-Result<std::int64_t> SqlCouponRepository::CountRows(std::int64_t template_id) {
-    return db_.Transact<std::int64_t>(TxMode::kNone, [&](Connection& c) -> Result<std::int64_t> {
-        auto r = c.Exec("SELECT COUNT(*) FROM coupons WHERE template_id = ?", {template_id});
+Result<CouponRepository::RowCount> SqlCouponRepository::CountRows(std::int64_t template_id) {
+    // One statement, so one snapshot on both databases: the counter moves in the transaction that
+    // inserts the rows, and a drain in progress cannot fall between the two reads.
+    return db_.Transact<RowCount>(TxMode::kNone, [&](Connection& c) -> Result<RowCount> {
+        auto r = c.Exec(
+            "SELECT (SELECT COUNT(*) FROM coupons WHERE template_id = ?), "
+            "(SELECT issued_count FROM coupon_templates WHERE id = ?)",
+            {template_id, template_id});
         if (!r) return r.error();
-        return r->rows.at(0).Int(0);
+        const Row& row = r->rows.at(0);
+        if (!row.OptInt(1))
+            return Error{ErrorCode::kCouponTemplateNotFound,
+                         "coupon template " + std::to_string(template_id) + " not found"};
+        return RowCount{.rows = row.Int(0), .counter = row.Int(1)};
     });
 }
 

@@ -12,7 +12,7 @@ class SqlCouponRepository final : public CouponRepository {
     Result<CouponTemplate> SetTemplateStatus(std::int64_t id, TemplateStatus status) override;
     Result<std::vector<CouponTemplate>> ListLiveTemplates() override;
     Result<std::int64_t> CountIssued(std::int64_t template_id) override;
-    Result<std::int64_t> CountRows(std::int64_t template_id) override;
+    Result<RowCount> CountRows(std::int64_t template_id) override;
     Result<std::vector<std::pair<std::int64_t, std::int64_t>>> CountByUser(
         std::int64_t template_id) override;
     Result<std::vector<PersistedCoupon>> PersistBatch(
