@@ -21,7 +21,8 @@ before=$(used)
 # a distinct user (the per-user limit is 1).
 "$build/tools/bench/joopang-bench" coupon-drop --url http://127.0.0.1:$port --admin-token $token \
     --auth-secret "$secret" --users $((winners * 10)) --coupons "$winners" \
-    --requests $((winners * 12 / 10)) -c 64 -q > "$work/bench.txt" 2>&1 || { cat "$work/bench.txt"; exit 1; }
+    --requests $((winners * 12 / 10)) -c 64 -q --drain-timeout $((120 + winners / 10000)) \
+    > "$work/bench.txt" 2>&1 || { cat "$work/bench.txt"; exit 1; }
 grep -E "RESULT|req/s" "$work/bench.txt"
 sleep 2  # the drop monitor samples every second
 after=$(used)

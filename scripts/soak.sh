@@ -165,7 +165,7 @@ def report():
               + ("   <-- GREW MORE THAN 10 %" if pct > 10 else ""))
     if steady:
         drops = int(steady[-1]["coupon_templates"]) - int(steady[0]["coupon_templates"])
-        print(f"(Redis keeps each finished drop's keys, coupon:{{id}}:users/:req, with no TTL: "
+        print(f"(Redis keeps each finished drop's keys, coupon:{{id}}:won/:meta/:seq, with no TTL: "
               f"{drops} drops between those samples account for part of its growth)")
     gp = (f"set terminal pngcairo size 1000,700 font 'DejaVu Sans,9' background '#ffffff'\n"
           f"set output '{OUT}/soak.png'\nset datafile separator ','\nset datafile columnheaders\n"

@@ -198,8 +198,14 @@ awaitable<HttpResult> Env::Call(bhttp::verb method,
                                 std::string_view path,
                                 std::string_view body,
                                 bool admin) {
-    co_return co_await control_conn.Request(
-        method, path, body, admin ? std::string_view(opt.admin_token) : std::string_view());
+    const std::string_view bearer = admin ? std::string_view(opt.admin_token) : std::string_view();
+    auto r = co_await control_conn.Request(method, path, body, bearer);
+    // The control connection may sit idle through a long load phase, and the server closes idle
+    // keep-alive connections: a GET (safe to repeat) that finds it closed goes once more on a new
+    // one.
+    if (r.error && method == bhttp::verb::get)
+        r = co_await control_conn.Request(method, path, body, bearer);
+    co_return r;
 }
 
 Worker::Worker(int i,
