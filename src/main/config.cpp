@@ -148,7 +148,8 @@ int ParseConfig(int argc, char** argv, Config& c) {
     DurationOpt(app, "--queue-active-ttl", c.queue_active_ttl,
                 "an active waiting-room token unused this long is dropped (each use extends it)");
     DurationOpt(app, "--queue-waiting-ttl", c.queue_waiting_ttl,
-                "a waiting token its owner has not read this long leaves the line");
+                "a waiting token its owner has not read this long leaves the line (within a "
+                "grace of 1/60 of it, at most 5 s: reads are recorded at most that often)");
     Opt(app, "--queue-protect", c.queue_protect,
         "routes that need an active waiting-room token (X-Queue-Token), comma-separated, e.g. "
         "\"POST /api/v1/orders,POST /api/v1/users/{id}/cart/checkout\"");

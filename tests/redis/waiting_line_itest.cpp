@@ -156,6 +156,41 @@ TEST_F(WaitingLineRedisTest, TokensUnreadPastTheirTimeLeaveTheLine) {
     EXPECT_TRUE(Join(line, 1, Token(11)).created);  // its user may join again
 }
 
+TEST_F(WaitingLineRedisTest, ReadsWithinTheGraceWriteNothingAndNoTokenLeavesBeforeItsTime) {
+    // A waiting TTL of 60 s has a grace of 1 s: a read records itself at most once a second, and
+    // a token lives until its recorded read + 61 s.
+    RedisWaitingLine line(client_, QueueTtls{.waiting_ms = 60'000, .active_ms = 1000});
+    const std::string seen = "queue:{queue}:seen";
+    auto redis_now_ms = [&] {
+        Reply t = Must(MakeArgs("TIME"));
+        return std::stoll(t.elements.at(0).str) * 1000 + std::stoll(t.elements.at(1).str) / 1000;
+    };
+    auto recorded = [&](const std::string& token) {
+        return std::stoll(Must(MakeArgs("ZSCORE", seen, token)).str);
+    };
+    const QueueTicket joined = Join(line, 1, Token(1));
+    const std::int64_t at = recorded(Token(1));
+    EXPECT_EQ(joined.expires_at, at + 61'000);
+    // Read again at once: answered, nothing written.
+    auto again = Read(line, Token(1), 1);
+    EXPECT_EQ(again.second.expires_at, at + 61'000);
+    EXPECT_EQ(recorded(Token(1)), at) << "a read within the grace records nothing";
+    std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+    auto later = Read(line, Token(1), 1);
+    EXPECT_GE(recorded(Token(1)), at + 1000) << "a read past the grace is recorded";
+    EXPECT_EQ(later.second.expires_at, recorded(Token(1)) + 61'000);
+    // Unread for 60.5 s (past the TTL, within its grace): still in line; for 61.1 s: swept.
+    Must(MakeArgs("ZADD", seen, "XX", std::to_string(redis_now_ms() - 60'500), Token(1)));
+    auto kept = Run(line.Sweep(100));
+    ASSERT_TRUE(kept);
+    EXPECT_EQ(*kept, 0);
+    Must(MakeArgs("ZADD", seen, "XX", std::to_string(redis_now_ms() - 61'100), Token(1)));
+    auto swept = Run(line.Sweep(100));
+    ASSERT_TRUE(swept);
+    EXPECT_EQ(*swept, 1);
+    EXPECT_EQ(Read(line, Token(1), 1).first, TokenLookup::kUnknown);
+}
+
 TEST_F(WaitingLineRedisTest, AMillionWaitingCostsLogNPerJoinAndPositionRead) {
     constexpr int kSeeded = 1'000'000, kProbes = 2000;
     // Seeded straight into the line's keys: what a million joins would have left.

@@ -33,7 +33,7 @@ if most > 0 then
         local t = head[j]
         local s = redis.call('ZSCORE', seen, t)
         redis.call('ZREM', seen, t)
-        if s and tonumber(s) > now - wttl then
+        if s and now < waiting_until(tonumber(s), wttl) then
           redis.call('ZADD', active, now + attl, t)
           admitted = admitted + 1
         else

@@ -23,16 +23,30 @@ local function forget(t, user)
   if user and redis.call('HGET', users, user) == t then redis.call('HDEL', users, user) end
 end
 
+-- A waiting token's reads are recorded (in `seen`) at most once per grace period, wttl / 60 and
+-- at most 5 s: a poll is then mostly reads, with nothing for Redis to write, append to its AOF or
+-- send to replicas (a million users polling every 2 s would otherwise write ~40 MB/s of AOF).
+-- So that no token leaves before it has gone unread for the whole waiting TTL, a token lives
+-- until its recorded read + wttl + grace: it leaves between wttl and wttl + grace after its last
+-- read (the sweep takes it out of the line within its own period after that).
+local function grace_of(wttl)
+  return math.min(5000, math.floor(wttl / 60))
+end
+local function waiting_until(s, wttl)
+  return s + wttl + grace_of(wttl)
+end
+
 -- A live token's state: 'WAITING', position, expiry; 'ACTIVE', 0, expiry; or nil when it has
 -- run out (then it is forgotten). A read by its owner (`touch`) keeps a waiting token in line.
 local function state_of(t, user, wttl, touch)
   local s = redis.call('ZSCORE', seen, t)
-  if s and tonumber(s) > now - wttl then
-    if touch then
+  if s and now < waiting_until(tonumber(s), wttl) then
+    s = tonumber(s)
+    if touch and now - s >= grace_of(wttl) then
       redis.call('ZADD', seen, 'XX', now, t)
       s = now
     end
-    return 'WAITING', redis.call('ZRANK', line, t) + 1, tonumber(s) + wttl
+    return 'WAITING', redis.call('ZRANK', line, t) + 1, waiting_until(s, wttl)
   end
   local e = redis.call('ZSCORE', active, t)
   if e and tonumber(e) > now then return 'ACTIVE', 0, tonumber(e) end

@@ -18,7 +18,8 @@ for i = 2, #ARGV - 1, 2 do
     redis.call('ZADD', seen, now, fresh)
     redis.call('HSET', users, user, fresh)
     redis.call('HSET', owner, fresh, user)
-    out[#out + 1] = {fresh, 'WAITING', redis.call('ZRANK', line, fresh) + 1, now + wttl, 1}
+    out[#out + 1] = {fresh, 'WAITING', redis.call('ZRANK', line, fresh) + 1,
+                     waiting_until(now, wttl), 1}
   end
 end
 return out
