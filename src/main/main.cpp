@@ -6,9 +6,11 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/use_future.hpp>
+#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <thread>
 
 #include "app/access_token.hpp"
 #include "app/auth_service.hpp"
@@ -185,11 +187,20 @@ int Run(Settings s) {
     shop.SetCatalogListener(&catalog_changes);
     carts.SetCatalogListener(&catalog_changes);
     // Where the change log ends, before the first read is cached: a change published from then
-    // on reaches this instance's cache (then the catalog-sync job follows the log).
-    if (auto synced =
-            boost::asio::co_spawn(rt.JobExecutor(), catalog_changes.Sync(), boost::asio::use_future)
-                .get();
-        !synced)
+    // on reaches this instance's cache (then the catalog-sync job follows the log). The Redis
+    // connection may still be opening: tried for up to 5 s, since a later first sync would skip
+    // the changes published meanwhile (cached reads would miss them until their TTL).
+    auto sync_catalog = [&] {
+        return boost::asio::co_spawn(rt.JobExecutor(), catalog_changes.Sync(),
+                                     boost::asio::use_future)
+            .get();
+    };
+    auto synced = sync_catalog();
+    for (int attempt = 0; !synced && attempt < 100; ++attempt) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        synced = sync_catalog();
+    }
+    if (!synced)
         spdlog::warn(
             "could not find the catalog change log's end yet ({}); cached reads may "
             "miss other instances' changes for up to --catalog-cache-ttl until it is found",
