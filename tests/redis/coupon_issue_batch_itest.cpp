@@ -306,12 +306,16 @@ TEST_F(CouponIssueBatchTest, UsersPastTheBitmapAndCountsWrittenToTheHashAreHeldT
         co_await Must(c, MakeArgs("HSET", coupon_keys::Users(41), "11", "1"));
         const std::int64_t big = 134'217'728;  // 2^27: the first id past the bitmap
         auto issue = [&loop](std::int64_t u) { return loop.gate->TryIssue(41, u); };
-        const std::vector<std::int64_t> first{11, big, big + 1, 12};
+        // 6,000 is past this drop's bound (512 ids a coupon: 5,120 for 10), so it goes to the
+        // hash too: a small drop won by a high id keeps a small bitmap.
+        const std::vector<std::int64_t> first{11, big, big + 1, 12, 6'000};
         auto d = co_await IssueTogether(issue, first);
         ExpectLoss(d[0], Kind::kAlreadyIssued);
         ExpectWin(d[1], 1, 9);
         ExpectWin(d[2], 2, 8);
         ExpectWin(d[3], 3, 7);
+        ExpectWin(d[4], 4, 6);
+        EXPECT_EQ((co_await Must(c, MakeArgs("HGET", coupon_keys::Users(41), "6000"))).str, "1");
         EXPECT_EQ(
             (co_await Must(c, MakeArgs("HGET", coupon_keys::Users(41), std::to_string(big)))).str,
             "1");
@@ -321,7 +325,7 @@ TEST_F(CouponIssueBatchTest, UsersPastTheBitmapAndCountsWrittenToTheHashAreHeldT
             "1");
         EXPECT_EQ((co_await Must(c, MakeArgs("STRLEN", coupon_keys::Won(41)))).integer, 2)
             << "the bitmap reaches user 12 only";
-        const std::vector<std::int64_t> again{big, 12, big + 1, 11};
+        const std::vector<std::int64_t> again{big, 12, big + 1, 11, 6'000};
         auto e = co_await IssueTogether(issue, again);
         for (const auto& answer : e) ExpectLoss(answer, Kind::kAlreadyIssued);
     });
@@ -530,13 +534,23 @@ TEST_F(CouponIssueBatchTest, ARosterOfALimitOfOneComesFromTheBitmapAndTheHash) {
         0, CouponIssueBatcher::kDefaultMaxBatch,
         [](Loop& loop) -> asio::awaitable<void> {
             co_await Warm(loop);
-            co_await Publish(loop, 26, 4);
+            // 2,000 coupons of which 1,996 went before: 4 left, and a bitmap bound of 1,024,000.
+            CouponTemplate t;
+            t.id = 26;
+            t.title = "roster";
+            t.total_quantity = 2000;
+            auto published = co_await loop.gate->Publish(t, 1996);
+            Require(published.has_value(), "publish");
             auto issue = [&loop](std::int64_t u) { return loop.gate->TryIssue(26, u); };
             // Bits on several 8 KiB pages of the bitmap, and one user past it, in the hash.
             const std::int64_t big = 134'217'728 + 5;
             const std::vector<std::int64_t> winners{3, 70'000, 600'000, big};
             for (const auto& d : co_await IssueTogether(issue, winners))
                 ExpectLoss(d, Kind::kReserved);
+            EXPECT_EQ(
+                (co_await Must(*loop.client, MakeArgs("STRLEN", coupon_keys::Won(26)))).integer,
+                600'000 / 8 + 1)
+                << "user 600,000's bit, ten 8 KiB pages in";
             ExpectLoss(co_await loop.gate->TryIssue(26, 4), Kind::kSoldOut);  // reads the roster
             asio::steady_timer timer(co_await asio::this_coro::executor);
             timer.expires_after(std::chrono::milliseconds(300));

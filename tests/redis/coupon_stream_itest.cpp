@@ -299,6 +299,36 @@ TEST_F(CouponStreamTest, WinsWaitingCountsTheWinsOfEveryEntryNotTheEntries) {
     EXPECT_EQ(*none, 0);
 }
 
+TEST_F(CouponStreamTest, AnAcknowledgedEntryTheTrimHasNotReachedNeitherWaitsNorAnswers) {
+    // Two entries delivered; only the second lands. It is acknowledged but stays in the stream
+    // (the trim stops at the first, still pending): its win is the database's to answer, and
+    // counts as waiting no more.
+    Drop(29, 0);
+    const std::string stream = coupon_keys::Stream(29);
+    Must(MakeArgs("XADD", stream, "*", "p", "1", "w", "5:1,6:1"));
+    const std::string second = Must(MakeArgs("XADD", stream, "*", "p", "3", "w", "7:1")).str;
+    Must(MakeArgs("XADD", stream, "*", "p", "4", "w", "8:1"));  // not delivered yet
+    Must(MakeArgs("XREADGROUP", "GROUP", coupon_keys::kGroup, "A", "COUNT", "2", "STREAMS", stream,
+                  ">"));  // the first two entries delivered to consumer A
+    auto pending = Run(queue_->ReadPending(29, "A", 10));
+    ASSERT_TRUE(pending) << pending.error().message;
+    const std::vector<IssueEntry>& wins = *pending;
+    ASSERT_EQ(wins.size(), 3u);
+    std::vector<IssueEntry> landed{wins[2]};
+    std::vector<PersistedCoupon> ids{{wins[2].coupon.request_id, 903}};
+    ASSERT_TRUE(Run(queue_->Complete(29, {second}, ids, landed)));
+    EXPECT_EQ(Left(29).size(), 3u) << "the trim stops at the pending first entry";
+    auto waiting = Run(queue_->WinsWaiting(29));
+    ASSERT_TRUE(waiting) << waiting.error().message;
+    EXPECT_EQ(*waiting, 3) << "two pending wins and one not delivered";
+    auto landed_state = Run(gate_->FindRequest(29, wins[2].coupon.request_id));
+    ASSERT_TRUE(landed_state);
+    EXPECT_FALSE(*landed_state) << "acknowledged: Redis no longer answers for it";
+    auto still = Run(gate_->FindRequest(29, wins[0].coupon.request_id));
+    ASSERT_TRUE(still && *still);
+    EXPECT_EQ((*still)->kind, IssueRequestState::Kind::kReserved);
+}
+
 TEST_F(CouponStreamTest, RedisAnswersForAWinUntilItsEntryIsAcknowledged) {
     // Wins 0 and 2 of an entry land, win 1 waits for a retry and is then dead-lettered. Redis
     // answers for each win while its entry is in the stream; once acknowledged, a persisted win

@@ -26,10 +26,11 @@ struct IssueEntry {
 /// its coupon id, and a failed win FAILED with its dead letter.
 class CouponIssueQueue : public StreamGroup<IssueEntry, PersistedCoupon> {
   public:
-    /// Wins still in template `key`'s stream — not entries: one entry carries a whole issue
-    /// call's wins. Read in bounded steps from the oldest entry on, so a win that leaves the
-    /// stream meanwhile (persisted, or dead-lettered) may be missed here: read the places a win
-    /// moves to after this.
+    /// Wins waiting in template `key`'s stream — not entries: one entry carries a whole issue
+    /// call's wins — in entries not yet delivered to the persister or delivered and pending (an
+    /// acknowledged entry the trim has not reached is persisted). Read in bounded steps, so a win
+    /// that leaves meanwhile (persisted, or dead-lettered) may be missed here: read the places a
+    /// win moves to after this.
     virtual Awaitable<Result<std::int64_t>> WinsWaiting(std::int64_t key) = 0;
 };
 

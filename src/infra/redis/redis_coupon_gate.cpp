@@ -93,7 +93,7 @@ Awaitable<Result<std::optional<IssueRequestState>>> RedisCouponGate::FindRequest
     std::vector<std::string> script_keys{keys::Requests(t), keys::Stream(t)};
     std::vector<std::string> script_args{std::to_string(request_id),
                                          coupon_codec::EntryIdOf(request_id),
-                                         std::to_string(request_id % 1000)};
+                                         std::to_string(request_id % 1000), keys::kGroup};
     auto r = co_await client_->Eval(kRequestScript, script_keys, script_args);
     if (!r) co_return r.error();
     if (r->IsNil()) co_return Out{};
@@ -164,7 +164,7 @@ Awaitable<Result<bool>> RedisCouponGate::Restore(
     // (it may include a win that is still in the stream).
     const std::vector<std::string> count_keys{keys::Users(t.id), keys::Won(t.id)};
     for (std::size_t begin = 0; begin < user_counts.size(); begin += kRestoreCountsStep) {
-        std::vector<std::string> pairs;
+        std::vector<std::string> pairs{std::to_string(t.total_quantity)};
         const std::size_t end = std::min(user_counts.size(), begin + kRestoreCountsStep);
         for (std::size_t i = begin; i < end; ++i) {
             pairs.push_back(std::to_string(user_counts[i].first));

@@ -1,6 +1,8 @@
 #include "infra/redis/redis_coupon_issue_queue.hpp"
 
 #include <algorithm>
+#include <set>
+#include <string_view>
 
 #include "infra/redis/coupon_codec.hpp"
 #include "infra/redis/coupon_issue_batcher.hpp"
@@ -249,20 +251,58 @@ Awaitable<Result<std::vector<StreamStats>>> RedisCouponIssueQueue::Stats() {
     co_return out;
 }
 
+namespace {
+
+/// A stream id "ms-seq" as a pair, for ordering (ids of malformed text order first).
+std::pair<std::int64_t, std::int64_t> IdOrder(std::string_view id) {
+    const auto dash = id.find('-');
+    if (dash == std::string_view::npos) return {-1, -1};
+    return {ParseInteger(id.substr(0, dash)).value_or(-1),
+            ParseInteger(id.substr(dash + 1)).value_or(-1)};
+}
+
+}  // namespace
+
 Awaitable<Result<std::int64_t>> RedisCouponIssueQueue::WinsWaiting(std::int64_t t) {
-    // XRANGE from just past the last entry read, kStep entries a call: each call holds Redis
-    // briefly however long the stream (800,000 entries during a 10-million-winner drop).
+    // A win waits while its entry is not yet delivered to the persister's group (past the group's
+    // last-delivered id) or is delivered and pending. An acknowledged entry stays in the stream
+    // until the trim passes it (behind the oldest pending entry), but its wins are in the
+    // database. Every read goes in steps of kStep, so each call holds Redis briefly however long
+    // the stream (800,000 entries during a 10-million-winner drop).
     constexpr int kStep = 500;
-    std::int64_t wins = 0;
-    std::string from = "-";
-    for (;;) {
+    const std::string stream = keys::Stream(t);
+    auto groups = co_await client_->Command(MakeArgs("XINFO", "GROUPS", stream));
+    if (!groups) co_return groups.error();
+    std::pair<std::int64_t, std::int64_t> delivered{-1, -1};  // no group: nothing delivered
+    if (groups->IsArray()) {
+        auto info = ParseGroupsInfo(*groups);
+        if (!info) co_return info.error();
+        for (const auto& g : *info)
+            if (g.name == keys::kGroup) delivered = IdOrder(g.last_delivered_id);
+    }
+    std::set<std::string> pending;
+    for (std::string from = "-";;) {
         auto r = co_await client_->Command(
-            MakeArgs("XRANGE", keys::Stream(t), from, "+", "COUNT", std::to_string(kStep)));
+            MakeArgs("XPENDING", stream, keys::kGroup, from, "+", std::to_string(kStep)));
+        if (!r) co_return r.error();
+        if (r->IsError()) break;  // NOGROUP: nothing pending
+        if (!r->IsArray()) co_return RedisError("XPENDING", *r);
+        for (const auto& e : r->elements)
+            if (e.IsArray() && !e.elements.empty()) pending.insert(e.elements[0].str);
+        if (r->elements.size() < static_cast<std::size_t>(kStep)) break;
+        from = "(" + r->elements.back().elements.at(0).str;
+    }
+    std::int64_t wins = 0;
+    for (std::string from = "-";;) {
+        auto r = co_await client_->Command(
+            MakeArgs("XRANGE", stream, from, "+", "COUNT", std::to_string(kStep)));
         if (!r) co_return r.error();
         auto entries = ParseStreamEntries(*r);
         if (!entries) co_return entries.error();
         std::vector<IssueEntry> decoded;
-        for (const auto& e : *entries) coupon_codec::DecodeEntry(t, e, decoded);
+        for (const auto& e : *entries)
+            if (IdOrder(e.id) > delivered || pending.count(e.id))
+                coupon_codec::DecodeEntry(t, e, decoded);
         wins += static_cast<std::int64_t>(decoded.size());
         if (entries->size() < static_cast<std::size_t>(kStep)) co_return wins;
         from = "(" + entries->back().id;

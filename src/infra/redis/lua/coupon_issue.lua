@@ -32,12 +32,15 @@
 -- (docs/benchmarks.md has the measurements). A batch of one is the single-request call.
 --
 -- Who holds how many, in two keys, so that a drop of millions costs about a bit per user
--- instead of a hash field (docs/benchmarks.md, "Memory per winner"): a user id below
--- BITMAP_BELOW holding exactly one coupon is a 1 bit in the bitmap 'won' (at the user id's
--- offset); any other count, or any user at or above BITMAP_BELOW, is a field of the hash 'users'.
--- A hash field, when present, is the count whatever the bit says (a second win of a per-user limit
--- over 1 leaves the bit set; hashes written before the bitmap existed stay valid).
--- lua/coupon_restore_counts.lua writes by the same rule.
+-- instead of a hash field (docs/benchmarks.md, "Memory per winner"): a user holding exactly one
+-- coupon whose id is below the drop's bitmap bound is a 1 bit in the bitmap 'won' (at the user
+-- id's offset); any other count, or any user at or above the bound, is a field of the hash
+-- 'users'. The bound is min(2^27, 512 × the drop's total): the bitmap never passes 16 MiB, nor
+-- 64 bytes per coupon, so a small drop won by users with high ids stays small. Reads do not
+-- depend on the bound: a hash field, when present, is the count whatever the bit says (a second
+-- win of a per-user limit over 1 leaves the bit set; hashes written before the bitmap existed
+-- stay valid), else the bit of any id below 2^27. lua/coupon_restore_counts.lua writes by the same
+-- rule.
 --
 -- The meta field 'gate' is the per-user limit when the template is ACTIVE without an issue
 -- window (written with the other fields, in the same HSET), else empty or absent: then, and only
@@ -45,11 +48,12 @@
 -- the limit negated, so sold-out losers skip the stock read; every write that can raise the
 -- stock again (the restore script) turns it positive in the same script. The per-user check
 -- still comes first: a user at the limit hears 409, not 410, whatever the stock.
-local BITMAP_BELOW = 134217728  -- 2^27: the bitmap never grows past 16 MiB
+local BITMAP_BELOW = 134217728  -- 2^27: no bit is read or written at or past it (16 MiB)
 local n = #ARGV - 1
 local out = {}
-local head = redis.call('HMGET', KEYS[1], 'gate', 'restores')
+local head = redis.call('HMGET', KEYS[1], 'gate', 'restores', 'total')
 local gate, generation = head[1], tonumber(head[2] or '0')
+local bits_below = math.min(BITMAP_BELOW, (tonumber(head[3] or '0') or 0) * 512)
 local meta = nil
 if not gate or gate == '' then
   meta = redis.call('HMGET', KEYS[1], 'status', 'start_at', 'end_at', 'limit')
@@ -179,7 +183,7 @@ if #winners > 0 then
   local bits = {}    -- BITFIELD SET: first coupons of users below BITMAP_BELOW
   for _, user in ipairs(winners) do
     local id = tonumber(user)
-    if counts[user] == 1 and id < BITMAP_BELOW then
+    if counts[user] == 1 and id < bits_below then
       bits[#bits + 1] = 'SET'
       bits[#bits + 1] = 'u1'
       bits[#bits + 1] = id
