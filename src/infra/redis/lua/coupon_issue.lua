@@ -180,7 +180,7 @@ if #winners > 0 then
   redis.call('DECRBY', KEYS[2], seq - first_seq)
   redis.call('INCRBY', KEYS[4], seq - first_seq)
   local fields = {}  -- HSET: the counts the bitmap cannot hold
-  local bits = {}    -- BITFIELD SET: first coupons of users below BITMAP_BELOW
+  local bits = {}    -- BITFIELD SET: first coupons of users below the bound (bits_below)
   for _, user in ipairs(winners) do
     local id = tonumber(user)
     if counts[user] == 1 and id < bits_below then
