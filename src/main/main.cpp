@@ -10,7 +10,6 @@
 #include <filesystem>
 #include <memory>
 #include <optional>
-#include <thread>
 
 #include "app/access_token.hpp"
 #include "app/auth_service.hpp"
@@ -174,6 +173,9 @@ int Run(Settings s) {
     s.runtime.redis_url = s.redis_url;
     runtime::Runtime rt(s.runtime);  // destroyed first: threads join before the pools go
     if (auto st = rt.ConnectRedis(); !st) throw std::runtime_error(st.error().message);
+    // The start-up reads below (catalog log, replicas) need a connection, not one still opening.
+    if (!rt.AwaitRedis(std::chrono::seconds(5)))
+        spdlog::warn("Redis did not answer within 5 s of start; starting without it");
     auto redis = rt.Redis();
     const std::string instance = runtime::InstanceName();
 
@@ -187,20 +189,12 @@ int Run(Settings s) {
     shop.SetCatalogListener(&catalog_changes);
     carts.SetCatalogListener(&catalog_changes);
     // Where the change log ends, before the first read is cached: a change published from then
-    // on reaches this instance's cache (then the catalog-sync job follows the log). The Redis
-    // connection may still be opening: tried for up to 5 s, since a later first sync would skip
-    // the changes published meanwhile (cached reads would miss them until their TTL).
-    auto sync_catalog = [&] {
-        return boost::asio::co_spawn(rt.JobExecutor(), catalog_changes.Sync(),
-                                     boost::asio::use_future)
-            .get();
-    };
-    auto synced = sync_catalog();
-    for (int attempt = 0; !synced && attempt < 100; ++attempt) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-        synced = sync_catalog();
-    }
-    if (!synced)
+    // on reaches this instance's cache (then the catalog-sync job follows the log). A later first
+    // sync would skip the changes published meanwhile.
+    if (auto synced =
+            boost::asio::co_spawn(rt.JobExecutor(), catalog_changes.Sync(), boost::asio::use_future)
+                .get();
+        !synced)
         spdlog::warn(
             "could not find the catalog change log's end yet ({}); cached reads may "
             "miss other instances' changes for up to --catalog-cache-ttl until it is found",

@@ -120,6 +120,19 @@ Status Runtime::ConnectRedis() {
     return {};
 }
 
+bool Runtime::AwaitRedis(std::chrono::milliseconds limit) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    auto ping = [client = impl_->redis]() -> asio::awaitable<bool> {
+        auto pong = co_await client->Command(redis::MakeArgs("PING"));
+        co_return pong && !pong->IsError();
+    };
+    while (!asio::co_spawn(JobExecutor(), ping, asio::use_future).get()) {
+        if (std::chrono::steady_clock::now() >= deadline) return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return true;
+}
+
 std::vector<asio::any_io_executor> Runtime::IoExecutors() const {
     std::vector<asio::any_io_executor> out;
     for (auto& r : impl_->io) out.push_back(r->get_executor());

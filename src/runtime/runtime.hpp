@@ -16,6 +16,7 @@
 /// joins the threads, without the stop steps of components that are gone.
 
 #include <boost/asio/any_io_executor.hpp>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -50,6 +51,12 @@ class Runtime {
     /// Connects one Redis client per reactor (waiting for each handshake). An error leaves the
     /// runtime as it was: Shutdown() stops it.
     Status ConnectRedis();
+
+    /// Waits until Redis answers on the I/O reactors' client, for at most `limit`; false if it
+    /// did not. The clients connect in the background (the service starts without Redis), so the
+    /// start-up steps that read Redis once — the catalog log's end, the replicas behind
+    /// `--issue-durability auto` — wait here rather than read a connection still opening.
+    bool AwaitRedis(std::chrono::milliseconds limit);
 
     /// The I/O reactors' executors (HTTP connections, request handling); the first runs jobs.
     std::vector<boost::asio::any_io_executor> IoExecutors() const;
