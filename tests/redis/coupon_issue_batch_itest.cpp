@@ -34,10 +34,7 @@ std::map<std::string, std::string> Fields(const Reply& entry) {
     return out;
 }
 
-/// Stops a coroutine test (gtest's ASSERT_* cannot return from a coroutine).
-void Require(bool ok, const std::string& what) {
-    if (!ok) throw std::runtime_error(what);
-}
+using testing::Require;
 
 class CouponIssueBatchTest : public testing::OneServerTest<Client> {
   public:
@@ -123,14 +120,15 @@ class CouponIssueBatchTest : public testing::OneServerTest<Client> {
                                          std::int64_t id,
                                          std::int64_t quantity,
                                          std::int64_t per_user_limit = 1,
-                                         TemplateStatus status = TemplateStatus::kActive) {
+                                         TemplateStatus status = TemplateStatus::kActive,
+                                         std::int64_t already_issued = 0) {
         CouponTemplate t;
         t.id = id;
         t.title = "batch";
         t.total_quantity = quantity;
         t.per_user_limit = per_user_limit;
         t.status = status;
-        auto st = co_await loop.gate->Publish(t, 0);
+        auto st = co_await loop.gate->Publish(t, already_issued);
         if (!st) throw std::runtime_error(st.error().message);
     }
 
@@ -164,6 +162,21 @@ class CouponIssueBatchTest : public testing::OneServerTest<Client> {
 
     /// Runs `body` on one loop whose store remembers sold-out answers for `memo`, once template
     /// `id` (one coupon) is sold out and answered (see SellOutAndAnswer).
+    /// Waits `settle` (a roster read under way finishes), pauses Redis, then runs `asks`: each of
+    /// its answers must come from memory — no script call, and well within the pause.
+    static asio::awaitable<void> FromMemoryWithRedisPaused(
+        Loop& loop, std::chrono::milliseconds settle, std::function<asio::awaitable<void>()> asks) {
+        asio::steady_timer timer(co_await asio::this_coro::executor);
+        timer.expires_after(settle);
+        co_await timer.async_wait(asio::use_awaitable);
+        const long long calls = co_await ScriptCalls(*loop.client);
+        co_await Must(*loop.client, MakeArgs("CLIENT", "PAUSE", "400", "ALL"));
+        const auto start = std::chrono::steady_clock::now();
+        co_await asks();
+        EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(200));
+        EXPECT_EQ(co_await ScriptCalls(*loop.client), calls);
+    }
+
     void OnASoldOutTemplate(std::int64_t id,
                             std::chrono::milliseconds memo,
                             std::function<asio::awaitable<void>(Loop&)> body);
@@ -514,17 +527,12 @@ TEST_F(CouponIssueBatchTest, OnceSoldOutEvenUsersNeverHeardOfAreAnsweredFromTheR
                 ExpectLoss(d, Kind::kReserved);
             // The first sold-out answer starts reading the roster of users at the limit.
             ExpectLoss(co_await loop.gate->TryIssue(23, 3), Kind::kSoldOut);
-            asio::steady_timer timer(co_await asio::this_coro::executor);
-            timer.expires_after(std::chrono::milliseconds(200));
-            co_await timer.async_wait(asio::use_awaitable);
-            const long long calls = co_await ScriptCalls(*loop.client);
-            co_await Must(*loop.client, MakeArgs("CLIENT", "PAUSE", "400", "ALL"));
-            const auto start = std::chrono::steady_clock::now();
-            ExpectLoss(co_await loop.gate->TryIssue(23, 1), Kind::kAlreadyIssued);
-            ExpectLoss(co_await loop.gate->TryIssue(23, 2), Kind::kSoldOut);  // 1 of 2
-            ExpectLoss(co_await loop.gate->TryIssue(23, 99), Kind::kSoldOut);
-            EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(200));
-            EXPECT_EQ(co_await ScriptCalls(*loop.client), calls);
+            co_await FromMemoryWithRedisPaused(
+                loop, std::chrono::milliseconds(200), [&loop]() -> asio::awaitable<void> {
+                    ExpectLoss(co_await loop.gate->TryIssue(23, 1), Kind::kAlreadyIssued);
+                    ExpectLoss(co_await loop.gate->TryIssue(23, 2), Kind::kSoldOut);  // 1 of 2
+                    ExpectLoss(co_await loop.gate->TryIssue(23, 99), Kind::kSoldOut);
+                });
         },
         CouponIssueBatcher::kDefaultMaxInFlight, std::chrono::milliseconds(2000));
 }
@@ -535,12 +543,7 @@ TEST_F(CouponIssueBatchTest, ARosterOfALimitOfOneComesFromTheBitmapAndTheHash) {
         [](Loop& loop) -> asio::awaitable<void> {
             co_await Warm(loop);
             // 2,000 coupons of which 1,996 went before: 4 left, and a bitmap bound of 1,024,000.
-            CouponTemplate t;
-            t.id = 26;
-            t.title = "roster";
-            t.total_quantity = 2000;
-            auto published = co_await loop.gate->Publish(t, 1996);
-            Require(published.has_value(), "publish");
+            co_await Publish(loop, 26, 2000, 1, TemplateStatus::kActive, 1996);
             auto issue = [&loop](std::int64_t u) { return loop.gate->TryIssue(26, u); };
             // Bits on several 8 KiB pages of the bitmap, and one user past it, in the hash.
             const std::int64_t big = 134'217'728 + 5;
@@ -552,19 +555,14 @@ TEST_F(CouponIssueBatchTest, ARosterOfALimitOfOneComesFromTheBitmapAndTheHash) {
                 600'000 / 8 + 1)
                 << "user 600,000's bit, ten 8 KiB pages in";
             ExpectLoss(co_await loop.gate->TryIssue(26, 4), Kind::kSoldOut);  // reads the roster
-            asio::steady_timer timer(co_await asio::this_coro::executor);
-            timer.expires_after(std::chrono::milliseconds(300));
-            co_await timer.async_wait(asio::use_awaitable);
-            const long long calls = co_await ScriptCalls(*loop.client);
-            co_await Must(*loop.client, MakeArgs("CLIENT", "PAUSE", "400", "ALL"));
-            const auto start = std::chrono::steady_clock::now();
-            for (std::int64_t u : winners)
-                ExpectLoss(co_await loop.gate->TryIssue(26, u), Kind::kAlreadyIssued);
-            const std::vector<std::int64_t> losers{2, 69'999, 600'001, big + 1};
-            for (std::int64_t u : losers)
-                ExpectLoss(co_await loop.gate->TryIssue(26, u), Kind::kSoldOut);
-            EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(200));
-            EXPECT_EQ(co_await ScriptCalls(*loop.client), calls);
+            co_await FromMemoryWithRedisPaused(
+                loop, std::chrono::milliseconds(300), [&]() -> asio::awaitable<void> {
+                    for (std::int64_t u : winners)
+                        ExpectLoss(co_await loop.gate->TryIssue(26, u), Kind::kAlreadyIssued);
+                    const std::vector<std::int64_t> losers{2, 69'999, 600'001, big + 1};
+                    for (std::int64_t u : losers)
+                        ExpectLoss(co_await loop.gate->TryIssue(26, u), Kind::kSoldOut);
+                });
         },
         CouponIssueBatcher::kDefaultMaxInFlight, std::chrono::milliseconds(2000));
 }

@@ -20,14 +20,11 @@ namespace asio = boost::asio;
 using namespace std::chrono_literals;
 using testing::FreePort;
 using testing::RedisServer;
+using testing::Require;
 using testing::Shell;
 using testing::TempDir;
 
 const Script kIncr("test-incr", "return redis.call('INCR', KEYS[1])");
-
-void Require(bool ok, const std::string& what) {
-    if (!ok) throw std::runtime_error(what);
-}
 
 class DurableIssueTest : public ::testing::Test {
   protected:

@@ -168,6 +168,11 @@ class RedisServer {
     pid_t pid_ = -1;
 };
 
+/// Stops a coroutine test (gtest's ASSERT_* cannot return from a coroutine): throws `what`.
+inline void Require(bool ok, const std::string& what) {
+    if (!ok) throw std::runtime_error(what);
+}
+
 /// Runs a shell command and returns its standard output.
 inline std::string Shell(const std::string& command) {
     std::string out;
