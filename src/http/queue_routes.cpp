@@ -156,13 +156,16 @@ void ReleaseOnPayment(Router& router, WaitingRoom& room) {
         route->handler = [&room,
                           pay = route->handler](RequestContext& ctx) -> awaitable<HttpResponse> {
             HttpResponse res = co_await pay(ctx);
-            if (res.status == 200 && ctx.caller().is_user()) {
+            // The order's owner paid, whether by its own token or by the admin's acting for it
+            // (a successful payment is only ever the owner's).
+            std::optional<std::int64_t> owner = ctx.acted_for();
+            if (res.status == 200 && owner) {
                 // The slot is the shop's capacity: a failure here only leaves it until the
                 // active TTL frees it.
-                auto st = co_await room.Release(ctx.caller().user_id);
+                auto st = co_await room.Release(*owner);
                 if (!st)
-                    spdlog::warn("could not free the waiting-room slot of user {}: {}",
-                                 ctx.caller().user_id, st.error().message);
+                    spdlog::warn("could not free the waiting-room slot of user {}: {}", *owner,
+                                 st.error().message);
             }
             co_return res;
         };

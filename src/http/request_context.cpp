@@ -16,13 +16,13 @@ Result<std::int64_t> RequestContext::PathUser(std::size_t i) const {
     return id;
 }
 
-Result<std::int64_t> RequestContext::ActingUser(std::optional<std::int64_t> named) const {
+Result<std::int64_t> RequestContext::ActingUser(std::optional<std::int64_t> named) {
     if (caller_.is_user()) {
         if (named && *named != caller_.user_id)
             return Error{ErrorCode::kForbidden, "userId must be the signed-in user", "userId"};
-        return caller_.user_id;
+        return *(acted_for_ = caller_.user_id);
     }
-    if (caller_.is_admin() && named) return *named;
+    if (caller_.is_admin() && named) return *(acted_for_ = *named);
     if (caller_.is_admin())
         return Error::Validation("userId", "userId is required when acting with the admin token");
     return Error{ErrorCode::kUnauthorized, "a signed-in user is required"};

@@ -41,7 +41,11 @@ class RequestContext {
     /// The user a request acts for, given the `userId` it named (body or query, optional): a user
     /// acts as itself (FORBIDDEN when it named another); the admin acts for the named user, which
     /// it must name (VALIDATION_FAILED otherwise).
-    Result<std::int64_t> ActingUser(std::optional<std::int64_t> named) const;
+    /// The answer is remembered as acted_for().
+    Result<std::int64_t> ActingUser(std::optional<std::int64_t> named);
+    /// The user the last successful ActingUser() named: whose data the request changed, whoever
+    /// sent it (the user itself or the admin).
+    std::optional<std::int64_t> acted_for() const { return acted_for_; }
     /// FORBIDDEN unless the caller may see `owner`'s data (the owner itself, or the admin).
     Status CheckOwner(std::int64_t owner) const;
 
@@ -61,6 +65,7 @@ class RequestContext {
     joopang::BlockingPool& pool_;
     RequestTiming timing_;
     Caller caller_;
+    std::optional<std::int64_t> acted_for_;
 };
 
 }  // namespace joopang::http

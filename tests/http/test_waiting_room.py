@@ -161,6 +161,25 @@ class WaitingRoomTwoInstancesTest(QueueHelpers, MultiProcessCase):
         self.assertEqual((same.status, same.json["token"]), (200, again.json["token"]))
         other.close()
 
+    def test_a_payment_the_operator_makes_for_the_owner_frees_the_owners_slot(self):
+        self.reset_queue()
+        item = self.create_product(items=(("10.00", 50),))["items"][0]["id"]
+        u = self.create_user(balance="1000.00")["id"]
+        v = self.create_user(balance="1000.00")["id"]
+        ticket = self.join(u)
+        self.wait_active(u, ticket["token"])
+        r = self.api.post("/api/v1/orders", {"userId": u, "recipientName": "Op",
+                                             "items": [{"productItemId": item, "quantity": 1}]},
+                          admin=True)
+        self.assertEqual(r.status, 201, r)
+        path = "/api/v1/orders/%d/payment" % r.json["orderId"]
+        # Acting for someone who does not own the order pays nothing and frees nothing.
+        self.assert_error(self.api.post(path, {"userId": v}, admin=True), 403, "FORBIDDEN")
+        self.assertEqual(self.token_status(u, ticket["token"]).json["status"], "ACTIVE")
+        paid = self.api.post(path, {"userId": u}, admin=True)
+        self.assertEqual(paid.status, 200, paid)
+        self.assert_error(self.token_status(u, ticket["token"]), 404, "TOKEN_NOT_FOUND")
+
     def test_the_operator_caps_pauses_and_sets_the_rate_for_every_instance(self):
         self.reset_queue()
         other = self.services[1].client()
