@@ -88,13 +88,6 @@ Api::Api(BlockingPool& pool,
       settings_(std::move(settings)),
       verify_token_(std::move(verify_token)) {}
 
-void Api::Seal() {
-    for (auto& r : router_.routes())
-        r->latency = &metrics_.GetHistogram("joopang_http_request_duration_seconds",
-                                            "HTTP request latency by route",
-                                            {{"method", r->method}, {"route", r->pattern}});
-}
-
 bool Api::IsAdminToken(std::string_view token) const {
     const std::string& admin = settings_.admin_token;
     return !admin.empty() && token.size() == admin.size() &&
@@ -196,21 +189,30 @@ awaitable<HttpResponse> Api::RunIdempotent(const Route& route,
     co_return res;
 }
 
-obs::Counter& Api::RequestCounter(const Route* route, int status) {
+void Api::Record(const Route* route, int status, std::int64_t elapsed_ns) {
     // Per-thread cache: the hot path touches only a hash map of this thread, no labels, no lock.
-    thread_local std::unordered_map<std::uint64_t, obs::Counter*> cache;
+    // The series are bounded: the routes times the statuses the service answers.
+    struct Series {
+        obs::Counter* requests = nullptr;
+        obs::Histogram* latency = nullptr;
+    };
+    thread_local std::unordered_map<std::uint64_t, Series> cache;
     std::uint64_t key =
         (reinterpret_cast<std::uintptr_t>(route) << 10) ^ static_cast<std::uint64_t>(status & 1023);
     if (route == nullptr) key = static_cast<std::uint64_t>(status & 1023);
-    auto [it, inserted] = cache.try_emplace(key, nullptr);
-    if (inserted || it->second == nullptr) {
-        it->second =
-            &metrics_.GetCounter("joopang_http_requests_total", "HTTP requests by route and status",
-                                 {{"method", route ? route->method : std::string("-")},
-                                  {"route", route ? route->pattern : std::string("unmatched")},
-                                  {"status", std::to_string(status)}});
+    auto [it, inserted] = cache.try_emplace(key);
+    if (inserted) {
+        const obs::Labels labels{{"method", route ? route->method : std::string("-")},
+                                 {"route", route ? route->pattern : std::string("unmatched")},
+                                 {"status", std::to_string(status)}};
+        it->second.requests = &metrics_.GetCounter("joopang_http_requests_total",
+                                                   "HTTP requests by route and status", labels);
+        it->second.latency =
+            &metrics_.GetHistogram("joopang_http_request_duration_seconds",
+                                   "HTTP request latency by route and status", labels);
     }
-    return *it->second;
+    it->second.requests->Add();
+    it->second.latency->ObserveNs(elapsed_ns);
 }
 
 awaitable<HttpResponse> Api::Handle(HttpRequest& request) {
@@ -264,8 +266,7 @@ awaitable<HttpResponse> Api::Handle(HttpRequest& request) {
                        std::chrono::steady_clock::now() - start)
                        .count();
     res.timing = ServerTiming{ctx.db_ns(), ctx.redis_ns(), elapsed};
-    if (route && route->latency) route->latency->ObserveNs(elapsed);
-    RequestCounter(route, res.status).Add();
+    Record(route, res.status, elapsed);
     if (settings_.access_log)
         spdlog::info("{} {} {} {}ms db={}ms redis={}ms", request.method, request.path, res.status,
                      Ms(elapsed), Ms(ctx.db_ns()), Ms(ctx.redis_ns()));

@@ -48,9 +48,6 @@ class Api {
 
     /// Register routes before serving; not thread-safe with Handle.
     Router& router() { return router_; }
-    /// Caches per-route metric series; call once after all routes are registered.
-    void Seal();
-
     /// Answers one request. Thread-safe; runs on the connection's strand.
     boost::asio::awaitable<HttpResponse> Handle(HttpRequest& request);
 
@@ -62,8 +59,8 @@ class Api {
     /// needs a user or the admin and the request does not prove one.
     Result<Caller> Identify(const HttpRequest& request, Access access) const;
     bool IsAdminToken(std::string_view token) const;
-    /// The request counter of (route, status), cached per thread.
-    obs::Counter& RequestCounter(const Route* route, int status);
+    /// Counts the answered request and its latency under (route, status).
+    void Record(const Route* route, int status, std::int64_t elapsed_ns);
 
     joopang::BlockingPool& pool_;
     IdempotencyStore& idempotency_;

@@ -115,16 +115,33 @@ json::value CouponJson(const Coupon& c, const std::string& title, EpochMs now) {
             {"orderId", c.order_id ? json::value(*c.order_id) : json::value(nullptr)}};
 }
 
+/// Whether an issue answer proves that its template exists: only the issue script's decisions on
+/// a published template do. Every other answer (an unknown id, Redis unavailable, …) is counted
+/// under the template "-", so that no client can add series by naming ids that do not exist.
+bool ProvesTemplate(std::optional<ErrorCode> error) {
+    if (!error) return true;
+    switch (*error) {
+        case ErrorCode::kCouponAlreadyIssued:
+        case ErrorCode::kCouponSoldOut:
+        case ErrorCode::kCouponNotActive:
+        case ErrorCode::kRateLimited:
+            return true;
+        default:
+            return false;
+    }
+}
+
 /// The decision counter of (template, outcome), cached per thread so that the hot path builds no
 /// labels and takes no lock.
 obs::Counter& IssueCounter(std::int64_t template_id, std::optional<ErrorCode> error) {
     thread_local std::map<std::pair<std::int64_t, int>, obs::Counter*> cache;
+    if (!ProvesTemplate(error)) template_id = 0;  // ids are positive: 0 is "-"
     int outcome = error ? static_cast<int>(*error) : -1;
     auto& slot = cache[{template_id, outcome}];
     if (!slot) {
         slot = &obs::Registry::Global().GetCounter(
             "joopang_coupon_issue_total", "Coupon issue decisions by template and outcome",
-            {{"template", std::to_string(template_id)},
+            {{"template", template_id ? std::to_string(template_id) : std::string("-")},
              {"outcome", error ? std::string(WireCode(*error)) : std::string("RESERVED")}});
     }
     return *slot;

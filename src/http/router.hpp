@@ -13,10 +13,6 @@
 #include "common/error.hpp"
 #include "http/http_types.hpp"
 
-namespace joopang::obs {
-class Histogram;
-}
-
 namespace joopang::http {
 
 class RequestContext;
@@ -43,7 +39,6 @@ struct Route {
     std::vector<std::string> segments;
     RouteHandler handler;
     RouteOptions options;
-    obs::Histogram* latency = nullptr;  // set by the API when registering
 };
 
 class Router {

@@ -204,8 +204,8 @@ int Run(Settings s) {
             return std::vector<std::pair<obs::Labels, double>>{
                 {{{"cache", "catalog"}}, static_cast<double>(catalog_reader.size())}};
         });
-    obs::Registry::Global().AddCollector(
-        "joopang_cache_evicted", "Entries a cache evicted for room since start, by cache",
+    obs::Registry::Global().AddCounterCollector(
+        "joopang_cache_evictions_total", "Entries a cache evicted for room, by cache",
         [&catalog_reader] {
             return std::vector<std::pair<obs::Labels, double>>{
                 {{{"cache", "catalog"}}, static_cast<double>(catalog_reader.evictions())}};
@@ -376,7 +376,6 @@ int Run(Settings s) {
         // Last, so that every route can be named.
         for (const auto& name : http::ProtectRoutes(api->router(), s.queue_protect, waiting_room))
             spdlog::warn("--queue-protect: no route {} (left unprotected)", name);
-        api->Seal();
         server = std::make_unique<http::Server>(
             rt.IoExecutors(), s.server,
             [a = api.get()](http::HttpRequest& r) { return a->Handle(r); });

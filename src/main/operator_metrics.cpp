@@ -1,6 +1,7 @@
 #include "main/operator_metrics.hpp"
 
 #include <functional>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -27,18 +28,19 @@ void PerDrop(obs::Registry& registry,
     });
 }
 
-/// One family with a value per key of each live drop.
+/// One family with a value per key of each live drop; a key `value` has nothing for has no
+/// series (Prometheus's way of saying "none", rather than a sentinel value).
 void PerKey(obs::Registry& registry,
             const DropMonitor& drops,
             const std::string& name,
             const std::string& help,
-            std::function<double(const DropKey&)> value) {
+            std::function<std::optional<double>(const DropKey&)> value) {
     registry.AddCollector(name, help, [&drops, value = std::move(value)] {
         Samples out;
         for (const auto& d : drops.Latest().drops)
             for (const auto& k : d.keys)
-                out.push_back(
-                    {{{"template", std::to_string(d.tmpl.id)}, {"key", k.role}}, value(k)});
+                if (auto v = value(k))
+                    out.push_back({{{"template", std::to_string(d.tmpl.id)}, {"key", k.role}}, *v});
         return out;
     });
 }
@@ -50,7 +52,8 @@ void RegisterDropMetrics(obs::Registry& registry, const DropMonitor& drops) {
         "joopang_coupon_drop_sample_age_seconds",
         "Seconds since the drop monitor last sampled the live drops (the figures' age)", [&drops] {
             const EpochMs at = drops.Latest().sampled_at;
-            return Samples{{{}, at ? static_cast<double>(NowMs() - at) / 1000.0 : -1.0}};
+            if (!at) return Samples{};  // not sampled yet
+            return Samples{{{}, static_cast<double>(NowMs() - at) / 1000.0}};
         });
     PerDrop(registry, drops, "joopang_coupon_drop_reserved",
             "Winners decided in Redis, per live coupon template",
@@ -68,8 +71,11 @@ void RegisterDropMetrics(obs::Registry& registry, const DropMonitor& drops) {
            "Redis MEMORY USAGE of each key of a live coupon drop",
            [](const DropKey& k) { return static_cast<double>(k.bytes); });
     PerKey(registry, drops, "joopang_coupon_drop_key_ttl_seconds",
-           "Time to live of each key of a live coupon drop (-1: none)",
-           [](const DropKey& k) { return k.ttl_ms < 0 ? -1.0 : k.ttl_ms / 1000.0; });
+           "Time to live of each key of a live coupon drop (no series: the key never expires)",
+           [](const DropKey& k) -> std::optional<double> {
+               if (k.ttl_ms < 0) return std::nullopt;
+               return k.ttl_ms / 1000.0;
+           });
     PerKey(registry, drops, "joopang_coupon_drop_key_length",
            "Elements of each key of a live coupon drop (hash fields, stream entries)",
            [](const DropKey& k) { return static_cast<double>(k.length); });

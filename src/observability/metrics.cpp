@@ -94,11 +94,24 @@ Histogram& Registry::GetHistogram(const std::string& name,
     return GetOrCreate(&Family::histograms, Kind::kHistogram, name, help, labels);
 }
 
+Gauge& Registry::GetSampledCounter(const std::string& name,
+                                   const std::string& help,
+                                   const Labels& labels) {
+    return GetOrCreate(&Family::gauges, Kind::kCounter, name, help, labels);
+}
+
 void Registry::AddCollector(const std::string& name,
                             const std::string& help,
                             std::function<std::vector<std::pair<Labels, double>>()> fn) {
     std::unique_lock lock(mu_);
     FamilyFor(name, Kind::kGauge, help).collectors.push_back(std::move(fn));
+}
+
+void Registry::AddCounterCollector(const std::string& name,
+                                   const std::string& help,
+                                   std::function<std::vector<std::pair<Labels, double>>()> fn) {
+    std::unique_lock lock(mu_);
+    FamilyFor(name, Kind::kCounter, help).collectors.push_back(std::move(fn));
 }
 
 namespace {

@@ -79,11 +79,20 @@ class Registry {
     Histogram& GetHistogram(const std::string& name,
                             const std::string& help,
                             const Labels& labels = {});
+    /// A counter kept elsewhere and copied in (a running total Redis keeps, say): it is set,
+    /// not added to, and exposed as a counter, so it only goes down when its source restarts.
+    Gauge& GetSampledCounter(const std::string& name,
+                             const std::string& help,
+                             const Labels& labels = {});
     /// A gauge family computed when scraped (stream lengths, pool sizes…). `fn` runs on the
     /// scraping thread and must be quick.
     void AddCollector(const std::string& name,
                       const std::string& help,
                       std::function<std::vector<std::pair<Labels, double>>()> fn);
+    /// The same for a running total kept elsewhere: the family is exposed as a counter.
+    void AddCounterCollector(const std::string& name,
+                             const std::string& help,
+                             std::function<std::vector<std::pair<Labels, double>>()> fn);
 
     /// Every family (by name) and series as they read now; collectors run on the calling thread.
     std::vector<FamilySnapshot> Snapshot() const;

@@ -359,7 +359,9 @@ struct StreamConsumer<Message, Receipt>::Impl {
             r.GetGauge("joopang_stream_oldest_pending_age_seconds",
                        "Age of the oldest pending entry", l)
                 .Set(s.oldest_pending_age_ms / 1000.0);
-            r.GetGauge("joopang_stream_deliveries_retried", "Entries redelivered (reclaimed)", l)
+            r.GetSampledCounter(
+                 "joopang_stream_deliveries_retried_total",
+                 "Deliveries retried (reclaimed or failed), as the stream counts them", l)
                 .Set(s.deliveries_retried);
             r.GetGauge("joopang_stream_dead_letters", "Entries in the dead-letter stream", l)
                 .Set(s.dead_letter_length);

@@ -82,6 +82,12 @@ def wait_until(predicate, timeout, interval=0.1, message="condition"):
         time.sleep(interval)
 
 
+def redis_cmd(redis_args, *args):
+    """One redis-cli command (raw output, stripped); redis_args reach the server, e.g. -p PORT."""
+    return subprocess.run(["redis-cli", *redis_args, "--raw", *args], capture_output=True,
+                          text=True, timeout=10, check=True).stdout.strip()
+
+
 def pid_alive(pid):
     """True if pid exists and is not a zombie."""
     try:
@@ -667,6 +673,16 @@ class ServiceTestCase(unittest.TestCase):
 
     def new_client(self, **kw):
         return self.svc.client(**kw)
+
+    def sqlite(self, sql):
+        """Runs sql on the service's SQLite database with the sqlite3 CLI."""
+        db = os.path.join(self.svc.data_dir, "joopang.db")
+        self.assertTrue(os.path.isfile(db), db)
+        if shutil.which("sqlite3") is None:
+            self.skipTest("sqlite3 CLI not installed")
+        r = subprocess.run(["sqlite3", "-cmd", ".timeout 10000", db, sql],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, "sqlite3 %s: %s%s" % (sql, r.stdout, r.stderr))
 
     def create_user(self, balance=None, client=None, **fields):
         c = client or self.api

@@ -111,7 +111,7 @@ class CatalogCacheIsBounded(MultiProcessCase):
         for _ in range(2):
             for pid in ids:
                 self.assertEqual(self.api.get("/api/v1/products/%d" % pid).status, 200)
-        entries, evicted = self.metric("joopang_cache_entries"), self.metric("joopang_cache_evicted")
+        entries, evicted = self.metric("joopang_cache_entries"), self.metric("joopang_cache_evictions_total")
         print("40 products read twice with room for 5: %d entries, %d evicted"
               % (entries, evicted))
         self.assertLessEqual(entries, 5)  # room for 5 products (no list page is read)

@@ -1594,15 +1594,6 @@ class PoisonCases:
 class CouponPoisonSqliteTests(PoisonCases, CouponHelpers, ServiceTestCase):
     BACKEND = "sqlite"
 
-    def sqlite(self, sql):
-        db = os.path.join(self.svc.data_dir, "joopang.db")
-        self.assertTrue(os.path.isfile(db), db)
-        if shutil.which("sqlite3") is None:
-            self.skipTest("sqlite3 CLI not installed")
-        r = subprocess.run(["sqlite3", "-cmd", ".timeout 10000", db, sql],
-                           capture_output=True, text=True, timeout=60)
-        self.assertEqual(r.returncode, 0, "sqlite3 %s: %s%s" % (sql, r.stdout, r.stderr))
-
     def add_poison(self, uid):
         self.sqlite("CREATE TRIGGER poison BEFORE INSERT ON coupons WHEN NEW.user_id = %d "
                     "BEGIN SELECT RAISE(ABORT, 'poison'); END;" % uid)

@@ -126,7 +126,7 @@ class OpsTests(ServiceTestCase):
         self.assertEqual(h["joopang_redis_aof_last_write_ok"], 1)
         self.assertEqual(h["joopang_redis_connected_replicas"], 0)
         for name in ("joopang_redis_aof_pending_fsync", "joopang_redis_slowlog_length",
-                     "joopang_redis_replication_offset_bytes", "joopang_redis_aof_delayed_fsync"):
+                     "joopang_redis_replication_offset_bytes", "joopang_redis_aof_delayed_fsyncs_total"):
             self.assertIn(name, h)
         # Memory follows what Redis holds: a 3 MB probe hash shows within a sample or two.
         before = h["joopang_redis_used_memory_bytes"]

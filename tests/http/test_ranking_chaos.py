@@ -9,10 +9,10 @@ import threading
 import time
 import unittest
 
-from harness import Client, fan_out, wait_until
+from harness import Client, fan_out, redis_cmd, wait_until
 from test_coupons import MultiProcessCase
 from test_ranking_reads import METRICS, SERVICE_FLAGS, WINDOWS, Ledger, RankingHelpers, \
-    ranking_key, redis_cmd, ms
+    ranking_key, ms
 
 
 class MismatchSoFar:

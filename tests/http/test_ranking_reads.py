@@ -4,12 +4,11 @@ fallback computes the same rankings from the same data; ties rank the lower prod
 `GET /api/v1/products/top` lists the best sellers; bad queries get a 400."""
 
 import math
-import subprocess
 import time
 import unittest
 from decimal import Decimal
 
-from harness import ServiceTestCase, money, parse_time, wait_until
+from harness import ServiceTestCase, redis_cmd, money, parse_time, wait_until
 import os
 
 WINDOWS = {"1h": 60_000, "24h": 3_600_000, "3d": 86_400_000, "7d": 86_400_000}
@@ -18,11 +17,6 @@ HALF_LIFE_MS = 3_600_000  # the services below run with --ranking-half-life 1h
 WEIGHTS = {"sales": 1.0, "revenue": 0.01, "views": 0.5}  # and these --ranking-weights
 SERVICE_FLAGS = ("--ranking-half-life", "1h", "--ranking-weights", "sales=1,revenue=0.01,views=0.5",
                  "--outbox-relay-interval", "100ms", "--view-flush-interval", "200ms")
-
-
-def redis_cmd(redis_args, *args):
-    return subprocess.run(["redis-cli", *redis_args, "--raw", *args], capture_output=True,
-                          text=True, timeout=10, check=True).stdout.strip()
 
 
 def ranking_key(window, metric, category):

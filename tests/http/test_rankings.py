@@ -9,7 +9,7 @@ import subprocess
 import time
 import unittest
 
-from harness import ServiceTestCase, wait_until
+from harness import ServiceTestCase, redis_cmd, wait_until
 from test_coupons import MultiProcessCase
 
 STREAM = "order-events:{rank}"
@@ -74,11 +74,6 @@ class RelayCases:
 
 
 FAMILIES = ("h1", "d1", "d3", "d7")
-
-
-def redis_cmd(redis_args, *args):
-    return subprocess.run(["redis-cli", *redis_args, "--raw", *args], capture_output=True,
-                          text=True, timeout=10, check=True).stdout.strip()
 
 
 class UpdaterCases:

@@ -8,9 +8,8 @@ move up) and active tokens nobody uses run out, while a used one lives on."""
 import time
 import unittest
 
-from harness import Client, fan_out, wait_until
+from harness import Client, fan_out, redis_cmd, wait_until
 from test_coupons import MultiProcessCase
-from test_ranking_reads import redis_cmd
 
 RATE = 40
 QUEUE_KEYS = ["queue:{queue}:" + k for k in

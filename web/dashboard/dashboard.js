@@ -318,7 +318,7 @@
     const ok = value(m, "joopang_redis_aof_last_write_ok");
     $("redis-aof").textContent = aof === null ? "–" : !aof ? "off" : ok ? "on, last write ok" : "on, LAST WRITE FAILED";
     $("redis-fsync").textContent = num(value(m, "joopang_redis_aof_pending_fsync")) + " pending, " +
-                                   num(value(m, "joopang_redis_aof_delayed_fsync")) + " delayed";
+                                   num(value(m, "joopang_redis_aof_delayed_fsyncs_total")) + " delayed";
     $("redis-offset").textContent = bytes(value(m, "joopang_redis_replication_offset_bytes"));
     $("redis-replicas").textContent = num(value(m, "joopang_redis_connected_replicas"));
     $("redis-slowlog").textContent = num(value(m, "joopang_redis_slowlog_length"));

@@ -106,8 +106,9 @@ void RedisHealthMonitor::Publish(const RedisHealth& h) {
         RedisGauge("joopang_redis_aof_last_write_ok", "1 when Redis's last AOF write succeeded");
     static auto& pending = RedisGauge("joopang_redis_aof_pending_fsync",
                                       "AOF fsyncs queued in Redis's background thread");
-    static auto& delayed = RedisGauge("joopang_redis_aof_delayed_fsync",
-                                      "AOF fsyncs that waited for an earlier one (since start)");
+    static auto& delayed = obs::Registry::Global().GetSampledCounter(
+        "joopang_redis_aof_delayed_fsyncs_total",
+        "AOF fsyncs that waited for an earlier one (since Redis started)");
     static auto& offset =
         RedisGauge("joopang_redis_replication_offset_bytes", "Redis's replication offset");
     static auto& replicas =

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "infra/redis/lua_scripts.hpp"
+#include "infra/redis/numbers.hpp"
 #include "infra/redis/script.hpp"
 
 namespace joopang::redis::stream_ops {
@@ -261,6 +262,7 @@ Awaitable<Result<StreamStats>> ReadFigures(Client& client,
     batch.push_back(MakeArgs("XINFO", "GROUPS", stream));
     batch.push_back(MakeArgs("XPENDING", stream, group, "-", "+", "1"));
     batch.push_back(MakeArgs("XLEN", dead_letters));
+    batch.push_back(MakeArgs("TIME"));
     auto r = co_await client.Batch(std::move(batch));
     if (!r) co_return r.error();
     StreamStats f;
@@ -274,10 +276,21 @@ Awaitable<Result<StreamStats>> ReadFigures(Client& client,
             f.consumers = g.consumers;
         }
     }
+    // The oldest pending entry's age is Redis's clock (TIME) less the time in its id: how long
+    // since it was added, whatever its deliveries since (XPENDING's idle time restarts at each).
     const Reply& oldest = (*r)[2];
+    const Reply& time = (*r)[4];
     if (oldest.IsArray() && !oldest.elements.empty() && oldest.elements[0].IsArray() &&
-        oldest.elements[0].elements.size() >= 3)
-        f.oldest_pending_age_ms = oldest.elements[0].elements[2].integer;
+        !oldest.elements[0].elements.empty() && oldest.elements[0].elements[0].IsString() &&
+        time.IsArray() && time.elements.size() == 2) {
+        const std::string& id = oldest.elements[0].elements[0].str;
+        auto added_ms = ParseInteger(std::string_view(id).substr(0, id.find('-')));
+        auto seconds = ParseInteger(time.elements[0].str);
+        auto micros = ParseInteger(time.elements[1].str);
+        if (added_ms && seconds && micros)
+            f.oldest_pending_age_ms =
+                std::max<std::int64_t>(0, *seconds * 1000 + *micros / 1000 - *added_ms);
+    }
     f.dead_letter_length = (*r)[3].integer;
     co_return f;
 }
