@@ -11,7 +11,7 @@ packages=(
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   redis-server redis-tools postgresql postgresql-client sqlite3
   python3 wrk nginx-light curl procps
-  chromium gnuplot-nox
+  chromium firefox-esr gnuplot-nox
   clang-14 libclang-rt-14-dev
 )
 missing=()
@@ -29,8 +29,8 @@ fi
 # start private servers on their own ports.
 
 # Front-end packages from the npm registry, pinned by web/package-lock.json: uPlot (embedded into
-# the binary for /dashboard) and playwright-core (drives the chromium above in the browser test; it
-# downloads no browser). Installed again only when the lock file changed. Node.js 20 is expected
+# the binary for /dashboard) and puppeteer-core (drives the chromium and firefox-esr above in the
+# browser test; it downloads no browser). Installed again only when the lock file changed. Node.js 20 is expected
 # on the machine; without any Node.js, Debian's is installed.
 if ! command -v npm >/dev/null; then
   echo "setup: installing nodejs npm"
