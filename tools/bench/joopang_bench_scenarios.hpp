@@ -59,7 +59,7 @@ struct RankingOptions {
 
 /// `waiting-room`: N users join at once, poll with back-off, are admitted, order and pay.
 struct WaitingRoomOptions {
-    int users = 1000;                     ///< users created, each joins once
+    int users = 2000;                     ///< users created, each joins once (10 s at 200/s)
     std::int64_t admit_per_second = 200;  ///< set through PATCH /api/v1/admin/queue
     int max_wait_s = 600;                 ///< a user polls at most this long
     int setup_connections = 16;           ///< connections for the setup
