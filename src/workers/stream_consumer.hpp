@@ -77,6 +77,12 @@ struct StreamConsumerSettings {
     std::chrono::milliseconds stats_interval{2000};
     /// How often the list of streams is read again.
     std::chrono::milliseconds streams_refresh{100};
+    /// A stream in which a lane has found nothing for quiet_after, and for which it holds
+    /// nothing pending, is quiet: the first lane reads it only every quiet_poll, the helpers not
+    /// at all, until a read finds work again (then every lane drains it at once). Finished
+    /// coupon drops pile up as streams; without this every poll would read each of them.
+    std::chrono::milliseconds quiet_after{10000};
+    std::chrono::milliseconds quiet_poll{1000};
 };
 
 template <class Message, class Receipt>

@@ -36,6 +36,10 @@ struct StreamConsumer<Message, Receipt>::Impl {
         /// none. An idle lane then polls with one read, not two (see DrainOnce).
         bool may_have_pending = true;
         Clock::time_point last_pending_read{};
+        /// When this lane last found work in the stream (or first saw it), and when it reads
+        /// the stream next while the stream is quiet (see StreamConsumerSettings::quiet_after).
+        Clock::time_point last_work{};
+        Clock::time_point next_visit{};
     };
     /// One drain loop: its consumer name, per-stream progress, handler back-off, and (for all but
     /// the first) the timer that ends its wait for work early.
@@ -131,7 +135,7 @@ struct StreamConsumer<Message, Receipt>::Impl {
             try {
                 for (std::int64_t key : keys) {
                     if (stopping) break;
-                    worked |= co_await DrainOnce(lane, key, lane.streams[key]);
+                    worked |= co_await Visit(lane, key);
                 }
             } catch (const std::exception& e) {
                 // A bug or resource exhaustion: log, back off, keep draining (nothing is lost:
@@ -168,6 +172,28 @@ struct StreamConsumer<Message, Receipt>::Impl {
                     std::min(idle_wait * 2, std::max(settings.idle_poll_max, settings.idle_poll));
             }
         }
+    }
+
+    /// Drains `key` once unless it is quiet and not yet due; keeps its quiet state.
+    awaitable<bool> Visit(Lane& lane, std::int64_t key) {
+        auto now = Clock::now();
+        StreamState fresh;
+        fresh.last_work = now;  // a stream first seen now starts busy
+        StreamState& state = lane.streams.try_emplace(key, fresh).first->second;
+        if (now < state.next_visit) co_return false;
+        const bool worked = co_await DrainOnce(lane, key, state);
+        now = Clock::now();
+        if (worked) {
+            // Every lane drains it again from its next pass.
+            for (auto& l : lanes) {
+                StreamState& s = l->streams.try_emplace(key, fresh).first->second;
+                s.last_work = now;
+                s.next_visit = {};
+            }
+        } else if (!state.may_have_pending && now - state.last_work >= settings.quiet_after) {
+            state.next_visit = lane.helper ? Clock::time_point::max() : now + settings.quiet_poll;
+        }
+        co_return worked;
     }
 
     awaitable<bool> DrainOnce(Lane& lane, std::int64_t key, StreamState& state) {

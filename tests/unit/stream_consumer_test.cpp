@@ -1,7 +1,8 @@
 // The stream-consumer engine against a message store and a handler in memory: every message is
 // handled and acknowledged, a poison message is isolated and dead-lettered after max_deliveries
 // while its entry's other messages land, a malformed entry goes to the dead letters untouched,
-// and an unavailable handler backs off without counting failures against the messages.
+// and an unavailable handler backs off without counting failures against the messages; a stream
+// with nothing to do for a while is read only now and then, and wakes when work comes.
 
 #include "workers/stream_consumer.hpp"
 
@@ -44,6 +45,7 @@ class MemoryGroup final : public StreamGroup<TestMessage, int> {
     std::map<int, std::int64_t> failures;  // by message value
     std::vector<TestMessage> dead;
     std::vector<int> receipts;
+    std::map<std::int64_t, int> new_reads;  // ReadNew calls by stream
 
     void Add(std::int64_t key, std::vector<int> values, bool malformed = false) {
         std::lock_guard lock(mu);
@@ -68,6 +70,7 @@ class MemoryGroup final : public StreamGroup<TestMessage, int> {
                                                      int count,
                                                      bool fresh) {
         std::lock_guard lock(mu);
+        if (fresh) ++new_reads[key];
         std::vector<TestMessage> out;
         for (auto& e : streams[key]) {
             if (static_cast<int>(out.size()) >= count) break;
@@ -304,6 +307,40 @@ TEST(StreamConsumer, ALaneWhoseFirstPrepareFoundTheStoreDownStillReadsNewEntries
     std::lock_guard lock(handler.mu);
     EXPECT_EQ(handler.applied, (std::set<int>{1, 2, 3}));
     EXPECT_EQ(handler.completed, 3u) << "Completed() reports what was acknowledged";
+}
+
+TEST(StreamConsumer, AQuietStreamIsReadOnlyEachQuietPollAndWakesWhenWorkComes) {
+    MemoryGroup group;
+    MemoryHandler handler;
+    group.Add(1, {1});
+    group.Add(2, {2});
+    Loop loop;
+    auto settings = FastSettings(3);  // idle, each lane polls every 1-2 ms
+    settings.quiet_after = 20ms;
+    settings.quiet_poll = 300ms;
+    StreamConsumer<TestMessage, int> consumer(loop.ioc.get_executor(), group, handler, settings);
+    consumer.Start();
+    EXPECT_TRUE(WaitUntil([&] { return group.AllAcked(); }));
+    std::this_thread::sleep_for(100ms);  // both streams go quiet
+    {
+        std::lock_guard lock(group.mu);
+        group.new_reads.clear();
+    }
+    std::this_thread::sleep_for(600ms);
+    {
+        std::lock_guard lock(group.mu);
+        // Busy, three lanes would read each stream hundreds of times in 600 ms; quiet, only the
+        // first lane reads it, every 300 ms.
+        EXPECT_LE(group.new_reads[1], 4);
+        EXPECT_LE(group.new_reads[2], 4);
+    }
+    // Work in a quiet stream is found at its next read, and a stream first seen is read at once.
+    group.Add(2, {3});
+    group.Add(3, {4});
+    EXPECT_TRUE(WaitUntil([&] { return group.AllAcked(); }, 5s));
+    consumer.Stop();
+    std::lock_guard lock(handler.mu);
+    EXPECT_EQ(handler.applied, (std::set<int>{1, 2, 3, 4}));
 }
 
 }  // namespace
