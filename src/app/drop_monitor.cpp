@@ -1,18 +1,34 @@
 #include "app/drop_monitor.hpp"
 
+#include <set>
 #include <utility>
 
 namespace joopang {
+
+bool DropMonitor::Shown(const CouponTemplate& t, EpochMs now) {
+    const bool finished = t.issued >= t.total_quantity || (t.end_at && *t.end_at <= now);
+    if (!finished) {
+        finished_since_.erase(t.id);  // e.g. a repair gave it winners back to persist
+        return true;
+    }
+    const EpochMs since = finished_since_.try_emplace(t.id, now).first->second;
+    return now - since < kFinishedShown;
+}
 
 boost::asio::awaitable<Status> DropMonitor::Sample() {
     auto live = co_await pool_.Run([&] { return repo_.ListLiveTemplates(); });
     if (!live) co_return live.error();
     DropsSnapshot next;
-    next.sampled_at = NowMs();
+    next.sampled_at = now_();
+    // Forget templates that left the live list (ENDED).
+    std::set<std::int64_t> listed;
+    for (const auto& t : *live) listed.insert(t.id);
+    std::erase_if(finished_since_, [&](const auto& e) { return !listed.count(e.first); });
     // A drop whose figures cannot be read is left out of this sample (and the run reported
     // failed), so one bad drop does not freeze the others'.
     Status failed;
     for (auto& t : *live) {
+        if (!Shown(t, next.sampled_at)) continue;
         DropSample d;
         auto counters = co_await gate_.Counters(t.id);
         if (!counters) {

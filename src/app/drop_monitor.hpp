@@ -1,11 +1,18 @@
 #pragma once
-/// Coupon drops as operators watch them: for every live template, Redis's counters (reserved,
+/// Coupon drops as operators watch them: for every drop in progress, Redis's counters (reserved,
 /// remaining), the database's persisted count, and what each of the drop's keys costs Redis
 /// (size, TTL, length) — hence the memory per winner. Sample() is a job on every instance (a
 /// read: no lease); Latest() answers the dashboard and the metrics from the last sample.
+///
+/// A drop is in progress while its template is not ENDED and it can still change: not every
+/// coupon persisted, and its issue window not over. A finished drop stays in the samples for
+/// kFinishedShown after this instance first saw it finished, then leaves them: sampling costs
+/// Redis a few commands per key each second, and finished drops pile up.
 
 #include <boost/asio/awaitable.hpp>
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <mutex>
 #include <vector>
 
@@ -32,8 +39,13 @@ struct DropsSnapshot {
 
 class DropMonitor {
   public:
-    DropMonitor(CouponRepository& repo, CouponGate& gate, BlockingPool& pool)
-        : repo_(repo), gate_(gate), pool_(pool) {}
+    static constexpr EpochMs kFinishedShown = 60'000;
+
+    DropMonitor(CouponRepository& repo,
+                CouponGate& gate,
+                BlockingPool& pool,
+                std::function<EpochMs()> now = NowMs)
+        : repo_(repo), gate_(gate), pool_(pool), now_(std::move(now)) {}
 
     /// Reads every live template's figures into a new snapshot. A drop that could not be read
     /// is missing from it, and the run fails (so the job counts a failure); when the templates
@@ -42,9 +54,15 @@ class DropMonitor {
     DropsSnapshot Latest() const;
 
   private:
+    /// Whether `t` is still shown at `now`: in progress, or finished less than kFinishedShown
+    /// ago (by this instance's first sight of it finished).
+    bool Shown(const CouponTemplate& t, EpochMs now);
+
     CouponRepository& repo_;
     CouponGate& gate_;
     BlockingPool& pool_;
+    std::function<EpochMs()> now_;
+    std::map<std::int64_t, EpochMs> finished_since_;  // Sample() only (one run at a time)
     mutable std::mutex mu_;
     DropsSnapshot latest_;
 };
