@@ -190,8 +190,8 @@ CouponService::Awaitable<Result<ReconcileReport>> CouponService::Reconcile(bool 
         if (!counters) co_return counters.error();
         auto waiting = co_await queue_.WinsWaiting(t.id);
         if (!waiting) co_return waiting.error();
-        auto streams = co_await queue_.Stats();
-        if (!streams) co_return streams.error();
+        auto dead_letters = co_await queue_.DeadLetters(t.id);
+        if (!dead_letters) co_return dead_letters.error();
         auto issued = co_await pool_.Run([&] { return repo_.CountRows(t.id); });
         if (!issued) co_return issued.error();
         line.database_issued = issued->rows;
@@ -201,8 +201,7 @@ CouponService::Awaitable<Result<ReconcileReport>> CouponService::Reconcile(bool 
         line.redis_reserved = counters->reserved;
         line.redis_stock = counters->stock;
         line.in_stream = *waiting;
-        for (const auto& s : *streams)
-            if (s.key == t.id) line.dead_letters = s.dead_letter_length;
+        line.dead_letters = *dead_letters;
         // Every winner is either persisted, on its way (in the stream) or dead-lettered.
         line.missing_in_database =
             line.redis_reserved - line.database_issued - line.in_stream - line.dead_letters;

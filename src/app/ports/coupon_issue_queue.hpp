@@ -32,6 +32,8 @@ class CouponIssueQueue : public StreamGroup<IssueEntry, PersistedCoupon> {
     /// that leaves meanwhile (persisted, or dead-lettered) may be missed here: read the places a
     /// win moves to after this.
     virtual Awaitable<Result<std::int64_t>> WinsWaiting(std::int64_t key) = 0;
+    /// Wins in template `key`'s dead-letter stream (one entry each).
+    virtual Awaitable<Result<std::int64_t>> DeadLetters(std::int64_t key) = 0;
 };
 
 }  // namespace joopang

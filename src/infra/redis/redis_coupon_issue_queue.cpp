@@ -263,6 +263,13 @@ std::pair<std::int64_t, std::int64_t> IdOrder(std::string_view id) {
 
 }  // namespace
 
+Awaitable<Result<std::int64_t>> RedisCouponIssueQueue::DeadLetters(std::int64_t t) {
+    auto r = co_await client_->Command(MakeArgs("XLEN", keys::DeadLetters(t)));
+    if (!r) co_return r.error();
+    if (!r->IsInteger()) co_return RedisError("XLEN", *r);
+    co_return r->integer;
+}
+
 Awaitable<Result<std::int64_t>> RedisCouponIssueQueue::WinsWaiting(std::int64_t t) {
     // A win waits while its entry is not yet delivered to the persister's group (past the group's
     // last-delivered id) or is delivered and pending. An acknowledged entry stays in the stream

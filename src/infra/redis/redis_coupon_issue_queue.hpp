@@ -42,6 +42,7 @@ class RedisCouponIssueQueue final : public CouponIssueQueue {
     Awaitable<Result<std::int64_t>> Replay(const std::string& stream) override;
     Awaitable<Result<std::vector<StreamStats>>> Stats() override;
     Awaitable<Result<std::int64_t>> WinsWaiting(std::int64_t t) override;
+    Awaitable<Result<std::int64_t>> DeadLetters(std::int64_t t) override;
 
   private:
     Awaitable<Result<std::vector<IssueEntry>>> ReadGroup(std::int64_t template_id,
