@@ -776,5 +776,32 @@ TEST_P(DbTest, EmailMigrationFoldsCaseAndReportsCollisions) {
     if (pg()) ASSERT_TRUE(Exec("DROP SCHEMA public CASCADE; CREATE SCHEMA public;"));
 }
 
+TEST_P(DbTest, InstancesStartingTogetherMigrateTheDatabaseOnce) {
+    if (pg()) {
+        ASSERT_TRUE(Exec("DROP SCHEMA public CASCADE; CREATE SCHEMA public;"));
+    }
+    constexpr int kInstances = 8;
+    std::vector<std::unique_ptr<Db>> dbs;
+    for (int i = 0; i < kInstances; ++i) dbs.push_back(Open(1));
+    std::atomic<int> ready{0};
+    std::vector<Status> results(kInstances);
+    std::vector<std::thread> threads;
+    for (int i = 0; i < kInstances; ++i)
+        threads.emplace_back([&, i] {
+            ++ready;
+            while (ready < kInstances) std::this_thread::yield();  // all start at once
+            results[i] = Migrate(*dbs[i]);
+        });
+    for (auto& t : threads) t.join();
+    for (const auto& r : results) EXPECT_TRUE(r) << r.error().message;
+    EXPECT_EQ(ScalarInt("SELECT COUNT(*) FROM schema_migrations"),
+              ScalarInt("SELECT COUNT(DISTINCT version) FROM schema_migrations"));
+    EXPECT_GT(ScalarInt("SELECT COUNT(*) FROM schema_migrations"), 0);
+    dbs.clear();
+    if (pg()) {
+        ASSERT_TRUE(Exec("DROP SCHEMA public CASCADE; CREATE SCHEMA public;"));
+    }
+}
+
 }  // namespace
 }  // namespace joopang::sql

@@ -203,10 +203,21 @@ std::string ForDialect(std::string sql, Dialect d) {
     return sql;
 }
 
+/// On PostgreSQL, serialises concurrent start-ups (instances migrating the same database at
+/// once); released at commit. SQLite's write transactions are serial already.
+Status LockMigrations(Connection& c) {
+    if (c.dialect() != Dialect::kPostgres) return {};
+    if (auto r = c.Exec("SELECT pg_advisory_xact_lock(7413001)"); !r) return r.error();
+    return {};
+}
+
 }  // namespace
 
 Status Migrate(Db& db, std::vector<std::string>* notices, int up_to_version) {
-    Status st = db.Run(TxMode::kNone, [](Connection& c) -> Status {
+    // Under the lock too: two PostgreSQL sessions creating the same table at once can both pass
+    // IF NOT EXISTS, and one then fails on the catalog's unique index.
+    Status st = db.Run(TxMode::kWrite, [](Connection& c) -> Status {
+        if (auto locked = LockMigrations(c); !locked) return locked;
         auto r = c.Exec(
             "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, "
             "name TEXT NOT NULL, applied_at BIGINT NOT NULL)");
@@ -217,10 +228,7 @@ Status Migrate(Db& db, std::vector<std::string>* notices, int up_to_version) {
     for (const auto& m : AllMigrations()) {
         if (m.version > up_to_version) break;
         st = db.Run(TxMode::kWrite, [&](Connection& c) -> Status {
-            if (c.dialect() == Dialect::kPostgres) {
-                // Serialises concurrent start-ups; released at commit.
-                if (auto r = c.Exec("SELECT pg_advisory_xact_lock(7413001)"); !r) return r.error();
-            }
+            if (auto locked = LockMigrations(c); !locked) return locked;
             auto seen = c.Exec("SELECT 1 FROM schema_migrations WHERE version = ?",
                                {std::int64_t{m.version}});
             if (!seen) return seen.error();
