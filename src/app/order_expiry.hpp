@@ -21,7 +21,7 @@ class OrderExpiry {
     /// Expires every due order; returns how many. Blocking (database).
     Result<int> ExpireDue();
 
-    /// Told when orders expired (their stock is back; which products is not reported, so: all).
+    /// Told when orders expired: their products' stock is back.
     void SetCatalogListener(CatalogListener* listener) { listener_ = listener; }
 
   private:

@@ -9,26 +9,30 @@
 namespace joopang {
 namespace {
 
-/// Only ExpireDue is real: pending orders are their expiry times.
+/// Only ExpireDue is real: pending orders are their expiry times, each an order of one line of
+/// product (its expiry time ÷ 1,000).
 class PendingOrders final : public OrderRepository {
   public:
     std::vector<EpochMs> pending;  // expiry times of PENDING orders
     int calls = 0;
     bool fail = false;
 
-    Result<int> ExpireDue(EpochMs now, int limit) override {
+    Result<std::vector<Order>> ExpireDue(EpochMs now, int limit) override {
         ++calls;
         if (fail) return Error::Unavailable("database down");
-        int n = 0;
-        for (auto it = pending.begin(); it != pending.end() && n < limit;) {
+        std::vector<Order> expired;
+        for (auto it = pending.begin();
+             it != pending.end() && static_cast<int>(expired.size()) < limit;) {
             if (*it <= now) {
+                Order o;
+                o.lines.push_back(OrderLine{.product_id = *it / 1000});
+                expired.push_back(o);
                 it = pending.erase(it);
-                ++n;
             } else {
                 ++it;
             }
         }
-        return n;
+        return expired;
     }
     Result<Order> Place(const PlaceOrderRequest&, EpochMs, EpochMs) override { return Unused(); }
     Result<Order> Find(std::int64_t) override { return Unused(); }
@@ -64,6 +68,28 @@ TEST(OrderExpiry, ExpiresEveryDueOrderInChunks) {
         orders, [] { return EpochMs{100}; }, 200);
     EXPECT_EQ(*expiry.ExpireDue(), 450);
     EXPECT_EQ(orders.calls, 3);  // 200 + 200 + 50: the short chunk ends the run
+}
+
+/// Records what the catalog is told.
+struct CatalogChanges final : CatalogListener {
+    std::vector<std::vector<std::int64_t>> told;
+    void Changed(CatalogChange kind, const std::vector<std::int64_t>& ids) override {
+        EXPECT_EQ(kind, CatalogChange::kStock);
+        told.push_back(ids);
+    }
+};
+
+TEST(OrderExpiry, TellsTheCatalogWhichProductsGotTheirStockBack) {
+    PendingOrders orders;
+    orders.pending = {3'000, 1'000, 3'500, 9'000};  // products 3, 1, 3, 9
+    OrderExpiry expiry(orders, [] { return EpochMs{5'000}; });
+    CatalogChanges catalog;
+    expiry.SetCatalogListener(&catalog);
+    EXPECT_EQ(*expiry.ExpireDue(), 3);
+    ASSERT_EQ(catalog.told.size(), 1u);
+    EXPECT_EQ(catalog.told[0], (std::vector<std::int64_t>{1, 3}));  // each once, never "all"
+    EXPECT_EQ(*expiry.ExpireDue(), 0);
+    EXPECT_EQ(catalog.told.size(), 1u) << "nothing expired, nothing told";
 }
 
 TEST(OrderExpiry, ADatabaseErrorIsReturned) {

@@ -109,7 +109,7 @@ class FakeOrders final : public OrderRepository {
         o.lines.push_back(Line(7));
         return o;
     }
-    Result<int> ExpireDue(EpochMs, int) override { return Unused(); }
+    Result<std::vector<Order>> ExpireDue(EpochMs, int) override { return Unused(); }
 };
 
 class ShopServiceTest : public testing::Test {

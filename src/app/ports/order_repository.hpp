@@ -26,8 +26,9 @@ class OrderRepository {
     virtual Result<Payment> Pay(std::int64_t order_id, std::int64_t user_id, EpochMs now) = 0;
     /// PENDING|PAID → CANCELED by the owner: releases stock and coupon, refunds a paid order.
     virtual Result<Order> Cancel(std::int64_t order_id, std::int64_t user_id, EpochMs now) = 0;
-    /// Expires up to `limit` PENDING orders whose expiry passed; returns how many it expired.
-    virtual Result<int> ExpireDue(EpochMs now, int limit) = 0;
+    /// Expires up to `limit` PENDING orders whose expiry passed (releasing their stock and
+    /// coupon); returns the orders it expired, as they were.
+    virtual Result<std::vector<Order>> ExpireDue(EpochMs now, int limit) = 0;
 };
 
 }  // namespace joopang

@@ -248,7 +248,7 @@ Result<Order> SqlOrderRepository::Cancel(std::int64_t order_id, std::int64_t use
     });
 }
 
-Result<int> SqlOrderRepository::ExpireDue(EpochMs now, int limit) {
+Result<std::vector<Order>> SqlOrderRepository::ExpireDue(EpochMs now, int limit) {
     auto due = db_.Transact<std::vector<std::int64_t>>(
         TxMode::kNone, [&](Connection& c) -> Result<std::vector<std::int64_t>> {
             auto r = c.Exec(
@@ -261,16 +261,20 @@ Result<int> SqlOrderRepository::ExpireDue(EpochMs now, int limit) {
             return ids;
         });
     if (!due) return due.error();
-    int expired = 0;
+    std::vector<Order> expired;
     for (std::int64_t id : *due) {
-        auto done = db_.Transact<bool>(TxMode::kWrite, [&](Connection& c) -> Result<bool> {
-            auto order = LoadOrder(c, id);
-            if (!order) return order.error();
-            if (!CanExpire(order->status)) return false;
-            return CloseOrder(c, *order, OrderStatus::kExpired, now);
-        });
+        auto done = db_.Transact<std::optional<Order>>(
+            TxMode::kWrite, [&](Connection& c) -> Result<std::optional<Order>> {
+                auto order = LoadOrder(c, id);
+                if (!order) return order.error();
+                if (!CanExpire(order->status)) return std::optional<Order>{};
+                auto closed = CloseOrder(c, *order, OrderStatus::kExpired, now);
+                if (!closed) return closed.error();
+                if (!*closed) return std::optional<Order>{};
+                return std::optional<Order>(std::move(*order));
+            });
         if (!done) return done.error();
-        if (*done) ++expired;
+        if (*done) expired.push_back(std::move(**done));
     }
     return expired;
 }

@@ -20,7 +20,7 @@ class SqlOrderRepository final : public OrderRepository {
                                    std::int64_t size) override;
     Result<Payment> Pay(std::int64_t order_id, std::int64_t user_id, EpochMs now) override;
     Result<Order> Cancel(std::int64_t order_id, std::int64_t user_id, EpochMs now) override;
-    Result<int> ExpireDue(EpochMs now, int limit) override;
+    Result<std::vector<Order>> ExpireDue(EpochMs now, int limit) override;
 
   private:
     Db& db_;
