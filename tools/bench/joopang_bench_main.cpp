@@ -16,6 +16,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <stdexcept>
 #include <thread>
 
 #include "joopang_bench_scenarios.hpp"
@@ -247,6 +248,15 @@ int main(int argc, char** argv) {
                             : chosen == tokens_cmd  ? tokens_common
                                                     : get_common;
     ResolveSecrets(common);
+    // A secret the service would refuse (too short) is refused here, before any setup.
+    if (!common.auth_secret.empty()) {
+        try {
+            BenchTokens probe(common.auth_secret);
+        } catch (const std::invalid_argument& e) {
+            std::fprintf(stderr, "joopang-bench: --auth-secret: %s\n", e.what());
+            return kExitSetupFailed;
+        }
+    }
     if (chosen == tokens_cmd) return WriteTokens(common, tokens_opt);
 
     Target target;
