@@ -6,7 +6,15 @@
 namespace joopang {
 
 bool DropMonitor::Shown(const CouponTemplate& t, EpochMs now) {
-    const bool finished = t.issued >= t.total_quantity || (t.end_at && *t.end_at <= now);
+    // A drop whose issue window is over has finished once the last sample saw every win it had
+    // persisted (a persister catching up after an outage keeps it shown).
+    bool window_done = false;
+    if (t.end_at && *t.end_at <= now) {
+        std::lock_guard lock(mu_);
+        for (const auto& d : latest_.drops)
+            if (d.tmpl.id == t.id) window_done = d.counters.reserved <= t.issued;
+    }
+    const bool finished = t.issued >= t.total_quantity || window_done;
     if (!finished) {
         finished_since_.erase(t.id);  // e.g. a repair gave it winners back to persist
         return true;

@@ -5,7 +5,8 @@
 /// read: no lease); Latest() answers the dashboard and the metrics from the last sample.
 ///
 /// A drop is in progress while its template is not ENDED and it can still change: not every
-/// coupon persisted, and its issue window not over. A finished drop stays in the samples for
+/// coupon persisted, and its issue window not over or its wins not all persisted yet (as the last
+/// sample saw them). A finished drop stays in the samples for
 /// kFinishedShown after this instance first saw it finished, then leaves them: sampling costs
 /// Redis a few commands per key each second, and finished drops pile up.
 

@@ -348,6 +348,7 @@ Settings BuildSettings(const Config& c) {
     s.ranking_updater.name = "ranking updater";
     s.ranking_updater.batch = 500;
     s.ranking_updater.lanes = 1;
+    s.ranking_updater.quiet_after = std::chrono::milliseconds(0);  // one stream, read at full speed
     s.queue = {c.queue_admit_per_second, c.queue_max_active, false};
     s.queue_ttls = {std::max<std::int64_t>(1000, c.queue_waiting_ttl.count()),
                     std::max<std::int64_t>(1000, c.queue_active_ttl.count())};

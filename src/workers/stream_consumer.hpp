@@ -81,6 +81,7 @@ struct StreamConsumerSettings {
     /// nothing pending, is quiet: the first lane reads it only every quiet_poll, the helpers not
     /// at all, until a read finds work again (then every lane drains it at once). Finished
     /// coupon drops pile up as streams; without this every poll would read each of them.
+    /// 0 = never quiet (the ranking updater's one stream: a payment must rank within 2 s).
     std::chrono::milliseconds quiet_after{10000};
     std::chrono::milliseconds quiet_poll{1000};
 };

@@ -101,38 +101,41 @@ struct StreamConsumer<Message, Receipt>::Impl {
         auto idle_wait = settings.idle_poll;
         while (!stopping) {
             auto now = Clock::now();
-            // A new stream's first messages wait for the next refresh of the list.
-            if (now - last_streams > settings.streams_refresh) {
-                auto k = co_await group.Streams();
-                if (k) {
-                    keys = std::move(*k);
-                    last_streams = now;
-                    list_failures = 0;
-                } else {
-                    // Usually Redis is still connecting at start-up: retry soon, warn only later.
-                    if (++list_failures > 20)
-                        spdlog::warn("{}: cannot list streams: {}", settings.name,
-                                     k.error().message);
-                    co_await Sleep(std::chrono::milliseconds(50));
-                    continue;
-                }
-            }
-            if (first_lane && now - last_stats > settings.stats_interval) {
-                co_await PublishStats();
-                last_stats = now;
-            }
-            // One lane per process also tidies the group, a quarter of the idle limit apart (at
-            // most once a second; 0 = never).
-            const auto forget = settings.forget_consumers_after;
-            if (first_lane && forget.count() > 0 &&
-                now - last_forget >
-                    std::max<Clock::duration>(forget / 4, std::chrono::seconds(1))) {
-                co_await ForgetIdleConsumers(keys);
-                last_forget = now;
-            }
             bool worked = false;
             bool crashed = false;
+            // The whole pass is guarded: the first lane alone reads quiet streams, so it must
+            // not die of an exception in its bookkeeping either.
             try {
+                // A new stream's first messages wait for the next refresh of the list.
+                if (now - last_streams > settings.streams_refresh) {
+                    auto k = co_await group.Streams();
+                    if (k) {
+                        keys = std::move(*k);
+                        last_streams = now;
+                        list_failures = 0;
+                    } else {
+                        // Usually Redis is still connecting at start-up: retry soon, warn only
+                        // later.
+                        if (++list_failures > 20)
+                            spdlog::warn("{}: cannot list streams: {}", settings.name,
+                                         k.error().message);
+                        co_await Sleep(std::chrono::milliseconds(50));
+                        continue;
+                    }
+                }
+                if (first_lane && now - last_stats > settings.stats_interval) {
+                    co_await PublishStats();
+                    last_stats = now;
+                }
+                // One lane per process also tidies the group, a quarter of the idle limit apart (at
+                // most once a second; 0 = never).
+                const auto forget = settings.forget_consumers_after;
+                if (first_lane && forget.count() > 0 &&
+                    now - last_forget >
+                        std::max<Clock::duration>(forget / 4, std::chrono::seconds(1))) {
+                    co_await ForgetIdleConsumers(keys);
+                    last_forget = now;
+                }
                 for (std::int64_t key : keys) {
                     if (stopping) break;
                     worked |= co_await Visit(lane, key);
@@ -190,7 +193,8 @@ struct StreamConsumer<Message, Receipt>::Impl {
                 s.last_work = now;
                 s.next_visit = {};
             }
-        } else if (!state.may_have_pending && now - state.last_work >= settings.quiet_after) {
+        } else if (settings.quiet_after.count() > 0 && !state.may_have_pending &&
+                   now - state.last_work >= settings.quiet_after) {
             state.next_visit = lane.helper ? Clock::time_point::max() : now + settings.quiet_poll;
         }
         co_return worked;

@@ -130,3 +130,12 @@ TEST(Config, SoldOutMemoDefaultsTo50msAndCanBeTurnedOff) {
     Config c;
     EXPECT_NE(ParseConfig(4, const_cast<char**>(argv), c), -1);
 }
+
+TEST(Config, OnlyThePersisterLetsFinishedStreamsGoQuiet) {
+    const char* argv[] = {"joopang", "serve"};
+    Config c;
+    ASSERT_EQ(ParseConfig(2, const_cast<char**>(argv), c), -1);
+    const Settings s = BuildSettings(c);
+    EXPECT_GT(s.persister.quiet_after.count(), 0);  // coupon drops pile up
+    EXPECT_EQ(s.ranking_updater.quiet_after.count(), 0) << "a payment must rank within 2 s";
+}
