@@ -3,7 +3,7 @@
 # `joopang serve` on the embedded defaults, creates N templates with one win each (so each has a
 # stream and a consumer group), lets the drains finish and the drops finish (every coupon
 # persisted), then counts the commands Redis runs (INFO commandstats) and joopang's CPU over 10
-# idle seconds. Pass an older binary to compare.
+# idle seconds, and what one dashboard poll costs then. Pass an older binary to compare.
 #   bash tools/bench/idle_streams_cost.sh [templates=1000] [joopang binary]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -43,3 +43,12 @@ redis-cli -s "$sock" INFO commandstats | awk -F'[=,:]' '/^cmdstat_/ {printf "  %
   sort -k2 -nr | head -8
 hz=$(getconf CLK_TCK)
 echo "$n templates, idle 10 s: Redis ran $(( (c1 - c0) / 10 )) commands/s; joopang used $(echo "scale=1; ($j1 - $j0) * 100 / $hz / 10" | bc) % of a core"
+# What one dashboard poll costs with these drops behind it: 50 polls back to back, less the same
+# process idle for as long.
+p0=$(ticks $pid); s0=$(date +%s.%N)
+for _ in $(seq 1 50); do
+  curl -sf -o /dev/null -H "Authorization: Bearer $token" "localhost:$port/api/v1/admin/dashboard?metric=score"
+done
+p1=$(ticks $pid); took=$(echo "$(date +%s.%N) - $s0" | bc)
+sleep "$took"; p2=$(ticks $pid)
+echo "dashboard poll: $(echo "scale=1; ($p1 - $p0 - ($p2 - $p1)) * 1000 / $hz / 50" | bc) ms of joopang CPU each ($(echo "scale=1; $took * 1000 / 50" | bc) ms wall)"

@@ -253,22 +253,22 @@ Awaitable<Result<std::int64_t>> ReplayDeadLetters(Client& client,
     co_return replayed;
 }
 
-Awaitable<Result<StreamStats>> ReadFigures(Client& client,
-                                           const std::string& stream,
-                                           const std::string& group,
-                                           const std::string& dead_letters) {
-    std::vector<Args> batch;
+void AppendFigureCommands(std::vector<Args>& batch,
+                          const std::string& stream,
+                          const std::string& group,
+                          const std::string& dead_letters) {
     batch.push_back(MakeArgs("XLEN", stream));
     batch.push_back(MakeArgs("XINFO", "GROUPS", stream));
     batch.push_back(MakeArgs("XPENDING", stream, group, "-", "+", "1"));
     batch.push_back(MakeArgs("XLEN", dead_letters));
     batch.push_back(MakeArgs("TIME"));
-    auto r = co_await client.Batch(std::move(batch));
-    if (!r) co_return r.error();
+}
+
+StreamStats FiguresFrom(const Reply* r, const std::string& stream, const std::string& group) {
     StreamStats f;
     f.name = stream;
-    f.length = (*r)[0].integer;
-    if (auto groups = ParseGroupsInfo((*r)[1])) {
+    f.length = r[0].integer;
+    if (auto groups = ParseGroupsInfo(r[1])) {
         for (const auto& g : *groups) {
             if (g.name != group) continue;
             f.pending = g.pending;
@@ -278,8 +278,8 @@ Awaitable<Result<StreamStats>> ReadFigures(Client& client,
     }
     // The oldest pending entry's age is Redis's clock (TIME) less the time in its id: how long
     // since it was added, whatever its deliveries since (XPENDING's idle time restarts at each).
-    const Reply& oldest = (*r)[2];
-    const Reply& time = (*r)[4];
+    const Reply& oldest = r[2];
+    const Reply& time = r[4];
     if (oldest.IsArray() && !oldest.elements.empty() && oldest.elements[0].IsArray() &&
         !oldest.elements[0].elements.empty() && oldest.elements[0].elements[0].IsString() &&
         time.IsArray() && time.elements.size() == 2) {
@@ -291,8 +291,19 @@ Awaitable<Result<StreamStats>> ReadFigures(Client& client,
             f.oldest_pending_age_ms =
                 std::max<std::int64_t>(0, *seconds * 1000 + *micros / 1000 - *added_ms);
     }
-    f.dead_letter_length = (*r)[3].integer;
-    co_return f;
+    f.dead_letter_length = r[3].integer;
+    return f;
+}
+
+Awaitable<Result<StreamStats>> ReadFigures(Client& client,
+                                           const std::string& stream,
+                                           const std::string& group,
+                                           const std::string& dead_letters) {
+    std::vector<Args> batch;
+    AppendFigureCommands(batch, stream, group, dead_letters);
+    auto r = co_await client.Batch(std::move(batch));
+    if (!r) co_return r.error();
+    co_return FiguresFrom(r->data(), stream, group);
 }
 
 }  // namespace joopang::redis::stream_ops

@@ -123,4 +123,13 @@ Awaitable<Result<StreamStats>> ReadFigures(Client& client,
                                            const std::string& group,
                                            const std::string& dead_letters);
 
+/// The same in parts, so that many streams' figures go in one pipelined batch: the commands of
+/// one stream (kFigureCommands of them), and the figures read from their replies.
+inline constexpr std::size_t kFigureCommands = 5;
+void AppendFigureCommands(std::vector<Args>& batch,
+                          const std::string& stream,
+                          const std::string& group,
+                          const std::string& dead_letters);
+StreamStats FiguresFrom(const Reply* replies, const std::string& stream, const std::string& group);
+
 }  // namespace joopang::redis::stream_ops
