@@ -10,16 +10,9 @@ cd "$(dirname "$0")/.."
 polls="${1:-2000}"
 max_percent="${2:-}"
 bin="${JOOPANG_BIN:-$PWD/${JOOPANG_BUILD_DIR:-build}/src/main/joopang}"
-work="$(mktemp -d /tmp/joopang-dash.XXXXXX)"
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-token=dash-cost-token
-"$bin" serve --data-dir "$work/data" --listen 127.0.0.1:$port --admin-token $token \
-    --auth-secret "dashboard-cost-secret-0123456789" --log-level warn > "$work/log" 2>&1 &
-pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$work"' EXIT
-for _ in $(seq 1 200); do curl -sf localhost:$port/readyz >/dev/null && break; sleep 0.05; done
+source scripts/private_serve.sh
+private_serve dashboard-cost
 redis_pid=$(cat "$work/data/redis/redis.pid")
-admin=(-H "Authorization: Bearer $token")
 # Something to show: a drop with winners, a paid order, a line of waiting users.
 curl -sf "${admin[@]}" -XPOST localhost:$port/api/v1/coupon-templates \
   -d '{"title":"cost","type":"AMOUNT","value":"1000.00","totalQuantity":1000}' >/dev/null
@@ -32,8 +25,6 @@ for u in $(seq 1 50); do
   curl -sf "${admin[@]}" -XPOST localhost:$port/api/v1/queue/tokens -d "{\"userId\":$u}" >/dev/null
 done
 sleep 2
-ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }  # user + system, in clock ticks
-hz=$(getconf CLK_TCK)
 url="http://127.0.0.1:$port/api/v1/admin/dashboard?metric=score"
 # Reference: the same processes idle (their jobs only) for as long as the polls take.
 start=$(date +%s.%N)

@@ -9,16 +9,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 n="${1:-1000}"
 bin="${2:-$PWD/${JOOPANG_BUILD_DIR:-build}/src/main/joopang}"
-work="$(mktemp -d /tmp/joopang-idle.XXXXXX)"
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-token=idle-cost-token
-"$bin" serve --data-dir "$work/data" --listen 127.0.0.1:$port --admin-token $token \
-    --auth-secret "idle-streams-cost-secret-0123456789" --issue-rate-limit 0 --log-level warn \
-    > "$work/log" 2>&1 &
-pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$work"' EXIT
-for _ in $(seq 1 200); do curl -sf localhost:$port/readyz >/dev/null && break; sleep 0.05; done
-admin=(-H "Authorization: Bearer $token")
+source scripts/private_serve.sh
+private_serve idle-streams --issue-rate-limit 0
 curl -sf "${admin[@]}" -XPOST localhost:$port/api/v1/users \
   -d '{"email":"idle@example.com","password":"password-1","firstName":"I","lastName":"D","balance":"1.00"}' >/dev/null
 for t in $(seq 1 "$n"); do
@@ -35,13 +27,11 @@ for _ in $(seq 1 600); do
   [ "${issued:-0}" = 1 ] && break; sleep 0.1
 done
 sleep 65
-ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 redis-cli -s "$sock" CONFIG RESETSTAT >/dev/null
 c0=$(calls); j0=$(ticks $pid); sleep 10; c1=$(calls); j1=$(ticks $pid)
 # The busiest commands, calls per second.
 redis-cli -s "$sock" INFO commandstats | awk -F'[=,:]' '/^cmdstat_/ {printf "  %-28s %8d/s\n", $1, $3 / 10}' |
   sort -k2 -nr | head -8
-hz=$(getconf CLK_TCK)
 echo "$n templates, idle 10 s: Redis ran $(( (c1 - c0) / 10 )) commands/s; joopang used $(echo "scale=1; ($j1 - $j0) * 100 / $hz / 10" | bc) % of a core"
 # What one dashboard poll costs with these drops behind it: 50 polls back to back, less the same
 # process idle for as long.
