@@ -5,14 +5,15 @@
 
 namespace joopang {
 
-bool DropMonitor::Shown(const CouponTemplate& t, EpochMs now) {
+bool DropMonitor::Shown(const CouponTemplate& t,
+                        EpochMs now,
+                        const std::map<std::int64_t, std::int64_t>& reserved_before) {
     // A drop whose issue window is over has finished once the last sample saw every win it had
     // persisted (a persister catching up after an outage keeps it shown).
     bool window_done = false;
     if (t.end_at && *t.end_at <= now) {
-        std::lock_guard lock(mu_);
-        for (const auto& d : latest_.drops)
-            if (d.tmpl.id == t.id) window_done = d.counters.reserved <= t.issued;
+        auto seen = reserved_before.find(t.id);
+        window_done = seen != reserved_before.end() && seen->second <= t.issued;
     }
     const bool finished = t.issued >= t.total_quantity || window_done;
     if (!finished) {
@@ -32,11 +33,17 @@ boost::asio::awaitable<Status> DropMonitor::Sample() {
     std::set<std::int64_t> listed;
     for (const auto& t : *live) listed.insert(t.id);
     std::erase_if(finished_since_, [&](const auto& e) { return !listed.count(e.first); });
+    // What the last sample saw reserved, by template (read once, under the lock).
+    std::map<std::int64_t, std::int64_t> reserved_before;
+    {
+        std::lock_guard lock(mu_);
+        for (const auto& d : latest_.drops) reserved_before[d.tmpl.id] = d.counters.reserved;
+    }
     // A drop whose figures cannot be read is left out of this sample (and the run reported
     // failed), so one bad drop does not freeze the others'.
     Status failed;
     for (auto& t : *live) {
-        if (!Shown(t, next.sampled_at)) continue;
+        if (!Shown(t, next.sampled_at, reserved_before)) continue;
         DropSample d;
         auto counters = co_await gate_.Counters(t.id);
         if (!counters) {

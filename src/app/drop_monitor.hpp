@@ -56,8 +56,11 @@ class DropMonitor {
 
   private:
     /// Whether `t` is still shown at `now`: in progress, or finished less than kFinishedShown
-    /// ago (by this instance's first sight of it finished).
-    bool Shown(const CouponTemplate& t, EpochMs now);
+    /// ago (by this instance's first sight of it finished). `reserved_before`: the wins the
+    /// last sample saw, by template.
+    bool Shown(const CouponTemplate& t,
+               EpochMs now,
+               const std::map<std::int64_t, std::int64_t>& reserved_before);
 
     CouponRepository& repo_;
     CouponGate& gate_;
